@@ -1,0 +1,210 @@
+; output: bench-alu.img
+;
+; bench-alu: register-only speed benchmark for `npm run bench`.
+;
+; A single 512-byte boot sector, loaded at 0x7C00 in real mode (by a BIOS, or by
+; vmxlab's loader without one). It needs no BIOS service: it enables A20 through
+; port 0x92, enters 32-bit protected mode with flat segments and paging off,
+; programs the 16550 UART at 0x3F8 itself (115200 8N1, FIFO on), then
+;
+;   writes marker byte 0x02,
+;   runs the timed loop (registers only, no memory operand),
+;   writes marker byte 0x03,
+;   prints "instructions=N\n" and "checksum=XXXXXXXX\n",
+;   exits: out 0xF4 <- 0 (QEMU isa-debug-exit), "Shutdown" to port 0x8900
+;   (Bochs), then cli/hlt forever.
+;
+; The host timestamps the two marker bytes; MIPS = N / (t(0x03) - t(0x02)).
+;
+; Instruction count of the timed region. The region is every instruction
+; executed after the OUT that writes 0x02, up to and including the OUT that
+; writes 0x03:
+;
+;   set-up before the loop              5   (4 x mov r32,imm32, xor ecx,ecx)
+;   loop body                          10   per iteration
+;                                           (add, sub, xor, shl, add, xor, inc,
+;                                            inc, cmp, jnz)
+;   iterations                 30,000,000
+;   after the loop                      3   (mov ebp,eax; mov al,3; out dx,al)
+;
+;   N = 5 + 10 * 30,000,000 + 3 = 300,000,008
+;
+; The checksum (eax + ebx + esi + edi + ebp after the loop) lets the bench
+; check that every emulator computed the same thing.
+
+ITER            equ 30000000
+BODY            equ 10
+%assign NINSN   5 + BODY * ITER + 3
+%defstr NSTR    NINSN
+
+COM1            equ 0x3F8
+
+        bits 16
+        org 0x7C00
+
+start:
+        cli
+        cld
+        xor ax, ax
+        mov ds, ax
+        mov es, ax
+        mov ss, ax
+        mov sp, 0x7C00
+
+        in al, 0x92                     ; fast A20 gate
+        or al, 2
+        and al, 0xFE                    ; never pulse the reset bit
+        out 0x92, al
+
+        lgdt [gdt_desc]
+        mov eax, cr0
+        or al, 1                        ; PE, paging stays off
+        mov cr0, eax
+        jmp dword 0x08:pm32
+
+        bits 32
+pm32:
+        mov ax, 0x10
+        mov ds, ax
+        mov es, ax
+        mov fs, ax
+        mov gs, ax
+        mov ss, ax
+        mov esp, 0x7C00
+
+        call uart_init
+
+        call uart_wait
+        mov dx, COM1
+        mov al, 0x02                    ; marker: timed region starts
+        out dx, al
+; ---------------------------------------------------------------- timed region
+        mov eax, 0x12345678             ; 1
+        mov ebx, 0x9ABCDEF0             ; 2
+        mov esi, 0x0F1E2D3C             ; 3
+        mov edi, 0x4B5A6978             ; 4
+        xor ecx, ecx                    ; 5
+.loop:
+        add eax, ebx                    ; 1
+        sub ebx, esi                    ; 2
+        xor esi, eax                    ; 3
+        shl edi, 3                      ; 4
+        add edi, ecx                    ; 5
+        xor ebx, 0x5A5A5A5A             ; 6
+        inc eax                         ; 7
+        inc ecx                         ; 8
+        cmp ecx, ITER                   ; 9
+        jnz .loop                       ; 10
+        mov ebp, eax                    ; 1   (al is needed for the marker)
+        mov al, 0x03                    ; 2
+        out dx, al                      ; 3   marker: timed region ends
+; ---------------------------------------------------------- end of timed region
+        add ebp, ebx
+        add ebp, esi
+        add ebp, edi
+        add ebp, ecx
+
+        mov esi, msg_insn
+        call puts
+        mov esi, msg_sum
+        call puts
+        mov eax, ebp
+        call puthex
+        mov al, 10
+        call putc
+
+exit:
+        xor al, al
+        out 0xF4, al                    ; QEMU isa-debug-exit
+        mov dx, 0x8900                  ; Bochs shutdown port
+        mov esi, msg_shutdown
+.s:     lodsb
+        test al, al
+        jz .halt
+        out dx, al
+        jmp .s
+.halt:  cli
+        hlt
+        jmp .halt
+
+; 16550: 115200 baud (divisor 1), 8N1, FIFO enabled and cleared, no interrupts.
+uart_init:
+        mov dx, COM1 + 1
+        xor al, al
+        out dx, al                      ; IER = 0
+        mov dx, COM1 + 3
+        mov al, 0x80
+        out dx, al                      ; LCR: DLAB
+        mov dx, COM1
+        mov al, 1
+        out dx, al                      ; DLL = 1
+        mov dx, COM1 + 1
+        xor al, al
+        out dx, al                      ; DLM = 0
+        mov dx, COM1 + 3
+        mov al, 0x03
+        out dx, al                      ; LCR: 8 data bits, no parity, 1 stop
+        mov dx, COM1 + 2
+        mov al, 0xC7
+        out dx, al                      ; FCR: enable, clear both FIFOs
+        mov dx, COM1 + 4
+        mov al, 0x03
+        out dx, al                      ; MCR: DTR, RTS
+        ret
+
+; wait until the transmit holding register is empty; clobbers al, dx
+uart_wait:
+        mov dx, COM1 + 5
+.w:     in al, dx
+        test al, 0x20
+        jz .w
+        ret
+
+; al = byte; clobbers dx
+putc:
+        push eax
+        call uart_wait
+        pop eax
+        mov dx, COM1
+        out dx, al
+        ret
+
+; esi = NUL-terminated string
+puts:
+        lodsb
+        test al, al
+        jz .done
+        call putc
+        jmp puts
+.done:  ret
+
+; eax = value, printed as 8 upper-case hex digits
+puthex:
+        mov ecx, 8
+.d:     rol eax, 4
+        push eax
+        and al, 0x0F
+        add al, '0'
+        cmp al, '9'
+        jbe .p
+        add al, 'A' - '0' - 10
+.p:     call putc
+        pop eax
+        loop .d
+        ret
+
+msg_insn:       db "instructions=", NSTR, 10, 0
+msg_sum:        db "checksum=", 0
+msg_shutdown:   db "Shutdown", 0
+
+        align 8
+gdt:    dq 0
+        dq 0x00CF9A000000FFFF           ; 0x08: code, base 0, 4 GiB, 32-bit
+        dq 0x00CF92000000FFFF           ; 0x10: data, base 0, 4 GiB
+gdt_end:
+gdt_desc:
+        dw gdt_end - gdt - 1
+        dd gdt
+
+        times 510 - ($ - $$) db 0
+        dw 0xAA55
