@@ -114,6 +114,11 @@ pm32:
         call putc
 
 exit:
+        mov dx, COM1 + 5                ; let the UART finish sending (LSR.TEMT):
+        mov ecx, 10000000               ; Bochs writes a byte out only when its
+.drain: in al, dx                       ; transmission time has passed
+        test al, 0x40
+        loopz .drain
         xor al, al
         out 0xF4, al                    ; QEMU isa-debug-exit
         mov dx, 0x8900                  ; Bochs shutdown port
