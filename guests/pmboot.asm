@@ -68,6 +68,7 @@ pm32:
     mov eax, ebx
     jmp guest_exit
 
+%define UART_PUTS_ONLY              ; print_hex32/print_dec would not fit in 510 bytes
 %include "uart.inc"
 %include "exit.inc"
 %include "desc.inc"
