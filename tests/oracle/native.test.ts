@@ -1,0 +1,229 @@
+// Tests of the silicon oracle harness itself (tests/oracle/native), against
+// expectations calculated by hand beside each test.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  CODE_BASE,
+  DATA_BASE,
+  DATA_SIZE,
+  DEFAULT_ESP,
+  EFLAGS,
+  NativeOracle,
+  STACK_BASE,
+  STACK_SIZE,
+  initialEflags,
+  type SnippetCase,
+  type SnippetResult,
+} from './native/oracle.js';
+
+const reason = NativeOracle.unavailableReason();
+if (reason !== undefined) console.warn(`silicon oracle tests skipped: ${reason}`);
+
+const ARITH = EFLAGS.CF | EFLAGS.PF | EFLAGS.AF | EFLAGS.ZF | EFLAGS.SF | EFLAGS.OF;
+
+/** regs in the order eax ecx edx ebx esp ebp esi edi; esp defaults to DEFAULT_ESP. */
+function mk(code: number[], r: Partial<Record<'eax' | 'ecx' | 'edx' | 'ebx' | 'esp' | 'ebp' | 'esi' | 'edi', number>> = {}, eflags = 0, data: number[] | Uint8Array = []): SnippetCase {
+  return {
+    code: Uint8Array.from(code),
+    regs: Uint32Array.from([r.eax ?? 0, r.ecx ?? 0, r.edx ?? 0, r.ebx ?? 0, r.esp ?? DEFAULT_ESP, r.ebp ?? 0, r.esi ?? 0, r.edi ?? 0]),
+    eflags,
+    data: Uint8Array.from(data),
+  };
+}
+
+const EAX = 0, ECX = 1, EDX = 2, EBX = 3, ESP = 4;
+
+describe.skipIf(reason !== undefined)('silicon oracle harness', () => {
+  let oracle: NativeOracle;
+  beforeAll(async () => {
+    oracle = await NativeOracle.open();
+  });
+  afterAll(() => oracle?.close());
+
+  const run1 = async (c: SnippetCase): Promise<SnippetResult> => (await oracle.run([c]))[0]!;
+
+  it('add eax, ebx: 0x7FFFFFFF + 1', async () => {
+    // 01 D8 = add eax, ebx. 0x7FFFFFFF + 1 = 0x80000000: signed overflow
+    // (two positives give a negative) so OF=1, SF=1 (bit 31), no carry out of
+    // bit 31 so CF=0, ZF=0; low byte 0x00 has an even number of ones so PF=1;
+    // 0xF + 0x1 carries out of bit 3 so AF=1. EFLAGS = 0x800|0x80|0x10|0x4|0x202 = 0xA96.
+    const r = await run1(mk([0x01, 0xd8], { eax: 0x7fffffff, ebx: 1 }));
+    expect(r.status).toBe('ok');
+    expect(r.regs[EAX]).toBe(0x80000000);
+    expect(r.regs[EBX]).toBe(1);
+    expect(r.eflags & EFLAGS.OF).toBeTruthy();
+    expect(r.eflags & EFLAGS.SF).toBeTruthy();
+    expect(r.eflags & EFLAGS.CF).toBe(0);
+    expect(r.eflags).toBe(0xa96);
+    expect(r.eip).toBe(CODE_BASE + 2);
+  });
+
+  it('sub with borrow sets CF and ZF clear; cmp equal sets ZF', async () => {
+    // 29 D8 = sub eax, ebx: 1 - 2 = 0xFFFFFFFF, borrow so CF=1, SF=1, OF=0,
+    // low byte 0xFF has eight ones so PF=1, low nibble 1-2 borrows so AF=1.
+    // Then 39 C0 = cmp eax, eax: result 0, ZF=1 PF=1, all others 0.
+    const [a, b] = await oracle.run([mk([0x29, 0xd8], { eax: 1, ebx: 2 }), mk([0x39, 0xc0], { eax: 0x1234 })]);
+    expect(a!.regs[EAX]).toBe(0xffffffff);
+    expect(a!.eflags & ARITH).toBe(EFLAGS.CF | EFLAGS.SF | EFLAGS.PF | EFLAGS.AF);
+    expect(b!.eflags & ARITH).toBe(EFLAGS.ZF | EFLAGS.PF);
+  });
+
+  it('mov [0x300010], eax changes four data bytes, little-endian', async () => {
+    // A3 10 00 30 00 = mov [0x00300010], eax. Data starts as bytes 0..31.
+    const init = Array.from({ length: 32 }, (_, i) => i);
+    const r = await run1(mk([0xa3, 0x10, 0x00, 0x30, 0x00], { eax: 0xdeadbeef }, 0, init));
+    expect(r.status).toBe('ok');
+    expect(r.data.length).toBe(DATA_SIZE);
+    const expected = new Uint8Array(DATA_SIZE);
+    expected.set(init);
+    expected.set([0xef, 0xbe, 0xad, 0xde], 0x10);
+    expect(r.data).toEqual(expected);
+    expect(r.stack).toEqual(new Uint8Array(STACK_SIZE));
+  });
+
+  it('reads the initial data region and leaves nothing behind for the next case', async () => {
+    // 8B 05 00 00 30 00 = mov eax, [0x00300000]; data 78 56 34 12 -> eax 0x12345678.
+    // The same load in the next case, with no data, must read zero.
+    const [a, b] = await oracle.run([
+      mk([0x8b, 0x05, 0x00, 0x00, 0x30, 0x00], {}, 0, [0x78, 0x56, 0x34, 0x12]),
+      mk([0x8b, 0x05, 0x00, 0x00, 0x30, 0x00]),
+    ]);
+    expect(a!.regs[EAX]).toBe(0x12345678);
+    expect(b!.regs[EAX]).toBe(0);
+  });
+
+  it('push eax writes the stack and moves esp down by 4', async () => {
+    // 50 = push eax: esp 0x31F000 -> 0x31EFFC, bytes 44 33 22 11 at 0x31EFFC.
+    const r = await run1(mk([0x50], { eax: 0x11223344 }));
+    expect(r.status).toBe('ok');
+    expect(r.regs[ESP]).toBe(DEFAULT_ESP - 4);
+    const off = DEFAULT_ESP - 4 - STACK_BASE;
+    expect(Array.from(r.stack.subarray(off, off + 4))).toEqual([0x44, 0x33, 0x22, 0x11]);
+    expect(r.stack.reduce((s, v) => s + v, 0)).toBe(0x44 + 0x33 + 0x22 + 0x11);
+    // The next case starts with a zeroed stack again.
+    const r2 = await run1(mk([0x58])); // 58 = pop eax: reads the zero at 0x31F000
+    expect(r2.regs[EAX]).toBe(0);
+    expect(r2.regs[ESP]).toBe(DEFAULT_ESP + 4);
+  });
+
+  it('div ecx with ecx = 0 raises #DE (vector 0) at the div', async () => {
+    // F7 F1 = div ecx. The fault leaves eip at the div and eax unchanged.
+    const r = await run1(mk([0x90, 0xf7, 0xf1], { eax: 5 }));
+    expect(r.status).toBe('fault');
+    expect(r.vector).toBe(0);
+    expect(r.eip).toBe(CODE_BASE + 1);
+    expect(r.regs[EAX]).toBe(5);
+  });
+
+  it('ud2 raises #UD (vector 6)', async () => {
+    const r = await run1(mk([0x0f, 0x0b]));
+    expect(r.status).toBe('fault');
+    expect(r.vector).toBe(6);
+    expect(r.eip).toBe(CODE_BASE);
+  });
+
+  it('a load from an unmapped page raises #PF with the address and error code', async () => {
+    // 8B 00 = mov eax, [eax] with eax = 0x1000 (unmapped). Error code 4 =
+    // user-mode read of a not-present page; CR2 = 0x1000.
+    const r = await run1(mk([0x8b, 0x00], { eax: 0x1000 }));
+    expect(r.status).toBe('fault');
+    expect(r.vector).toBe(14);
+    expect(r.errorCode).toBe(4);
+    expect(r.faultAddress).toBe(0x1000);
+  });
+
+  it('int 0x21 and hlt raise #GP (vector 13); int3 traps with vector 3 after the int3', async () => {
+    // int n with a DPL-0 gate: #GP with error code n*8 + 2 (IDT, EXT=0) = 0x10A.
+    // hlt at CPL 3: #GP(0). CC = int3: a trap, eip is after it.
+    const [a, b, c] = await oracle.run([mk([0xcd, 0x21]), mk([0xf4]), mk([0x40, 0xcc], { eax: 1 })]);
+    expect([a!.status, a!.vector, a!.errorCode]).toEqual(['fault', 13, 0x10a]);
+    expect([b!.status, b!.vector, b!.errorCode]).toEqual(['fault', 13, 0]);
+    expect([c!.status, c!.vector, c!.eip, c!.regs[EAX]]).toEqual(['fault', 3, CODE_BASE + 2, 2]);
+  });
+
+  it('jmp $ hits the timeout instead of hanging; the harness carries on', async () => {
+    // EB FE = jmp $.
+    const [a, b] = await oracle.run([mk([0xeb, 0xfe]), mk([0x40], { eax: 41 })]);
+    expect(a!.status).toBe('timeout');
+    expect(a!.eip).toBe(CODE_BASE);
+    expect(b!.status).toBe('ok');
+    expect(b!.regs[EAX]).toBe(42);
+  });
+
+  it('EFLAGS round-trips: CF set, nop, CF still set; DF too; TF/IF/AC are not settable', async () => {
+    const c = mk([0x90], {}, EFLAGS.CF | EFLAGS.DF | EFLAGS.TF | EFLAGS.AC);
+    expect(initialEflags(c)).toBe(0x603); // CF | bit 1 | IF | DF
+    const r = await run1(c);
+    expect(r.status).toBe('ok');
+    expect(r.eflags).toBe(0x603);
+    // All settable flags together: 0xCD5 | 0x202 = 0xED7.
+    const all = await run1(mk([0x90], {}, 0xffffffff));
+    expect(all.eflags).toBe(0xed7);
+  });
+
+  it('all eight registers load and store, including esp and ebp', async () => {
+    // 90 = nop: every register comes back as it went in.
+    const regs = { eax: 0x01020304, ecx: 0x11121314, edx: 0x21222324, ebx: 0x31323334, esp: 0x00318000, ebp: 0x51525354, esi: 0x61626364, edi: 0x71727374 };
+    const r = await run1(mk([0x90], regs));
+    expect(Array.from(r.regs)).toEqual(Object.values(regs));
+  });
+
+  it('a snippet with a bad esp faults without disturbing the harness', async () => {
+    // 50 = push eax with esp = 0: the write to 0xFFFFFFFC faults (#PF), the
+    // next case runs normally.
+    const [a, b] = await oracle.run([mk([0x50], { esp: 0 }), mk([0x50], { eax: 7 })]);
+    expect(a!.status).toBe('fault');
+    expect(a!.vector).toBe(14);
+    expect(b!.status).toBe('ok');
+    expect(b!.stack[DEFAULT_ESP - 4 - STACK_BASE]).toBe(7);
+  });
+
+  it('rep stosb with DF=1 fills downwards and DF is cleared for the next case', async () => {
+    // F3 AA = rep stosb: edi 0x300010, ecx 4, al 0xAB, DF=1 -> bytes
+    // 0x30000D..0x300010 = AB, edi = 0x30000C, ecx = 0.
+    const [a, b] = await oracle.run([
+      mk([0xf3, 0xaa], { eax: 0xab, ecx: 4, edi: DATA_BASE + 0x10 }, EFLAGS.DF),
+      mk([0xaa], { eax: 0xcd, edi: DATA_BASE + 0x20 }),
+    ]);
+    expect(a!.regs[ECX]).toBe(0);
+    expect(a!.regs[7]).toBe(DATA_BASE + 0x0c);
+    expect(Array.from(a!.data.subarray(0x0c, 0x12))).toEqual([0, 0xab, 0xab, 0xab, 0xab, 0]);
+    expect(b!.regs[7]).toBe(DATA_BASE + 0x21); // DF=0: stosb increments
+    expect(b!.data[0x20]).toBe(0xcd);
+  });
+
+  it('mul writes edx:eax', async () => {
+    // F7 E1 = mul ecx: 0x80000000 * 4 = 0x2_00000000 -> edx 2, eax 0, CF=OF=1.
+    const r = await run1(mk([0xf7, 0xe1], { eax: 0x80000000, ecx: 4 }));
+    expect(r.regs[EAX]).toBe(0);
+    expect(r.regs[EDX]).toBe(2);
+    expect(r.eflags & (EFLAGS.CF | EFLAGS.OF)).toBe(EFLAGS.CF | EFLAGS.OF);
+  });
+
+  it('runSync gives the same results as run', async () => {
+    const cases = [mk([0x01, 0xd8], { eax: 3, ebx: 4 }), mk([0x0f, 0x0b])];
+    const a = NativeOracle.runSync(cases);
+    const b = await oracle.run(cases);
+    expect(a).toEqual(b);
+  });
+
+  it('serves thousands of cases per second', async () => {
+    // Typical fuzz case: a few instructions, 256 bytes of data.
+    const data = new Uint8Array(256);
+    for (let i = 0; i < 256; i++) data[i] = (i * 37 + 11) & 0xff;
+    const cases: SnippetCase[] = [];
+    for (let i = 0; i < 10_000; i++) {
+      // add eax, [0x300000 + (i & 0xfc)]; mov [0x300000 + (i & 0xfc)], eax; push eax
+      const off = i & 0xfc;
+      cases.push(mk([0x03, 0x05, off, 0x00, 0x30, 0x00, 0xa3, off, 0x00, 0x30, 0x00, 0x50], { eax: i }, i & 0xcd5, data));
+    }
+    const t0 = performance.now();
+    const res = await oracle.run(cases);
+    const secs = (performance.now() - t0) / 1000;
+    console.log(`silicon oracle: ${cases.length} cases in ${secs.toFixed(3)} s = ${Math.round(cases.length / secs)} cases/s`);
+    expect(res.length).toBe(cases.length);
+    const i = 1234, off = i & 0xfc;
+    const loaded = data[off]! | (data[off + 1]! << 8) | (data[off + 2]! << 16) | (data[off + 3]! << 24);
+    expect(res[i]!.regs[EAX]).toBe((loaded + i) >>> 0);
+    expect(cases.length / secs).toBeGreaterThan(1000);
+  });
+});

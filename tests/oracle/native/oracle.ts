@@ -1,0 +1,332 @@
+/**
+ * The silicon oracle: runs 32-bit snippets natively through harness.c, built
+ * with `gcc -m32` on first use and cached by a hash of its source.
+ *
+ *   if (NativeOracle.available()) {
+ *     const oracle = await NativeOracle.open();
+ *     const [r] = await oracle.run([{ code, regs, eflags, data }]);
+ *     oracle.close();
+ *   }
+ *
+ * See docs/oracle.md.
+ */
+import { execFileSync, spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  DATA_BASE,
+  DATA_SIZE,
+  MAX_CODE,
+  STACK_BASE,
+  STACK_SIZE,
+  type SnippetCase,
+  type SnippetResult,
+  type SnippetStatus,
+} from './types.js';
+
+export * from './types.js';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const SOURCE = path.join(HERE, 'harness.c');
+const GCC = process.env.VMXLAB_ORACLE_CC ?? 'gcc';
+const GCC_ARGS = ['-m32', '-O1', '-no-pie'];
+
+const IN_HEADER = 11 * 4;
+const OUT_HEADER = 15 * 4;
+const STATUS: readonly SnippetStatus[] = ['ok', 'fault', 'timeout'];
+
+function cacheDirs(): string[] {
+  return [
+    path.resolve(HERE, '../../../node_modules/.cache/vmxlab-oracle'),
+    path.join(os.tmpdir(), 'vmxlab-oracle'),
+  ];
+}
+
+let builtPath: string | undefined;
+let buildError: string | undefined;
+
+/**
+ * Build the harness if needed and return its path. Throws an Error whose
+ * message says why when `gcc -m32` is missing or the binary does not run.
+ */
+export function harnessPath(): string {
+  if (builtPath !== undefined) return builtPath;
+  if (buildError !== undefined) throw new Error(buildError);
+  try {
+    builtPath = build();
+    return builtPath;
+  } catch (e) {
+    buildError = e instanceof Error ? e.message : String(e);
+    throw new Error(buildError);
+  }
+}
+
+function build(): string {
+  const source = fs.readFileSync(SOURCE);
+  const hash = createHash('sha256')
+    .update(source)
+    .update(JSON.stringify([GCC, GCC_ARGS, process.platform, process.arch]))
+    .digest('hex')
+    .slice(0, 16);
+  const name = `harness-${hash}`;
+  const failures: string[] = [];
+  for (const dir of cacheDirs()) {
+    const exe = path.join(dir, name);
+    if (fs.existsSync(exe)) {
+      smokeTest(exe);
+      return exe;
+    }
+    try {
+      fs.mkdirSync(dir, { recursive: true });
+    } catch (e) {
+      failures.push(`${dir}: ${(e as Error).message}`);
+      continue;
+    }
+    // Build under a private name, then rename: concurrent test workers may race.
+    const tmp = `${exe}.${process.pid}.${Date.now()}.tmp`;
+    try {
+      execFileSync(GCC, [...GCC_ARGS, '-o', tmp, SOURCE], { stdio: ['ignore', 'ignore', 'pipe'] });
+    } catch (e) {
+      const err = e as { code?: string; stderr?: Buffer; message: string };
+      if (err.code === 'ENOENT') throw new Error(`${GCC} not found (install gcc and gcc-multilib)`);
+      const detail = err.stderr?.toString().trim() || err.message;
+      throw new Error(`\`${GCC} -m32\` failed (is gcc-multilib installed?): ${detail.split('\n').slice(0, 5).join('\n')}`);
+    }
+    fs.renameSync(tmp, exe);
+    smokeTest(exe);
+    return exe;
+  }
+  throw new Error(`no writable cache directory for the oracle harness: ${failures.join('; ')}`);
+}
+
+/** The binary must start (32-bit execution support, free addresses) and exit 0 on empty input. */
+function smokeTest(exe: string): void {
+  const r = spawnSync(exe, [], { input: Buffer.alloc(0), timeout: 10_000 });
+  if (r.error) throw new Error(`the oracle harness does not run: ${r.error.message}`);
+  if (r.status !== 0) {
+    throw new Error(`the oracle harness exited with ${r.status ?? r.signal}: ${r.stderr.toString().trim()}`);
+  }
+}
+
+/** Serialize cases into the harness's input format. */
+export function encodeCases(cases: readonly SnippetCase[]): Buffer {
+  let total = 0;
+  for (const c of cases) {
+    if (c.code.length > MAX_CODE) throw new RangeError(`snippet too long: ${c.code.length} bytes (max ${MAX_CODE})`);
+    if (c.data.length > DATA_SIZE) throw new RangeError(`data too long: ${c.data.length} bytes (max ${DATA_SIZE})`);
+    if (c.regs.length !== 8) throw new RangeError(`regs must hold 8 registers, not ${c.regs.length}`);
+    total += IN_HEADER + c.code.length + c.data.length;
+  }
+  const buf = Buffer.allocUnsafe(total);
+  let p = 0;
+  for (const c of cases) {
+    buf.writeUInt32LE(c.code.length, p);
+    buf.writeUInt32LE(c.data.length, p + 4);
+    buf.writeUInt32LE(c.eflags >>> 0, p + 8);
+    for (let i = 0; i < 8; i++) buf.writeUInt32LE(c.regs[i]! >>> 0, p + 12 + 4 * i);
+    p += IN_HEADER;
+    buf.set(c.code, p);
+    p += c.code.length;
+    buf.set(c.data, p);
+    p += c.data.length;
+  }
+  return buf;
+}
+
+/**
+ * Incremental decoder of the harness's output. Results are matched, in
+ * order, with the cases that produced them (needed to rebuild the data region).
+ */
+class Decoder {
+  private buf: Buffer = Buffer.alloc(0);
+  private pos = 0;
+
+  push(chunk: Buffer): void {
+    this.buf = this.pos < this.buf.length ? Buffer.concat([this.buf.subarray(this.pos), chunk]) : chunk;
+    this.pos = 0;
+  }
+
+  /** Decode one result if it is complete, else return undefined. */
+  next(c: SnippetCase): SnippetResult | undefined {
+    const b = this.buf;
+    const p0 = this.pos;
+    if (b.length - p0 < OUT_HEADER) return undefined;
+    const nRuns = b.readUInt32LE(p0 + 56);
+    let q = p0 + OUT_HEADER;
+    for (let r = 0; r < nRuns; r++) {
+      if (b.length - q < 8) return undefined;
+      q += 8 + b.readUInt32LE(q + 4);
+      if (q > b.length) return undefined;
+    }
+    const status = STATUS[b.readUInt32LE(p0)];
+    if (status === undefined) throw new Error(`oracle harness: bad status ${b.readUInt32LE(p0)}`);
+    const regs = new Uint32Array(8);
+    for (let i = 0; i < 8; i++) regs[i] = b.readUInt32LE(p0 + 20 + 4 * i);
+    const data = new Uint8Array(DATA_SIZE);
+    data.set(c.data);
+    const stack = new Uint8Array(STACK_SIZE);
+    q = p0 + OUT_HEADER;
+    for (let r = 0; r < nRuns; r++) {
+      const addr = b.readUInt32LE(q);
+      const len = b.readUInt32LE(q + 4);
+      q += 8;
+      for (let i = 0; i < len; ) {
+        const a = addr + i;
+        if (a >= DATA_BASE && a < DATA_BASE + DATA_SIZE) {
+          const n = Math.min(len - i, DATA_BASE + DATA_SIZE - a);
+          data.set(b.subarray(q + i, q + i + n), a - DATA_BASE);
+          i += n;
+        } else if (a >= STACK_BASE && a < STACK_BASE + STACK_SIZE) {
+          const n = Math.min(len - i, STACK_BASE + STACK_SIZE - a);
+          stack.set(b.subarray(q + i, q + i + n), a - STACK_BASE);
+          i += n;
+        } else {
+          throw new Error(`oracle harness: changed byte outside the regions at 0x${a.toString(16)}`);
+        }
+      }
+      q += len;
+    }
+    this.pos = q;
+    const result: SnippetResult = {
+      status,
+      eip: b.readUInt32LE(p0 + 12),
+      regs,
+      eflags: b.readUInt32LE(p0 + 52),
+      data,
+      stack,
+    };
+    if (status === 'fault') {
+      result.vector = b.readUInt32LE(p0 + 4);
+      result.errorCode = b.readUInt32LE(p0 + 8);
+      if (result.vector === 14) result.faultAddress = b.readUInt32LE(p0 + 16);
+    }
+    return result;
+  }
+
+  get pending(): number {
+    return this.buf.length - this.pos;
+  }
+}
+
+interface Batch {
+  cases: readonly SnippetCase[];
+  results: SnippetResult[];
+  resolve(results: SnippetResult[]): void;
+  reject(err: Error): void;
+}
+
+export class NativeOracle {
+  private readonly decoder = new Decoder();
+  private readonly queue: Batch[] = [];
+  private stderr = '';
+  private dead: Error | undefined;
+
+  private constructor(private readonly child: ChildProcessWithoutNullStreams) {
+    child.stdout.on('data', (chunk: Buffer) => this.onData(chunk));
+    child.stderr.on('data', (chunk: Buffer) => {
+      this.stderr += chunk.toString();
+    });
+    child.on('error', (e) => this.fail(new Error(`oracle harness: ${e.message}`)));
+    child.on('exit', (code, signal) => {
+      const why = this.stderr.trim();
+      this.fail(new Error(`oracle harness exited (${code ?? signal})${why ? `: ${why}` : ''}`));
+    });
+    child.stdin.on('error', () => {
+      /* reported through 'exit' */
+    });
+  }
+
+  /** Whether the harness can be built with `gcc -m32` and runs here. */
+  static available(): boolean {
+    try {
+      harnessPath();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Why available() is false, or undefined when it is true. */
+  static unavailableReason(): string | undefined {
+    try {
+      harnessPath();
+      return undefined;
+    } catch (e) {
+      return (e as Error).message;
+    }
+  }
+
+  /** Start one harness process; run() batches go through it in order. */
+  static async open(): Promise<NativeOracle> {
+    const child = spawn(harnessPath(), [], { stdio: ['pipe', 'pipe', 'pipe'] });
+    return new NativeOracle(child);
+  }
+
+  /** One-shot synchronous run of a batch in a fresh harness process. */
+  static runSync(cases: readonly SnippetCase[]): SnippetResult[] {
+    const r = spawnSync(harnessPath(), [], { input: encodeCases(cases), maxBuffer: 1 << 30 });
+    if (r.error) throw new Error(`oracle harness: ${r.error.message}`);
+    if (r.status !== 0) throw new Error(`oracle harness exited (${r.status ?? r.signal}): ${r.stderr.toString().trim()}`);
+    const d = new Decoder();
+    d.push(r.stdout);
+    const out: SnippetResult[] = [];
+    for (const c of cases) {
+      const res = d.next(c);
+      if (res === undefined) throw new Error('oracle harness: truncated output');
+      out.push(res);
+    }
+    return out;
+  }
+
+  /** Run a batch of cases; results are in the order of the cases. */
+  run(cases: readonly SnippetCase[]): Promise<SnippetResult[]> {
+    if (this.dead) return Promise.reject(this.dead);
+    if (cases.length === 0) return Promise.resolve([]);
+    let input: Buffer;
+    try {
+      input = encodeCases(cases);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return new Promise<SnippetResult[]>((resolve, reject) => {
+      this.queue.push({ cases, results: [], resolve, reject });
+      this.child.stdin.write(input);
+    });
+  }
+
+  /** End the harness process (pending batches are rejected). */
+  close(): void {
+    if (this.dead) return;
+    this.fail(new Error('oracle closed'));
+    this.child.stdin.end();
+    this.child.kill();
+  }
+
+  private onData(chunk: Buffer): void {
+    this.decoder.push(chunk);
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue[0]!;
+        const res = this.decoder.next(batch.cases[batch.results.length]!);
+        if (res === undefined) break;
+        batch.results.push(res);
+        if (batch.results.length === batch.cases.length) {
+          this.queue.shift();
+          batch.resolve(batch.results);
+        }
+      }
+      if (this.queue.length === 0 && this.decoder.pending > 0) throw new Error('oracle harness: unexpected output');
+    } catch (e) {
+      this.fail(e as Error);
+      this.child.kill();
+    }
+  }
+
+  private fail(err: Error): void {
+    if (!this.dead) this.dead = err;
+    for (const b of this.queue.splice(0)) b.reject(err);
+  }
+}
