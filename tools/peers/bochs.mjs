@@ -10,7 +10,7 @@
 //
 //   import { runBochs, available } from "./tools/peers/bochs.mjs";
 //   const r = await runBochs("guests/bench-alu.img", { timeoutMs: 60000, onByte(b, ns) {} });
-//   // r = { serial: Buffer, exitReason: 'shutdown'|'timeout'|'exit N'|'signal S'|'error: ...', timedOut }
+//   // r = { serial: Buffer, exitReason: 'shutdown'|'timeout'|'panic: MSG'|'exit N'|'signal S'|'error: ...', timedOut }
 
 import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
@@ -232,6 +232,7 @@ export async function runBochs(imagePath, { timeoutMs = 120000, onByte, megs = 3
     if (timedOut) exitReason = "timeout";
     else if (err) exitReason = `error: ${err.message}`;
     else if (/Shutdown port: shutdown requested/.test(logText)) exitReason = "shutdown";
+    else if (/>>PANIC<< (.*)/.test(logText)) exitReason = `panic: ${/>>PANIC<< (.*)/.exec(logText)[1].trim()}`;
     else if (signal) exitReason = `signal ${signal}`;
     else exitReason = `exit ${code}`;
     const panic = logText.split("\n").filter((l) => /PANIC|ERROR/.test(l)).slice(-5).join("\n");
