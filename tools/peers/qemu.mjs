@@ -1,0 +1,196 @@
+#!/usr/bin/env node
+// Run a vmxlab guest on QEMU TCG (qemu-system-i386, headless) and collect its COM1 output:
+// the reference emulator for whole-guest output (docs/guests.md, shared/PEERS.md).
+//
+//   import { runQemu, guestOutput } from "./tools/peers/qemu.mjs";
+//   const r = await runQemu("guests/compute.elf", { append: "iterations=3", timeoutMs: 30000 });
+//   // r = { serial: Buffer, exitStatus: number|null, rawStatus, signal, timedOut, stderr }
+//   guestOutput(r.serial)   // the guest's own bytes, without anything the BIOS printed
+//
+// CLI:  node tools/peers/qemu.mjs [--append STR] [--timeout SECONDS] [--raw] IMAGE
+//   prints the guest output and exits with the guest's status (124 on timeout, 125 when
+//   the guest ended without writing the debug-exit port, 2 on bad input).
+//
+// .elf images boot through QEMU's multiboot loader (-kernel, with -append as the
+// cmdline); .img images are padded in a temporary copy to a 1.44 MB floppy (or, when
+// larger, to a whole number of sectors as an IDE disk) and booted by SeaBIOS.
+
+import { spawn, spawnSync } from "node:child_process";
+import fsp from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const QEMU = "qemu-system-i386";
+const FLOPPY_BYTES = 1474560;
+const SECTOR = 512;
+
+/** True when qemu-system-i386 runs. */
+export function available() {
+  const r = spawnSync(QEMU, ["--version"], { encoding: "utf8" });
+  return !r.error && r.status === 0;
+}
+
+// Flags from shared/PEERS.md: no display, no reboot on triple fault (the run just
+// ends), COM1 on stdout, and the debug-exit device at port 0xF4 (exit = value*2+1).
+const BASE_ARGS = [
+  "-accel", "tcg",
+  "-m", "32",
+  "-display", "none",
+  "-vga", "none",
+  "-no-reboot",
+  "-monitor", "none",
+  "-serial", "stdio",
+  "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+];
+
+/**
+ * Run one guest image on QEMU.
+ * @param {string} imagePath a multiboot .elf or a boot .img
+ * @param {{ append?: string, timeoutMs?: number, extraArgs?: string[],
+ *           onByte?: (byte: number, hrtimeNs: bigint) => void }} [opts]
+ * @returns {Promise<{ serial: Buffer, exitStatus: number|null, rawStatus: number|null,
+ *                     signal: string|null, timedOut: boolean, stderr: string }>}
+ *   exitStatus is the value the guest wrote to port 0xF4, or null when the run ended
+ *   another way (timeout, triple fault with -no-reboot, QEMU error).
+ */
+export async function runQemu(imagePath, { append, timeoutMs = 60000, extraArgs = [], onByte } = {}) {
+  const ext = path.extname(imagePath).toLowerCase();
+  const image = await fsp.readFile(imagePath); // throws ENOENT with the path in it
+  const args = [...BASE_ARGS];
+  let dir = null;
+  if (ext === ".elf") {
+    args.push("-kernel", imagePath);
+    if (append !== undefined) args.push("-append", append);
+  } else if (ext === ".img") {
+    if (append !== undefined) throw new Error(`${imagePath}: a boot image has no cmdline (append is for .elf)`);
+    dir = await fsp.mkdtemp(path.join(os.tmpdir(), "vmxlab-qemu-"));
+    const disk = path.join(dir, "disk.img");
+    if (image.length <= FLOPPY_BYTES) {
+      const padded = Buffer.alloc(FLOPPY_BYTES);
+      image.copy(padded);
+      await fsp.writeFile(disk, padded);
+      args.push("-drive", `if=floppy,format=raw,file=${disk}`, "-boot", "a");
+    } else {
+      const padded = Buffer.alloc(Math.ceil(image.length / SECTOR) * SECTOR);
+      image.copy(padded);
+      await fsp.writeFile(disk, padded);
+      args.push("-drive", `if=ide,index=0,media=disk,format=raw,file=${disk}`, "-boot", "c");
+    }
+  } else {
+    throw new Error(`${imagePath}: expected a .elf (multiboot) or .img (boot sector) guest`);
+  }
+  args.push(...extraArgs);
+
+  let timer = null;
+  try {
+    const child = spawn(QEMU, args, { stdio: ["ignore", "pipe", "pipe"] });
+    const chunks = [];
+    let stderr = "";
+    child.stdout.on("data", (chunk) => {
+      chunks.push(chunk);
+      if (onByte) {
+        const t = process.hrtime.bigint();
+        for (const b of chunk) onByte(b, t);
+      }
+    });
+    child.stderr.on("data", (d) => {
+      stderr = (stderr + d).slice(-4000);
+    });
+    let timedOut = false;
+    timer = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGKILL"); // only the QEMU process we spawned
+    }, timeoutMs);
+    const { code, signal, err } = await new Promise((resolve) => {
+      child.on("close", (code, signal) => resolve({ code, signal, err: null }));
+      child.on("error", (e) => resolve({ code: null, signal: null, err: e }));
+    });
+    if (err) {
+      if (err.code === "ENOENT") throw new Error(`${QEMU} is not installed (apt-get install qemu-system-x86)`);
+      throw err;
+    }
+    // isa-debug-exit makes QEMU exit with (value << 1) | 1. QEMU's own errors also exit
+    // with 1, but then it has printed "qemu-system-i386: ..." on stderr.
+    const qemuError = stderr.includes(`${QEMU}:`) && code === 1 && chunks.length === 0;
+    const exitStatus = !timedOut && !qemuError && code !== null && code % 2 === 1 ? (code - 1) / 2 : null;
+    return { serial: Buffer.concat(chunks), exitStatus, rawStatus: code, signal, timedOut, stderr };
+  } finally {
+    if (timer) clearTimeout(timer);
+    if (dir) await fsp.rm(dir, { recursive: true, force: true });
+  }
+}
+
+// What a BIOS may print on COM1 before it hands over to the guest. Debian's SeaBIOS
+// with -vga none prints nothing there, but other builds (or sgabios) print a banner
+// that ends with "Booting from ...". Guests never start their output with these.
+const BIOS_FIRST_LINE = /^(?:\x1b\[[0-9;?]*[A-Za-z]|\x1bc|\r|\n)*(?:SeaBIOS|iPXE|Machine UUID|Booting from|Press ESC)/;
+const BOOTING_LINE = /(?:^|\n)[^\n]*Booting from [^\n]*\n/;
+
+/**
+ * The bytes the guest printed: when the serial stream starts with BIOS output, drop
+ * everything up to and including the first "Booting from ..." line; otherwise return
+ * the stream unchanged. (docs/guests.md, "Serial output".)
+ * @param {Buffer} serial
+ * @returns {Buffer}
+ */
+export function guestOutput(serial) {
+  const text = serial.toString("latin1");
+  if (!BIOS_FIRST_LINE.test(text)) return serial;
+  const m = BOOTING_LINE.exec(text);
+  if (!m) return serial;
+  return serial.subarray(m.index + m[0].length);
+}
+
+async function cli(argv) {
+  const usage = "usage: node tools/peers/qemu.mjs [--append STR] [--timeout SECONDS] [--raw] IMAGE";
+  let append;
+  let timeoutMs = 60000;
+  let raw = false;
+  let image = null;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--append" && i + 1 < argv.length) append = argv[++i];
+    else if (a === "--timeout" && i + 1 < argv.length) {
+      const s = Number(argv[++i]);
+      if (!(s > 0)) {
+        console.error(`qemu.mjs: --timeout wants a positive number of seconds\n${usage}`);
+        return 2;
+      }
+      timeoutMs = s * 1000;
+    } else if (a === "--raw") raw = true;
+    else if (a === "-h" || a === "--help") {
+      console.log(usage);
+      return 0;
+    } else if (a.startsWith("-") || image !== null) {
+      console.error(`qemu.mjs: unexpected argument ${a}\n${usage}`);
+      return 2;
+    } else image = a;
+  }
+  if (image === null) {
+    console.error(usage);
+    return 2;
+  }
+  let r;
+  try {
+    r = await runQemu(image, { append, timeoutMs });
+  } catch (e) {
+    console.error(`qemu.mjs: ${e.message}`);
+    return 2;
+  }
+  process.stdout.write(raw ? r.serial : guestOutput(r.serial));
+  if (r.timedOut) {
+    console.error(`qemu.mjs: timed out after ${timeoutMs / 1000} s`);
+    return 124;
+  }
+  if (r.exitStatus === null) {
+    const why = r.stderr.trim() ? `: ${r.stderr.trim()}` : "";
+    console.error(`qemu.mjs: the guest did not write the debug-exit port (QEMU status ${r.rawStatus}${r.signal ? `, ${r.signal}` : ""})${why}`);
+    return 125;
+  }
+  return r.exitStatus;
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  process.exitCode = await cli(process.argv.slice(2));
+}
