@@ -16,6 +16,7 @@
  *   output case:  status vector errorCode eip cr2 eax ecx edx ebx esp ebp
  *                 esi edi eflags nRuns, then nRuns x (addr len bytes[len])
  *   status: 0 = ok, 1 = fault (vector/errorCode/cr2 valid), 2 = timeout.
+ *   vector 256 = the snippet attempted a system call (errorCode = its number).
  *   The runs cover every byte of the data and stack regions (0x00300000 ..
  *   0x0031FFFF) whose final value differs from its initial value (runs may
  *   also include a few unchanged bytes between changed ones; every byte in a
@@ -30,7 +31,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/time.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -60,6 +66,9 @@
 #define ST_FAULT 1u
 #define ST_TIMEOUT 2u
 
+/* Reported vector for a system call attempted by a snippet (blocked). */
+#define VEC_SYSCALL 256u
+
 /* Timeout: a case that is still running at two consecutive ticks of the
  * process's user-CPU-time timer is aborted (between one and two intervals of
  * CPU time). */
@@ -77,7 +86,8 @@ uint32_t vx_scratch[32];
 volatile uint32_t vx_status, vx_vector, vx_err, vx_eip, vx_cr2;
 static volatile sig_atomic_t vx_in_snippet;
 static volatile uint32_t vx_case_seq, vx_tick_seq;
-static uint32_t h_cs, h_ss, h_ds, h_es, h_fs, h_gs;
+static uint32_t h_cs, h_ss;
+uint32_t vx_hseg[4]; /* the harness's DS ES FS GS */
 
 void vx_run(void);
 extern char vx_return[];
@@ -119,17 +129,23 @@ __asm__(
     "    jmp *vx_entry\n"
     ".globl vx_return\n"
     "vx_return:\n"
-    "    movl %esp, vx_out_regs+16\n"
+    /* %ss overrides: the snippet is not meant to load DS/ES/FS/GS, but if it
+     * did, the harness's own segments are restored here before C runs. */
+    "    movl %esp, %ss:vx_out_regs+16\n"
     "    movl $vx_scratch+128, %esp\n"
     "    pushfl\n"
-    "    popl vx_out_eflags\n"
-    "    movl %eax, vx_out_regs+0\n"
-    "    movl %ecx, vx_out_regs+4\n"
-    "    movl %edx, vx_out_regs+8\n"
-    "    movl %ebx, vx_out_regs+12\n"
-    "    movl %ebp, vx_out_regs+20\n"
-    "    movl %esi, vx_out_regs+24\n"
-    "    movl %edi, vx_out_regs+28\n"
+    "    popl %ss:vx_out_eflags\n"
+    "    movl %eax, %ss:vx_out_regs+0\n"
+    "    movl %ecx, %ss:vx_out_regs+4\n"
+    "    movl %edx, %ss:vx_out_regs+8\n"
+    "    movl %ebx, %ss:vx_out_regs+12\n"
+    "    movl %ebp, %ss:vx_out_regs+20\n"
+    "    movl %esi, %ss:vx_out_regs+24\n"
+    "    movl %edi, %ss:vx_out_regs+28\n"
+    "    movw %ss:vx_hseg+0, %ds\n"
+    "    movw %ss:vx_hseg+4, %es\n"
+    "    movw %ss:vx_hseg+8, %fs\n"
+    "    movw %ss:vx_hseg+12, %gs\n"
     "    pushl $0x202\n" /* clears DF, AC, TF and the arithmetic flags */
     "    popfl\n"
     ".globl vx_landing\n"
@@ -178,10 +194,10 @@ static void abort_snippet(ucontext_t *uc, uint32_t status)
     g[REG_EFL] = (greg_t)BASE_FLAGS;
     g[REG_CS] = (greg_t)h_cs;
     g[REG_SS] = (greg_t)h_ss;
-    g[REG_DS] = (greg_t)h_ds;
-    g[REG_ES] = (greg_t)h_es;
-    g[REG_FS] = (greg_t)h_fs;
-    g[REG_GS] = (greg_t)h_gs;
+    g[REG_DS] = (greg_t)vx_hseg[0];
+    g[REG_ES] = (greg_t)vx_hseg[1];
+    g[REG_FS] = (greg_t)vx_hseg[2];
+    g[REG_GS] = (greg_t)vx_hseg[3];
 }
 
 static void on_fault(int sig, siginfo_t *si, void *ctx)
@@ -193,6 +209,77 @@ static void on_fault(int sig, siginfo_t *si, void *ctx)
         return;
     }
     abort_snippet((ucontext_t *)ctx, ST_FAULT);
+}
+
+/* A system call from the code page, stopped by the seccomp filter. */
+static void on_sys(int sig, siginfo_t *si, void *ctx)
+{
+    (void)sig;
+    if (!vx_in_snippet) {
+        signal(SIGSYS, SIG_DFL);
+        return;
+    }
+    ucontext_t *uc = (ucontext_t *)ctx;
+    abort_snippet(uc, ST_FAULT);
+    vx_vector = VEC_SYSCALL;
+    vx_err = (uint32_t)si->si_syscall;
+    vx_cr2 = 0;
+}
+
+/*
+ * After setup, the harness makes its system calls with its own int $0x80
+ * (raw_syscall below), so a seccomp filter can tell them from a snippet's:
+ * a system call is allowed only when its instruction lies in the harness's
+ * text, or when it is (rt_)sigreturn (the libc signal restorer).  Anything
+ * else -- int 0x80 in the snippet, or SYSCALL/SYSENTER (which the kernel
+ * reports at the vDSO landing pad) -- raises SIGSYS instead of running.
+ * Best effort: where seccomp is unavailable the snippets are trusted.
+ */
+extern char __executable_start[], etext[];
+
+static long raw_syscall(long nr, long a, long b, long c)
+{
+    long r;
+    __asm__ volatile("int $0x80" : "=a"(r) : "a"(nr), "b"(a), "c"(b), "d"(c) : "memory");
+    return r;
+}
+#define NR_READ 3
+#define NR_WRITE 4
+#define NR_SIGRETURN 119
+#define NR_RT_SIGRETURN 173
+#define NR_EXIT_GROUP 252
+
+static void raw_say(const char *msg)
+{
+    raw_syscall(NR_WRITE, 2, (long)msg, (long)strlen(msg));
+}
+
+static __attribute__((noreturn)) void raw_exit(int code)
+{
+    for (;;)
+        raw_syscall(NR_EXIT_GROUP, code, 0, 0);
+}
+
+static void install_seccomp(void)
+{
+    struct sock_filter f[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_I386, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NR_RT_SIGRETURN, 5, 0),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NR_SIGRETURN, 4, 0),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, instruction_pointer)),
+        BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, (uint32_t)(uintptr_t)__executable_start, 0, 1),
+        BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, (uint32_t)(uintptr_t)etext, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = {(unsigned short)(sizeof f / sizeof f[0]), f};
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+        prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) != 0)
+        fprintf(stderr, "vmxlab harness: warning: no seccomp filter (%s); "
+                        "snippets can make system calls\n", strerror(errno));
 }
 
 static void on_tick(int sig, siginfo_t *si, void *ctx)
@@ -230,10 +317,10 @@ static void setup(void)
 
     __asm__ volatile("movl %%cs, %0" : "=r"(h_cs));
     __asm__ volatile("movl %%ss, %0" : "=r"(h_ss));
-    __asm__ volatile("movl %%ds, %0" : "=r"(h_ds));
-    __asm__ volatile("movl %%es, %0" : "=r"(h_es));
-    __asm__ volatile("movl %%fs, %0" : "=r"(h_fs));
-    __asm__ volatile("movl %%gs, %0" : "=r"(h_gs));
+    __asm__ volatile("movl %%ds, %0" : "=r"(vx_hseg[0]));
+    __asm__ volatile("movl %%es, %0" : "=r"(vx_hseg[1]));
+    __asm__ volatile("movl %%fs, %0" : "=r"(vx_hseg[2]));
+    __asm__ volatile("movl %%gs, %0" : "=r"(vx_hseg[3]));
 
     /* Handlers run on their own stack: the snippet's ESP may be anything,
      * and the stack region must not be written by signal delivery. */
@@ -254,6 +341,9 @@ static void setup(void)
     for (unsigned i = 0; i < sizeof faults / sizeof faults[0]; i++)
         if (sigaction(faults[i], &sa, NULL) != 0)
             die("sigaction");
+    sa.sa_sigaction = on_sys;
+    if (sigaction(SIGSYS, &sa, NULL) != 0)
+        die("sigaction");
     sa.sa_sigaction = on_tick;
     sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
     if (sigaction(SIGVTALRM, &sa, NULL) != 0)
@@ -264,6 +354,7 @@ static void setup(void)
     it.it_value = it.it_interval;
     if (setitimer(ITIMER_VIRTUAL, &it, NULL) != 0)
         die("setitimer");
+    install_seccomp();
 }
 
 /* ---- buffered I/O ------------------------------------------------------- */
@@ -277,11 +368,12 @@ static void out_flush(void)
 {
     size_t off = 0;
     while (off < out_len) {
-        ssize_t n = write(1, outbuf + off, out_len - off);
+        long n = raw_syscall(NR_WRITE, 1, (long)(outbuf + off), (long)(out_len - off));
         if (n < 0) {
-            if (errno == EINTR)
+            if (n == -EINTR)
                 continue;
-            die("write");
+            raw_say("vmxlab harness: write to stdout failed\n");
+            raw_exit(2);
         }
         off += (size_t)n;
     }
@@ -313,17 +405,19 @@ static int in_get(void *dst, size_t n)
     while (got < n) {
         if (in_pos == in_len) {
             out_flush(); /* all available input consumed: answer it */
-            ssize_t r;
+            long r;
             do
-                r = read(0, inbuf, sizeof inbuf);
-            while (r < 0 && errno == EINTR);
-            if (r < 0)
-                die("read");
+                r = raw_syscall(NR_READ, 0, (long)inbuf, (long)sizeof inbuf);
+            while (r == -EINTR);
+            if (r < 0) {
+                raw_say("vmxlab harness: read from stdin failed\n");
+                raw_exit(2);
+            }
             if (r == 0) {
                 if (got == 0)
                     return 0;
-                fprintf(stderr, "vmxlab harness: truncated input\n");
-                exit(2);
+                raw_say("vmxlab harness: truncated input\n");
+                raw_exit(2);
             }
             in_pos = 0;
             in_len = (size_t)r;
@@ -386,9 +480,8 @@ int main(void)
             break;
         uint32_t code_len = hdr[0], data_len = hdr[1];
         if (code_len > MAX_CODE || data_len > DATA_SIZE) {
-            fprintf(stderr, "vmxlab harness: bad case (code %u bytes, data %u bytes)\n",
-                    code_len, data_len);
-            exit(2);
+            raw_say("vmxlab harness: bad case (code or data too long)\n");
+            raw_exit(2);
         }
         /* Code page: int3 everywhere, the snippet, then jmp rel32 vx_return. */
         memset(code, 0xCC, CODE_SIZE);
@@ -435,5 +528,5 @@ int main(void)
         memset(shadow, 0, data_len);
     }
     out_flush();
-    return 0;
+    raw_exit(0); /* not exit(): libc's system calls would be stopped by seccomp */
 }

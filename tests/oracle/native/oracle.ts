@@ -22,6 +22,7 @@ import {
   MAX_CODE,
   STACK_BASE,
   STACK_SIZE,
+  type MemoryWrite,
   type SnippetCase,
   type SnippetResult,
   type SnippetStatus,
@@ -165,39 +166,27 @@ class Decoder {
     if (status === undefined) throw new Error(`oracle harness: bad status ${b.readUInt32LE(p0)}`);
     const regs = new Uint32Array(8);
     for (let i = 0; i < 8; i++) regs[i] = b.readUInt32LE(p0 + 20 + 4 * i);
-    const data = new Uint8Array(DATA_SIZE);
-    data.set(c.data);
-    const stack = new Uint8Array(STACK_SIZE);
+    const writes: MemoryWrite[] = [];
     q = p0 + OUT_HEADER;
     for (let r = 0; r < nRuns; r++) {
       const addr = b.readUInt32LE(q);
       const len = b.readUInt32LE(q + 4);
       q += 8;
-      for (let i = 0; i < len; ) {
-        const a = addr + i;
-        if (a >= DATA_BASE && a < DATA_BASE + DATA_SIZE) {
-          const n = Math.min(len - i, DATA_BASE + DATA_SIZE - a);
-          data.set(b.subarray(q + i, q + i + n), a - DATA_BASE);
-          i += n;
-        } else if (a >= STACK_BASE && a < STACK_BASE + STACK_SIZE) {
-          const n = Math.min(len - i, STACK_BASE + STACK_SIZE - a);
-          stack.set(b.subarray(q + i, q + i + n), a - STACK_BASE);
-          i += n;
-        } else {
-          throw new Error(`oracle harness: changed byte outside the regions at 0x${a.toString(16)}`);
-        }
+      if (addr < DATA_BASE || addr + len > STACK_BASE + STACK_SIZE) {
+        throw new Error(`oracle harness: changed bytes outside the regions at 0x${addr.toString(16)}`);
       }
+      writes.push({ addr, bytes: new Uint8Array(b.subarray(q, q + len)) });
       q += len;
     }
     this.pos = q;
-    const result: SnippetResult = {
+    const result = {
       status,
       eip: b.readUInt32LE(p0 + 12),
       regs,
       eflags: b.readUInt32LE(p0 + 52),
-      data,
-      stack,
-    };
+      writes,
+    } as SnippetResult;
+    defineRegions(result, c.data, writes);
     if (status === 'fault') {
       result.vector = b.readUInt32LE(p0 + 4);
       result.errorCode = b.readUInt32LE(p0 + 8);
@@ -209,6 +198,55 @@ class Decoder {
   get pending(): number {
     return this.buf.length - this.pos;
   }
+}
+
+/**
+ * Give a result its data and stack properties, built on first access from the
+ * initial data and the writes (a 10,000-case batch would otherwise hold
+ * 1.3 GB). They are enumerable own properties, so deep equality sees them.
+ */
+function defineRegions(result: SnippetResult, initial: Uint8Array, writes: readonly MemoryWrite[]): void {
+  let data: Uint8Array | undefined;
+  let stack: Uint8Array | undefined;
+  const build = (): void => {
+    data = new Uint8Array(DATA_SIZE);
+    data.set(initial);
+    stack = new Uint8Array(STACK_SIZE);
+    for (const w of writes) {
+      for (let i = 0; i < w.bytes.length; ) {
+        const a = w.addr + i;
+        const inData = a < DATA_BASE + DATA_SIZE;
+        const [region, base, size] = inData ? [data, DATA_BASE, DATA_SIZE] : [stack, STACK_BASE, STACK_SIZE];
+        const n = Math.min(w.bytes.length - i, base + size - a);
+        region.set(w.bytes.subarray(i, i + n), a - base);
+        i += n;
+      }
+    }
+  };
+  Object.defineProperty(result, 'data', {
+    enumerable: true,
+    configurable: true,
+    get(): Uint8Array {
+      if (data === undefined) build();
+      return data!;
+    },
+    set(v: Uint8Array) {
+      if (data === undefined) build();
+      data = v;
+    },
+  });
+  Object.defineProperty(result, 'stack', {
+    enumerable: true,
+    configurable: true,
+    get(): Uint8Array {
+      if (stack === undefined) build();
+      return stack!;
+    },
+    set(v: Uint8Array) {
+      if (stack === undefined) build();
+      stack = v;
+    },
+  });
 }
 
 interface Batch {

@@ -18,6 +18,12 @@ export interface SnippetCase {
   data: Uint8Array;
 }
 
+/** Final bytes at addr .. addr + bytes.length - 1. */
+export interface MemoryWrite {
+  addr: number;
+  bytes: Uint8Array;
+}
+
 export type SnippetStatus = 'ok' | 'fault' | 'timeout';
 
 export interface SnippetResult {
@@ -42,9 +48,17 @@ export interface SnippetResult {
   regs: Uint32Array;
   /** EFLAGS as PUSHFD would show it (RF clear; bit 1 and IF set). */
   eflags: number;
-  /** The full 64 KiB data region at DATA_BASE. */
+  /**
+   * Every byte of the data and stack regions whose final value differs from
+   * its initial value, as runs in ascending address order (a run may include a
+   * few unchanged bytes between changed ones; all bytes are final values).
+   * The compact form of data and stack: compare these when the other side can
+   * produce them.
+   */
+  writes: MemoryWrite[];
+  /** The full 64 KiB data region at DATA_BASE (built on first access). */
   data: Uint8Array;
-  /** The full 64 KiB stack region at STACK_BASE. */
+  /** The full 64 KiB stack region at STACK_BASE (built on first access). */
   stack: Uint8Array;
 }
 
