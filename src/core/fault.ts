@@ -1,0 +1,30 @@
+// Architectural faults raised inside an instruction. The hot loop and the TS paths
+// throw one preallocated object (no allocation per fault); the vector and error code
+// travel in the flat state (Reg.EXIT_*), where the delivering code reads them.
+
+import { Reg } from "../state/layout.js";
+
+/** Exception vectors (SDM 3A 6.3.1 table 6-1). */
+export const enum Vector {
+  DE = 0, DB = 1, NMI = 2, BP = 3, OF = 4, BR = 5, UD = 6, NM = 7, DF = 8,
+  TS = 10, NP = 11, SS = 12, GP = 13, PF = 14, MF = 16, AC = 17, MC = 18,
+}
+
+export class CpuFault {
+  readonly name = "CpuFault";
+}
+/** The one instance thrown for every guest fault. */
+export const FAULT = new CpuFault();
+
+/** Records a fault in the state and unwinds to the loop that delivers it. */
+export function raiseFault(s: Int32Array, vector: number, error: number, hasError: boolean): never {
+  s[Reg.EXIT_VECTOR] = vector;
+  s[Reg.EXIT_ERROR] = error;
+  s[Reg.EXIT_HAS_ERROR] = hasError ? 1 : 0;
+  throw FAULT;
+}
+
+/** True for exceptions that push an error code (SDM 3A 6.13). */
+export function pushesErrorCode(vector: number): boolean {
+  return vector === 8 || (vector >= 10 && vector <= 14) || vector === 17;
+}

@@ -1,0 +1,319 @@
+// Guest memory as the hot loop sees it: segmentation checks, the translation cache in
+// front of the 2-level 32-bit page walk (SDM 3A 4.3), RAM reads and writes, and the
+// invalidation of decoded code when it is written. MMIO beyond RAM goes to a bus
+// supplied from above (core imports nothing above it).
+
+import { Reg, Cr0, Cr4, RAM_OFFSET, TLB_OFFSET, TLB_ENTRIES, CODE_PAGE_OFFSET, CODE_PAGE_BYTES, DECODE_OFFSET, DECODE_SLOTS, DECODE_WORDS, totalBytes } from "../state/layout.js";
+import { raiseFault, Vector } from "./fault.js";
+
+/** Physical accesses outside RAM (devices register here through mem/). */
+export interface PhysicalBus {
+  read(addr: number, size: number): number;
+  write(addr: number, size: number, value: number): void;
+}
+
+/** Per-segment access flags kept in Reg.SEG_ACCESS (derived from the descriptor). */
+export const enum SegAccess { READ = 1, WRITE = 2, EXPAND_DOWN = 4, BIG = 8, EXEC = 16, USABLE = 32 }
+
+/** Bits of a translation-cache entry; the page frame is in bits 31..12. */
+export const enum Tlb { VALID = 1, SUP_WRITE = 2, USER_READ = 4, USER_WRITE = 8, DIRTY = 16, GLOBAL = 32 }
+
+/** Kinds of access for the page walk's #PF error code (SDM 3A 4.7). */
+export const enum Access { READ = 0, WRITE = 2, FETCH = 16 }
+
+const FLUSH_LIST = 4096;
+
+export class CoreMemory {
+  readonly buffer: ArrayBuffer;
+  readonly s: Int32Array;
+  readonly ram: Uint8Array;
+  readonly view: DataView;
+  readonly ramBytes: number;
+  readonly tlb: Int32Array;
+  readonly codePages: Uint8Array;
+  readonly decoded: Int32Array;
+  bus: PhysicalBus | null = null;
+
+  /** Mirrors of state the hot loop tests on every access (kept in sync by syncMode()). */
+  paging = false;
+  readNeed = Tlb.VALID;
+  writeNeed = Tlb.VALID | Tlb.SUP_WRITE | Tlb.DIRTY;
+  private tlbFilled = new Int32Array(FLUSH_LIST);
+  private tlbCount = 0;
+  /** Counters for reports (page walks, translation-cache fills). */
+  pageWalks = 0;
+
+  constructor(ramBytes: number, buffer?: ArrayBuffer) {
+    this.buffer = buffer ?? new ArrayBuffer(totalBytes(ramBytes));
+    this.s = new Int32Array(this.buffer, 0, Reg.STATE_WORDS);
+    this.ram = new Uint8Array(this.buffer, RAM_OFFSET, ramBytes);
+    this.view = new DataView(this.buffer, RAM_OFFSET, ramBytes);
+    this.ramBytes = ramBytes;
+    this.tlb = new Int32Array(this.buffer, TLB_OFFSET, TLB_ENTRIES);
+    this.codePages = new Uint8Array(this.buffer, CODE_PAGE_OFFSET, CODE_PAGE_BYTES);
+    this.decoded = new Int32Array(this.buffer, DECODE_OFFSET, (DECODE_SLOTS + 1) * DECODE_WORDS);
+    this.s[Reg.RAM_BYTES] = ramBytes;
+  }
+
+  /** Recomputes the mirrors after CR0, CR4 or CPL change. */
+  syncMode(): void {
+    const s = this.s;
+    this.paging = (s[Reg.CR0] & Cr0.PG) !== 0;
+    const user = s[Reg.CPL] === 3;
+    this.readNeed = user ? Tlb.VALID | Tlb.USER_READ : Tlb.VALID;
+    this.writeNeed = (user ? Tlb.VALID | Tlb.USER_WRITE : Tlb.VALID | Tlb.SUP_WRITE) | Tlb.DIRTY;
+  }
+
+  // --- Segmentation (SDM 3A 5.3: limit checks; 3.4.5.1: expand-down) -------------------
+
+  /** Linear address of a read of `size` bytes at seg:off, or a #GP/#SS fault. */
+  segRead(seg: number, off: number, size: number): number {
+    const s = this.s;
+    const acc = s[Reg.SEG_ACCESS + seg];
+    if ((acc & (SegAccess.READ | SegAccess.EXPAND_DOWN)) === SegAccess.READ &&
+        (off >>> 0) + size - 1 <= (s[Reg.SEG_LIMIT + seg] >>> 0)) {
+      return (s[Reg.SEG_BASE + seg] + off) | 0;
+    }
+    return this.segSlow(seg, off, size, SegAccess.READ);
+  }
+
+  segWrite(seg: number, off: number, size: number): number {
+    const s = this.s;
+    const acc = s[Reg.SEG_ACCESS + seg];
+    if ((acc & (SegAccess.WRITE | SegAccess.EXPAND_DOWN)) === SegAccess.WRITE &&
+        (off >>> 0) + size - 1 <= (s[Reg.SEG_LIMIT + seg] >>> 0)) {
+      return (s[Reg.SEG_BASE + seg] + off) | 0;
+    }
+    return this.segSlow(seg, off, size, SegAccess.WRITE);
+  }
+
+  private segSlow(seg: number, off: number, size: number, need: number): number {
+    const s = this.s;
+    const acc = s[Reg.SEG_ACCESS + seg];
+    const fault = seg === 2 ? Vector.SS : Vector.GP;
+    if ((acc & need) === 0) raiseFault(s, fault, 0, true);
+    const first = off >>> 0, last = first + size - 1;
+    const limit = s[Reg.SEG_LIMIT + seg] >>> 0;
+    if (acc & SegAccess.EXPAND_DOWN) {
+      // Valid offsets are limit+1 .. 0xFFFF or 0xFFFFFFFF (SDM 3A 3.4.5.1).
+      const top = acc & SegAccess.BIG ? 0xffffffff : 0xffff;
+      if (first <= limit || last > top) raiseFault(s, fault, 0, true);
+    } else if (last > limit) {
+      raiseFault(s, fault, 0, true);
+    }
+    return (s[Reg.SEG_BASE + seg] + off) | 0;
+  }
+
+  // --- Paging ------------------------------------------------------------------------------
+
+  /** Physical address for a data read at `lin` with the current privilege. */
+  xlateRead(lin: number): number {
+    if (!this.paging) return lin;
+    const e = this.tlb[lin >>> 12];
+    if ((e & this.readNeed) === this.readNeed) return (e & ~0xfff) | (lin & 0xfff);
+    return this.walk(lin, Access.READ, this.s[Reg.CPL] === 3);
+  }
+
+  xlateWrite(lin: number): number {
+    if (!this.paging) return lin;
+    const e = this.tlb[lin >>> 12];
+    if ((e & this.writeNeed) === this.writeNeed) return (e & ~0xfff) | (lin & 0xfff);
+    return this.walk(lin, Access.WRITE, this.s[Reg.CPL] === 3);
+  }
+
+  xlateFetch(lin: number): number {
+    if (!this.paging) return lin;
+    const e = this.tlb[lin >>> 12];
+    if ((e & this.readNeed) === this.readNeed) return (e & ~0xfff) | (lin & 0xfff);
+    return this.walk(lin, Access.FETCH, this.s[Reg.CPL] === 3);
+  }
+
+  /** Translation for implicit supervisor accesses (descriptor tables, TSS: SDM 3A 4.6). */
+  xlateSystem(lin: number, write: boolean): number {
+    if (!this.paging) return lin;
+    return this.walk(lin, write ? Access.WRITE : Access.READ, false);
+  }
+
+  /**
+   * The 2-level walk (SDM 3A 4.3, 4.6, 4.8): checks rights, sets accessed and dirty bits,
+   * fills the translation cache, or raises #PF with CR2 and the error code.
+   */
+  walk(lin: number, access: Access, user: boolean): number {
+    const s = this.s;
+    this.pageWalks++;
+    const write = access === Access.WRITE;
+    const wp = (s[Reg.CR0] & Cr0.WP) !== 0;
+    const pdeAddr = (s[Reg.CR3] & ~0xfff) + ((lin >>> 22) << 2);
+    let pde = this.physRead32(pdeAddr);
+    if ((pde & 1) === 0) this.pageFault(lin, 0, write, user);
+    let entry: number, entryAddr: number, frame: number, rw: boolean, us: boolean, global: boolean;
+    if ((pde & 0x80) !== 0 && (s[Reg.CR4] & Cr4.PSE) !== 0) {
+      // 4 MiB page: the PDE maps it directly.
+      entry = pde; entryAddr = pdeAddr;
+      frame = (pde & 0xffc00000) | (lin & 0x3ff000);
+      rw = (pde & 2) !== 0; us = (pde & 4) !== 0; global = (pde & 0x100) !== 0;
+    } else {
+      entryAddr = (pde & ~0xfff) + (((lin >>> 12) & 0x3ff) << 2);
+      entry = this.physRead32(entryAddr);
+      if ((entry & 1) === 0) this.pageFault(lin, 0, write, user);
+      frame = entry & ~0xfff;
+      rw = (pde & entry & 2) !== 0; us = (pde & entry & 4) !== 0; global = (entry & 0x100) !== 0;
+    }
+    if (user && !us) this.pageFault(lin, 1, write, user);
+    if (write && !rw && (user || wp)) this.pageFault(lin, 1, write, user);
+    // Accessed bits on both levels; dirty on the mapping entry for a write (SDM 3A 4.8).
+    if ((pde & 0x20) === 0) { pde |= 0x20; this.physWrite32(pdeAddr, pde); if (entryAddr === pdeAddr) entry = pde; }
+    let updated = entry | 0x20 | (write ? 0x40 : 0);
+    if (updated !== entry) this.physWrite32(entryAddr, updated);
+    let bits = Tlb.VALID;
+    if (rw || !wp) bits |= Tlb.SUP_WRITE;
+    if (us) bits |= Tlb.USER_READ;
+    if (us && rw) bits |= Tlb.USER_WRITE;
+    if (updated & 0x40) bits |= Tlb.DIRTY;
+    if (global && (s[Reg.CR4] & Cr4.PGE) !== 0) bits |= Tlb.GLOBAL;
+    const page = lin >>> 12;
+    if (this.tlb[page] === 0) {
+      if (this.tlbCount < FLUSH_LIST) this.tlbFilled[this.tlbCount] = page;
+      this.tlbCount++;
+    }
+    this.tlb[page] = frame | bits;
+    return frame | (lin & 0xfff);
+  }
+
+  private pageFault(lin: number, present: number, write: boolean, user: boolean): never {
+    const s = this.s;
+    s[Reg.CR2] = lin;
+    raiseFault(s, Vector.PF, present | (write ? 2 : 0) | (user ? 4 : 0), true);
+  }
+
+  /** Flushes the translation cache; global entries survive unless `all` (SDM 3A 4.10.4.1). */
+  flushTlb(all: boolean): void {
+    const tlb = this.tlb;
+    if (this.tlbCount > FLUSH_LIST) {
+      if (all) tlb.fill(0);
+      else for (let i = 0; i < TLB_ENTRIES; i++) if ((tlb[i] & Tlb.GLOBAL) === 0) tlb[i] = 0;
+    } else {
+      for (let i = 0; i < this.tlbCount; i++) {
+        const p = this.tlbFilled[i];
+        if (all || (tlb[p] & Tlb.GLOBAL) === 0) tlb[p] = 0;
+      }
+    }
+    this.tlbCount = 0;
+    if (!all) {
+      // Keep the surviving global entries listed so a later full flush finds them.
+      for (let i = 0; i < FLUSH_LIST && this.tlbCount < FLUSH_LIST; i++) {
+        const p = this.tlbFilled[i];
+        if (tlb[p] !== 0) this.tlbFilled[this.tlbCount++] = p;
+      }
+    }
+  }
+
+  invalidatePage(lin: number): void {
+    this.tlb[lin >>> 12] = 0;
+  }
+
+  // --- Physical accesses ---------------------------------------------------------------
+
+  physRead8(p: number): number {
+    if ((p >>> 0) < this.ramBytes) return this.ram[p];
+    return this.bus ? this.bus.read(p >>> 0, 1) & 0xff : 0xff;
+  }
+  physRead16(p: number): number {
+    if ((p >>> 0) + 1 < this.ramBytes) return this.view.getUint16(p, true);
+    return this.physRead8(p) | (this.physRead8(p + 1) << 8);
+  }
+  physRead32(p: number): number {
+    if ((p >>> 0) + 3 < this.ramBytes) return this.view.getInt32(p, true);
+    if (this.bus && (p >>> 0) >= this.ramBytes) return this.bus.read(p >>> 0, 4) | 0;
+    return this.physRead16(p) | (this.physRead16(p + 2) << 16);
+  }
+  physWrite8(p: number, v: number): void {
+    if ((p >>> 0) < this.ramBytes) {
+      this.ram[p] = v;
+      if (this.codePages[p >>> 12] !== 0) this.invalidateCode(p, 1);
+    } else if (this.bus) this.bus.write(p >>> 0, 1, v & 0xff);
+  }
+  physWrite16(p: number, v: number): void {
+    if ((p >>> 0) + 1 < this.ramBytes) {
+      this.view.setUint16(p, v, true);
+      if (this.codePages[p >>> 12] !== 0) this.invalidateCode(p, 2);
+    } else { this.physWrite8(p, v); this.physWrite8(p + 1, v >> 8); }
+  }
+  physWrite32(p: number, v: number): void {
+    if ((p >>> 0) + 3 < this.ramBytes) {
+      this.view.setInt32(p, v, true);
+      if (this.codePages[p >>> 12] !== 0) this.invalidateCode(p, 4);
+    } else if (this.bus && (p >>> 0) >= this.ramBytes) this.bus.write(p >>> 0, 4, v);
+    else { this.physWrite16(p, v); this.physWrite16(p + 2, v >> 16); }
+  }
+
+  /**
+   * Drops cached decodes that overlap a written range: any instruction starting up to 14
+   * bytes before it may include the written bytes (SDM 2A 2.3.11: 15-byte maximum).
+   */
+  invalidateCode(p: number, size: number): void {
+    const d = this.decoded;
+    for (let a = p - 14; a < p + size; a++) {
+      const at = (a & (DECODE_SLOTS - 1)) * DECODE_WORDS;
+      if ((d[at] & 0x7fffffff) === (a & 0x7fffffff) && d[at] !== -1) d[at] = -1;
+    }
+  }
+
+  // --- Linear accesses (segmentation already applied) -------------------------------------
+
+  rd8(lin: number): number {
+    return this.physRead8(this.xlateRead(lin));
+  }
+  rd16(lin: number): number {
+    if ((lin & 0xfff) === 0xfff) return this.rd8(lin) | (this.rd8(lin + 1) << 8);
+    const p = this.xlateRead(lin);
+    if ((p >>> 0) + 1 < this.ramBytes) return this.view.getUint16(p, true);
+    return this.physRead16(p);
+  }
+  rd32(lin: number): number {
+    if ((lin & 0xfff) > 0xffc) return this.rd16(lin) | (this.rd16(lin + 2) << 16);
+    const p = this.xlateRead(lin);
+    if ((p >>> 0) + 3 < this.ramBytes) return this.view.getInt32(p, true);
+    return this.physRead32(p);
+  }
+  wr8(lin: number, v: number): void {
+    this.physWrite8(this.xlateWrite(lin), v);
+  }
+  wr16(lin: number, v: number): void {
+    if ((lin & 0xfff) === 0xfff) {
+      // Check both pages before writing either byte, so a fault leaves memory unchanged.
+      this.xlateWrite(lin + 1);
+      this.wr8(lin, v); this.wr8(lin + 1, v >> 8);
+      return;
+    }
+    this.physWrite16(this.xlateWrite(lin), v);
+  }
+  wr32(lin: number, v: number): void {
+    if ((lin & 0xfff) > 0xffc) {
+      this.xlateWrite(lin); this.xlateWrite(lin + 3);
+      this.wr16(lin, v); this.wr16(lin + 2, v >> 16);
+      return;
+    }
+    const p = this.xlateWrite(lin);
+    if ((p >>> 0) + 3 < this.ramBytes) {
+      this.view.setInt32(p, v, true);
+      if (this.codePages[p >>> 12] !== 0) this.invalidateCode(p, 4);
+    } else this.physWrite32(p, v);
+  }
+
+  /** Reads or writes `size` (1, 2, 4) bytes at a linear address. */
+  rd(lin: number, size: number): number {
+    return size === 4 ? this.rd32(lin) : size === 2 ? this.rd16(lin) : this.rd8(lin);
+  }
+  wr(lin: number, size: number, v: number): void {
+    if (size === 4) this.wr32(lin, v); else if (size === 2) this.wr16(lin, v); else this.wr8(lin, v);
+  }
+
+  /** Implicit supervisor-mode accesses for descriptor tables and the TSS. */
+  sysRead8(lin: number): number { return this.physRead8(this.xlateSystem(lin, false)); }
+  sysRead16(lin: number): number { return this.sysRead8(lin) | (this.sysRead8(lin + 1) << 8); }
+  sysRead32(lin: number): number { return this.sysRead16(lin) | (this.sysRead16(lin + 2) << 16); }
+  sysWrite8(lin: number, v: number): void { this.physWrite8(this.xlateSystem(lin, true), v); }
+  sysWrite16(lin: number, v: number): void { this.sysWrite8(lin, v); this.sysWrite8(lin + 1, v >> 8); }
+  sysWrite32(lin: number, v: number): void { this.sysWrite16(lin, v); this.sysWrite16(lin + 2, v >> 16); }
+}

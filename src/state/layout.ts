@@ -1,0 +1,82 @@
+// The one flat state of a virtual CPU. Every register, cache and counter lives at a named
+// offset in one ArrayBuffer, so that both engines (TS and WebAssembly) read the same
+// bytes and a snapshot is a copy. This file is the only source of those offsets.
+
+/** Word (32-bit) indices of the register file; byte offset = index * 4. */
+export const enum Reg {
+  // General registers in encoding order (SDM 2A 2.1.5 table 2-2).
+  EAX = 0, ECX = 1, EDX = 2, EBX = 3, ESP = 4, EBP = 5, ESI = 6, EDI = 7,
+  EIP = 8,
+  /** EFLAGS bits that are not held lazily (everything but OSZAPC while LAZY_OP != 0). */
+  EFLAGS = 9,
+  // Lazy arithmetic flags: the last flag-setting operation and its operands.
+  LAZY_OP = 10, LAZY_RES = 11, LAZY_DST = 12, LAZY_SRC = 13, LAZY_SIZE = 14,
+  // Segment registers ES CS SS DS FS GS (SDM 2A 3.1.1.3 Sreg order): selector, hidden
+  // base, limit (byte granular, already scaled), descriptor attributes, access flags.
+  SEG_SEL = 16, SEG_BASE = 22, SEG_LIMIT = 28, SEG_ATTR = 34, SEG_ACCESS = 40,
+  CR0 = 46, CR2 = 47, CR3 = 48, CR4 = 49,
+  DR0 = 50, // DR0..DR7 occupy 50..57
+  GDTR_BASE = 58, GDTR_LIMIT = 59, IDTR_BASE = 60, IDTR_LIMIT = 61,
+  LDTR_SEL = 62, LDTR_BASE = 63, LDTR_LIMIT = 64, LDTR_ATTR = 65,
+  TR_SEL = 66, TR_BASE = 67, TR_LIMIT = 68, TR_ATTR = 69,
+  CPL = 70,
+  /** 1 when CS.D=1: default operand and address size 32 (SDM 3A 3.4.5). */
+  CODE32 = 71,
+  /** 1 when SS.B=1: the stack pointer is ESP rather than SP. */
+  STACK32 = 72,
+  /** 1 while an interrupt shadow follows MOV SS / POP SS / STI (SDM 3A 6.8.3). */
+  INHIBIT_IRQ = 73,
+  HALTED = 74,
+  SYSENTER_CS = 75, SYSENTER_ESP = 76, SYSENTER_EIP = 77,
+  // Counters kept as float64 pairs would complicate the wasm view; two words each.
+  INSNS_LO = 78, INSNS_HI = 79,
+  // The last exit of the hot loop and its operands.
+  EXIT_VECTOR = 80, EXIT_ERROR = 81, EXIT_HAS_ERROR = 82,
+  /** EIP of the instruction being executed (restored when it faults). */
+  INSN_EIP = 83,
+  /** Pending debug status bits for DR6 from the instruction just retired. */
+  DEBUG_PENDING = 84,
+  /** Set by an instruction that changes paging, segment bases or modes the loop caches. */
+  MODE_DIRTY = 85,
+  A20_MASK = 86,
+  RAM_BYTES = 87,
+  /** Nesting of exception delivery, for #DF and triple fault (SDM 3A 6.15 table 6-5). */
+  FAULT_DEPTH = 88,
+  STATE_WORDS = 96,
+}
+
+/** Segment register numbers as encoded in ModRM.reg for MOV Sreg (SDM 2A table 3-... Sreg). */
+export const enum Seg { ES = 0, CS = 1, SS = 2, DS = 3, FS = 4, GS = 5, NONE = 7 }
+
+/** EFLAGS bits (SDM 1 3.4.3). */
+export const enum Flag {
+  CF = 0x1, PF = 0x4, AF = 0x10, ZF = 0x40, SF = 0x80, TF = 0x100, IF = 0x200,
+  DF = 0x400, OF = 0x800, IOPL = 0x3000, NT = 0x4000, RF = 0x10000, VM = 0x20000,
+  AC = 0x40000, VIF = 0x80000, VIP = 0x100000, ID = 0x200000,
+  ARITH = 0x8d5,
+}
+
+/** CR0 bits (SDM 3A 2.5). */
+export const enum Cr0 { PE = 0x1, MP = 0x2, EM = 0x4, TS = 0x8, ET = 0x10, NE = 0x20, WP = 0x10000, AM = 0x40000, NW = 0x20000000, CD = 0x40000000, PG = 0x80000000 }
+export const enum Cr4 { VME = 0x1, PVI = 0x2, TSD = 0x4, DE = 0x8, PSE = 0x10, PGE = 0x80 }
+
+/** Byte layout of the whole buffer: state words, decode cache, TLB, then guest RAM. */
+export const STATE_BYTES = 4096;
+/** Decoded-instruction cache: direct-mapped on physical address, 8 words per slot. */
+export const DECODE_SLOTS = 1 << 16;
+export const DECODE_WORDS = 8;
+export const DECODE_OFFSET = STATE_BYTES;
+/** One extra slot past the cache holds instructions that are never cached (page-crossing, ROM). */
+export const DECODE_BYTES = (DECODE_SLOTS + 1) * DECODE_WORDS * 4;
+/** One bit per 4 KiB physical page that holds cached decoded code. */
+export const CODE_PAGE_OFFSET = DECODE_OFFSET + DECODE_BYTES;
+export const CODE_PAGE_BYTES = 1 << 20; // one byte per page of the 4 GiB space
+/** Translation cache: one word per linear page (phys page | permission bits). */
+export const TLB_OFFSET = CODE_PAGE_OFFSET + CODE_PAGE_BYTES;
+export const TLB_ENTRIES = 1 << 20;
+export const TLB_BYTES = TLB_ENTRIES * 4;
+export const RAM_OFFSET = TLB_OFFSET + TLB_BYTES;
+
+export function totalBytes(ramBytes: number): number {
+  return RAM_OFFSET + ramBytes;
+}
