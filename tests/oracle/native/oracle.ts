@@ -97,10 +97,22 @@ function build(): string {
       throw new Error(`\`${GCC} -m32\` failed (is gcc-multilib installed?): ${detail.split('\n').slice(0, 5).join('\n')}`);
     }
     fs.renameSync(tmp, exe);
+    removeStale(dir, name);
     smokeTest(exe);
     return exe;
   }
   throw new Error(`no writable cache directory for the oracle harness: ${failures.join('; ')}`);
+}
+
+/** Best effort: drop harnesses built from older sources. */
+function removeStale(dir: string, keep: string): void {
+  try {
+    for (const f of fs.readdirSync(dir)) {
+      if (f.startsWith('harness-') && f !== keep && !f.endsWith('.tmp')) fs.rmSync(path.join(dir, f), { force: true });
+    }
+  } catch {
+    /* ignore */
+  }
 }
 
 /** The binary must start (32-bit execution support, free addresses) and exit 0 on empty input. */
