@@ -87,7 +87,7 @@ function shapeOf(row: OpcodeRow): RowShape {
       break;
     }
   }
-  const imm = ops.filter((o) => /^[IJA]/.test(o));
+  const imm = ops.filter((o) => /^(I[bwvz]s?|J[bz]|Ap)$/.test(o));
   return { modrm, regOnly, sizeCode, imm, accInG: ops.some((o) => o[0] === "O"), regInOpcode: ops.some((o) => o[0] === "Z"), moffs: ops.some((o) => o[0] === "O") };
 }
 

@@ -1,0 +1,178 @@
+#!/usr/bin/env node
+// vmxlab's command line: run a guest, or disassemble an image or hex bytes.
+// Every user error is one line on stderr and exit status 2, never a stack trace.
+
+import { readFileSync } from "node:fs";
+import { basename } from "node:path";
+import { Machine, RunResult } from "../vmm/machine.js";
+import { ImageError, ImageFormat, planLoad } from "../vmm/loader.js";
+import { disassemble } from "../isa/disasm.js";
+
+/** A mistake in how vmxlab was invoked. */
+class UsageError extends Error {}
+
+const HELP = `vmxlab: an IA-32 emulator for comparing virtualization techniques
+
+usage:
+  vmxlab run IMAGE [options]     run a guest; its serial output goes to stdout
+      --max-instructions N       stop after N instructions (default: no limit)
+      --append TEXT              multiboot command line after the image name
+      --format F                 auto | multiboot | bootsector | flat (default auto)
+      --load-address A           load and entry address of a flat binary (default 0x100000)
+      --ram MiB                  guest RAM in MiB (default 32)
+      --json                     print one JSON summary on stdout instead of streaming
+  vmxlab disasm IMAGE [--16] [--count N]
+  vmxlab disasm --hex "BYTES" [--16] [--address A]
+  vmxlab --help | --version
+
+exit status: the guest's debug-exit value V gives (V << 1) | 1, as in QEMU; 0 after HLT;
+2 for a usage or image error; 124 when the instruction limit is reached; 125 after a
+triple-fault shutdown; 70 when the guest used a feature vmxlab does not model.`;
+
+interface Parsed { positional: string[]; flags: Map<string, string | true> }
+
+const VALUE_FLAGS = new Set(["--max-instructions", "--append", "--format", "--load-address", "--ram", "--hex", "--count", "--address"]);
+const BOOL_FLAGS = new Set(["--json", "--16", "--help", "--version"]);
+
+function parse(args: string[]): Parsed {
+  const positional: string[] = [];
+  const flags = new Map<string, string | true>();
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a.startsWith("--")) {
+      const eq = a.indexOf("=");
+      const name = eq > 0 ? a.slice(0, eq) : a;
+      if (VALUE_FLAGS.has(name)) {
+        const value = eq > 0 ? a.slice(eq + 1) : args[++i];
+        if (value === undefined) throw new UsageError(`${name} needs a value`);
+        flags.set(name, value);
+      } else if (BOOL_FLAGS.has(name) && eq < 0) {
+        flags.set(name, true);
+      } else {
+        throw new UsageError(`unknown option ${a} (see vmxlab --help)`);
+      }
+    } else positional.push(a);
+  }
+  return { positional, flags };
+}
+
+function numberFlag(p: Parsed, name: string, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
+  const v = p.flags.get(name);
+  if (v === undefined) return fallback;
+  if (v === true || !/^(0x[0-9a-fA-F]+|[0-9]+)$/.test(v.replace(/_/g, ""))) throw new UsageError(`${name} needs a non-negative integer, not "${v}"`);
+  const n = Number(v.replace(/_/g, ""));
+  if (!Number.isSafeInteger(n) || n > max) throw new UsageError(`${name} ${v} is out of range`);
+  return n;
+}
+
+function readImage(path: string | undefined): Uint8Array {
+  if (path === undefined) throw new UsageError("missing IMAGE (see vmxlab --help)");
+  try {
+    return new Uint8Array(readFileSync(path));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UsageError(code === "ENOENT" ? `cannot open ${path}: no such file` : code === "EISDIR" ? `${path} is a directory, not an image` : `cannot read ${path}: ${code ?? String(e)}`);
+  }
+}
+
+function formatOption(p: Parsed): ImageFormat {
+  const f = p.flags.get("--format") ?? "auto";
+  if (f !== "auto" && f !== "multiboot" && f !== "bootsector" && f !== "flat") throw new UsageError(`--format must be auto, multiboot, bootsector or flat, not "${String(f)}"`);
+  return f;
+}
+
+function exitStatusOf(r: RunResult): number {
+  switch (r.reason) {
+    case "debug-exit": return ((r.exitCode ?? 0) << 1 | 1) & 0xff;
+    case "halt": return 0;
+    case "limit": return 124;
+    case "shutdown": return 125;
+    default: return 70;
+  }
+}
+
+function run(p: Parsed): number {
+  if (p.positional.length > 2) throw new UsageError(`unexpected argument ${p.positional[2]}`);
+  const path = p.positional[1];
+  const image = readImage(path);
+  const json = p.flags.has("--json");
+  const maxInstructions = numberFlag(p, "--max-instructions", Number.MAX_SAFE_INTEGER);
+  const ramMiB = numberFlag(p, "--ram", 32, 1024);
+  const machine = new Machine({ ramBytes: ramMiB << 20 });
+  const append = p.flags.get("--append");
+  machine.loadImage(image, {
+    name: basename(path as string),
+    append: typeof append === "string" ? append : "",
+    format: formatOption(p),
+    loadAddress: numberFlag(p, "--load-address", 0x100000, 0xffffffff),
+  });
+  const serial: number[] = [];
+  const chunk: number[] = [];
+  const flush = () => { if (chunk.length > 0) { process.stdout.write(Buffer.from(chunk)); chunk.length = 0; } };
+  machine.onSerial = json ? (b) => serial.push(b) : (b) => { chunk.push(b); if (b === 10 || chunk.length >= 4096) flush(); };
+  const t0 = process.hrtime.bigint();
+  const r = machine.run({ maxInstructions });
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  flush();
+  const mips = seconds > 0 ? r.instructions / seconds / 1e6 : 0;
+  const status = exitStatusOf(r);
+  if (json) {
+    process.stdout.write(JSON.stringify({
+      schema: "vmxlab.run/1", image: path, reason: r.reason, exitCode: r.exitCode ?? null, exitStatus: status,
+      instructions: r.instructions, hostSeconds: Number(seconds.toFixed(6)), mips: Number(mips.toFixed(2)),
+      message: r.message ?? null, serial: Buffer.from(serial).toString("latin1"),
+    }) + "\n");
+  } else {
+    const why = r.reason === "debug-exit" ? `debug-exit ${r.exitCode}` : r.reason + (r.message ? ` (${r.message})` : "");
+    process.stderr.write(`\nvmxlab: stopped: ${why}; ${r.instructions} instructions in ${seconds.toFixed(3)} s (${mips.toFixed(1)} MIPS)\n`);
+  }
+  return status;
+}
+
+function disasm(p: Parsed): number {
+  const code32 = !p.flags.has("--16");
+  const count = numberFlag(p, "--count", Number.MAX_SAFE_INTEGER);
+  let bytes: Uint8Array, address: number, is32 = code32;
+  const hexText = p.flags.get("--hex");
+  if (typeof hexText === "string") {
+    const clean = hexText.replace(/0x/gi, "").replace(/[\s,]/g, "");
+    if (clean.length === 0 || clean.length % 2 !== 0 || /[^0-9a-fA-F]/.test(clean)) throw new UsageError(`--hex needs pairs of hex digits, not "${hexText}"`);
+    bytes = Uint8Array.from(clean.match(/../g) as string[], (h) => parseInt(h, 16));
+    address = numberFlag(p, "--address", 0, 0xffffffff);
+  } else {
+    const image = readImage(p.positional[1]);
+    const plan = planLoad(image, "auto", 0x100000, 1 << 30);
+    bytes = plan.segments[0].bytes;
+    address = plan.segments[0].address;
+    if (plan.format === "bootsector" && !p.flags.has("--16")) is32 = false;
+    if (plan.format === "bootsector") is32 = false;
+  }
+  for (const insn of disassemble(bytes, { address, code32: is32, count })) {
+    const hexBytes = Array.from(insn.bytes, (b) => b.toString(16).padStart(2, "0")).join(" ");
+    process.stdout.write(`${insn.address.toString(16).padStart(8, "0")}  ${hexBytes.padEnd(30)} ${insn.text}\n`);
+  }
+  return 0;
+}
+
+function main(argv: string[]): number {
+  const p = parse(argv);
+  if (p.flags.has("--help") || argv.length === 0) { process.stdout.write(HELP + "\n"); return 0; }
+  if (p.flags.has("--version")) { process.stdout.write("vmxlab 0.1.0\n"); return 0; }
+  const command = p.positional[0];
+  if (command === "run") return run(p);
+  if (command === "disasm") return disasm(p);
+  throw new UsageError(`unknown command "${command ?? ""}" (expected run or disasm; see vmxlab --help)`);
+}
+
+try {
+  process.exitCode = main(process.argv.slice(2));
+} catch (e) {
+  if (e instanceof UsageError || e instanceof ImageError) {
+    process.stderr.write(`vmxlab: ${e.message}\n`);
+    process.exitCode = 2;
+  } else {
+    // An emulator bug, not the user's fault: still one line, with a pointer to report it.
+    process.stderr.write(`vmxlab: internal error: ${(e as Error).message} (please report this with the image)\n`);
+    process.exitCode = 70;
+  }
+}

@@ -1,0 +1,118 @@
+// The virtual CPU's run loop: the hot loop runs until it needs help; this loop executes
+// complex instructions, delivers faults, single-steps under EFLAGS.TF, honours DR0-DR3
+// instruction breakpoints, and reports why it stopped.
+
+import { Reg, Flag } from "../state/layout.js";
+import { Exit } from "../core/interpreter.js";
+import { FAULT, Vector } from "../core/fault.js";
+import { Kind } from "../isa/kind.js";
+import { Dw, Info } from "../isa/decode.js";
+import { CpuSystem } from "./system.js";
+import { Source, TripleFault, Unsupported } from "./interrupts.js";
+
+export type StopReason = "limit" | "halt" | "shutdown" | "stop" | "unsupported";
+
+/** DR6 bits (SDM 3A 17.2.3). */
+const DR6_BS = 0x4000;
+
+export class Cpu extends CpuSystem {
+  /** Set by a device (debug-exit) to end the run after the current instruction. */
+  stopRequested = false;
+  /** Text of the last unsupported feature or shutdown cause. */
+  stopMessage = "";
+
+  /** Runs up to `limit` instructions. */
+  runFor(limit: number): StopReason {
+    const s = this.s;
+    const end = this.retired + limit;
+    this.stopRequested = false;
+    try {
+      while (this.retired < end) {
+        if (s[Reg.HALTED] !== 0) return "halt";
+        // Single-stepping and breakpoints need the loop to look after every instruction.
+        const stepping = (s[Reg.EFLAGS] & Flag.TF) !== 0;
+        const breakpoints = (s[Reg.DR0 + 7] & 0xff) !== 0;
+        if (stepping || breakpoints) {
+          this.stepWithDebug(stepping, breakpoints);
+        } else {
+          const exit = this.run(Math.min(end - this.retired, 0x40000000));
+          this.tsc = this.retired;
+          if (exit === Exit.COMPLEX) this.complex();
+          else if (exit === Exit.FAULT) this.deliverFault();
+        }
+        if (this.stopRequested) return "stop";
+      }
+    } catch (e) {
+      if (e instanceof TripleFault) { this.stopMessage = e.message; return "shutdown"; }
+      if (e instanceof Unsupported) { this.stopMessage = `unsupported: ${e.message}`; return "unsupported"; }
+      throw e;
+    }
+    return "limit";
+  }
+
+  /** Executes the complex instruction the hot loop stopped at; a fault is delivered. */
+  private complex(): void {
+    try {
+      this.executeComplex(this.complexAt);
+      this.retired++;
+      this.tsc = this.retired;
+    } catch (e) {
+      if (e !== FAULT) throw e;
+      this.s[Reg.EIP] = this.s[Reg.INSN_EIP];
+      this.deliverFault();
+    }
+  }
+
+  private deliverFault(): void {
+    const s = this.s;
+    this.deliver(s[Reg.EXIT_VECTOR], s[Reg.EXIT_ERROR], s[Reg.EXIT_HAS_ERROR] !== 0, Source.EXCEPTION, s[Reg.INSN_EIP]);
+  }
+
+  /** One instruction with the debug checks of SDM 3A 17.3. */
+  private stepWithDebug(stepping: boolean, breakpoints: boolean): void {
+    const s = this.s;
+    if (breakpoints && (s[Reg.EFLAGS] & Flag.RF) === 0) {
+      const lin = (s[Reg.SEG_BASE + 1] + s[Reg.EIP]) | 0;
+      const hit = this.instructionBreakpoint(lin);
+      if (hit >= 0) {
+        s[Reg.DR0 + 6] = (s[Reg.DR0 + 6] & ~0xf) | (1 << hit);
+        s[Reg.INSN_EIP] = s[Reg.EIP];
+        this.deliver(Vector.DB, 0, false, Source.EXCEPTION, s[Reg.EIP]);
+        return;
+      }
+    }
+    s[Reg.INHIBIT_IRQ] = 0;
+    const before = this.retired;
+    const exit = this.run(1);
+    this.tsc = this.retired;
+    let kind = -1;
+    if (exit === Exit.COMPLEX) {
+      kind = this.decoded[this.complexAt + Dw.INFO] & Info.KIND_MASK;
+      this.complex();
+    } else if (exit === Exit.FAULT) {
+      this.deliverFault();
+      return;
+    }
+    if (this.retired === before) return; // the instruction faulted
+    // RF is cleared after an instruction completes (SDM 3A 17.3.1.1).
+    s[Reg.EFLAGS] &= ~Flag.RF;
+    const raisesOwnEvent = kind === Kind.INT || kind === Kind.INT3 || kind === Kind.INTO;
+    // After MOV SS / POP SS the single-step trap waits one more instruction (SDM 3A 6.8.3).
+    if (stepping && !raisesOwnEvent && s[Reg.INHIBIT_IRQ] === 0) {
+      s[Reg.DR0 + 6] |= DR6_BS;
+      this.deliver(Vector.DB, 0, false, Source.EXCEPTION, s[Reg.EIP]);
+    }
+  }
+
+  /** Index of the enabled execute breakpoint (R/W = 00) matching `lin`, or -1. */
+  private instructionBreakpoint(lin: number): number {
+    const s = this.s;
+    const dr7 = s[Reg.DR0 + 7];
+    for (let i = 0; i < 4; i++) {
+      if (((dr7 >> (i * 2)) & 3) === 0) continue;
+      if (((dr7 >>> (16 + i * 4)) & 3) !== 0) continue;
+      if (s[Reg.DR0 + i] === lin) return i;
+    }
+    return -1;
+  }
+}

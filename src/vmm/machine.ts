@@ -1,0 +1,169 @@
+// A PC-like machine around one virtual CPU: RAM, the port bus with the 16550 UART at
+// 0x3F8 and QEMU's isa-debug-exit at 0xF4, image loading, and a run loop shaped like
+// KVM's (run until an exit that the caller cares about).
+
+import { Reg, Seg, Cr0 } from "../state/layout.js";
+import { Cpu } from "../cpu/cpu.js";
+import { PortBus } from "../dev/portBus.js";
+import { Uart16550 } from "../dev/uart16550.js";
+import { DebugExit, SystemControlPortA } from "../dev/debugExit.js";
+import { planLoad, ImageError, ImageFormat } from "./loader.js";
+
+export interface MachineOptions {
+  /** Guest RAM in bytes (default 32 MiB). */
+  ramBytes?: number;
+}
+
+export interface LoadOptions {
+  /** File name, shown to the guest as the start of the multiboot command line. */
+  name?: string;
+  /** Multiboot command-line arguments after the name (QEMU's -append). */
+  append?: string;
+  format?: ImageFormat;
+  /** Load and entry address of a flat binary (default 1 MiB). */
+  loadAddress?: number;
+}
+
+export type RunReason = "debug-exit" | "halt" | "shutdown" | "limit" | "error";
+
+export interface RunResult {
+  reason: RunReason;
+  /** The value the guest wrote to isa-debug-exit (reason "debug-exit"). */
+  exitCode?: number;
+  /** Instructions retired during this call. */
+  instructions: number;
+  message?: string;
+}
+
+/** Where the loader puts the multiboot information structure and command line. */
+const MBI_ADDRESS = 0x9000;
+const CMDLINE_ADDRESS = 0x9100;
+const BOOT_GDT_ADDRESS = 0x800;
+
+export class Machine {
+  readonly cpu: Cpu;
+  readonly ports = new PortBus();
+  readonly uart = new Uart16550(0x3f8);
+  readonly debugExit = new DebugExit();
+  /** Called for every byte the guest transmits on COM1. */
+  onSerial: ((byte: number) => void) | null = null;
+  readonly ramBytes: number;
+
+  constructor(options: MachineOptions = {}) {
+    const ramBytes = options.ramBytes ?? 32 << 20;
+    if (!Number.isInteger(ramBytes) || ramBytes < 1 << 20 || ramBytes > 1 << 30 || (ramBytes & 0xfff) !== 0) {
+      throw new ImageError(`RAM size must be a multiple of 4 KiB between 1 MiB and 1 GiB, not ${ramBytes}`);
+    }
+    this.ramBytes = ramBytes;
+    this.cpu = new Cpu(ramBytes);
+    this.ports.register(0x3f8, 8, this.uart);
+    this.ports.register(0xf4, 1, this.debugExit);
+    this.ports.register(0x92, 1, new SystemControlPortA());
+    this.uart.onTransmit = (b) => { if (this.onSerial) this.onSerial(b); };
+    this.debugExit.onExit = () => { this.cpu.stopRequested = true; };
+    this.cpu.io = this.ports;
+    this.reset();
+  }
+
+  /** Power-on state (SDM 3A 9.1.1 table 9-1): real mode, CS:IP = F000:FFF0. */
+  reset(): void {
+    const cpu = this.cpu, s = cpu.s;
+    s.fill(0);
+    s[Reg.RAM_BYTES] = this.ramBytes;
+    s[Reg.CR0] = Cr0.CD | Cr0.NW | Cr0.ET;
+    cpu.setEflags(2);
+    s[Reg.EDX] = 0x633; // processor signature, as CPUID leaf 1 reports it
+    s[Reg.DR0 + 6] = 0xffff0ff0 | 0;
+    s[Reg.DR0 + 7] = 0x400;
+    s[Reg.IDTR_LIMIT] = 0x3ff;
+    s[Reg.GDTR_LIMIT] = 0xffff;
+    s[Reg.LDTR_ATTR] = 0x82; s[Reg.LDTR_LIMIT] = 0xffff;
+    s[Reg.TR_ATTR] = 0x8b; s[Reg.TR_LIMIT] = 0xffff;
+    for (let seg = 0; seg < 6; seg++) cpu.setSegment(seg, 0, 0, 0xffff, seg === Seg.CS ? 0x9b : 0x93);
+    cpu.setSegment(Seg.CS, 0xf000, 0xffff0000 | 0, 0xffff, 0x9b);
+    s[Reg.EIP] = 0xfff0;
+    s[Reg.A20_MASK] = -1;
+    cpu.flushTlb(true);
+    cpu.flushDecoded();
+    cpu.syncMode();
+    this.debugExit.value = null;
+  }
+
+  /** Loads a guest image and sets the CPU state its boot protocol defines. */
+  loadImage(bytes: Uint8Array, options: LoadOptions = {}): void {
+    const plan = planLoad(bytes, options.format ?? "auto", options.loadAddress ?? 0x100000, this.ramBytes);
+    this.reset();
+    const cpu = this.cpu, s = cpu.s;
+    cpu.ram.fill(0);
+    for (const seg of plan.segments) {
+      cpu.ram.set(seg.bytes, seg.address);
+      cpu.ram.fill(0, seg.address + seg.bytes.length, seg.address + seg.bytes.length + seg.zeroBytes);
+    }
+    if (plan.format === "bootsector") {
+      // Real mode at 0000:7C00 as a BIOS leaves it (boot drive in DL), without BIOS services.
+      cpu.setSegment(Seg.CS, 0, 0, 0xffff, 0x9b);
+      s[Reg.EIP] = 0x7c00;
+      s[Reg.ESP] = 0x7c00;
+      s[Reg.EDX] = 0;
+      return;
+    }
+    this.enterFlatProtectedMode();
+    s[Reg.EIP] = plan.entry;
+    if (plan.format === "multiboot") {
+      this.writeMultibootInfo(options.name ?? "kernel", options.append ?? "");
+      s[Reg.EAX] = 0x2badb002;
+      s[Reg.EBX] = MBI_ADDRESS;
+    }
+  }
+
+  /** Multiboot 3.2 machine state: flat 4 GiB code and data, PE on, paging and IF off. */
+  private enterFlatProtectedMode(): void {
+    const cpu = this.cpu, s = cpu.s;
+    const gdt = [0, 0, 0x0000ffff, 0x00cf9b00, 0x0000ffff, 0x00cf9300];
+    gdt.forEach((w, i) => cpu.view.setUint32(BOOT_GDT_ADDRESS + i * 4, w >>> 0, true));
+    s[Reg.GDTR_BASE] = BOOT_GDT_ADDRESS;
+    s[Reg.GDTR_LIMIT] = 23;
+    s[Reg.CR0] = Cr0.PE | Cr0.ET;
+    s[Reg.CPL] = 0;
+    for (const seg of [Seg.ES, Seg.SS, Seg.DS, Seg.FS, Seg.GS]) cpu.setSegment(seg, 0x10, 0, -1, 0xc093);
+    cpu.setSegment(Seg.CS, 0x08, 0, -1, 0xc09b);
+    cpu.syncMode();
+  }
+
+  private writeMultibootInfo(name: string, append: string): void {
+    const cpu = this.cpu;
+    const cmdline = append === "" ? name : `${name} ${append}`;
+    const bytes = new TextEncoder().encode(cmdline);
+    if (bytes.length > 0x6f00) throw new ImageError("the kernel command line is longer than 28 KiB");
+    cpu.ram.set(bytes, CMDLINE_ADDRESS);
+    cpu.ram[CMDLINE_ADDRESS + bytes.length] = 0;
+    const v = cpu.view;
+    v.setUint32(MBI_ADDRESS + 0, 0x1 | 0x4, true); // mem_lower/upper and cmdline (multiboot 3.3)
+    v.setUint32(MBI_ADDRESS + 4, 639, true);
+    v.setUint32(MBI_ADDRESS + 8, (this.ramBytes >> 10) - 1024, true);
+    v.setUint32(MBI_ADDRESS + 16, CMDLINE_ADDRESS, true);
+  }
+
+  /** Runs until the guest exits, halts, shuts down, or `maxInstructions` retire. */
+  run(options: { maxInstructions?: number } = {}): RunResult {
+    const cpu = this.cpu;
+    const limit = options.maxInstructions ?? Number.MAX_SAFE_INTEGER;
+    const start = cpu.retired;
+    const stop = cpu.runFor(limit);
+    const instructions = cpu.retired - start;
+    switch (stop) {
+      case "stop": return { reason: "debug-exit", exitCode: this.debugExit.value ?? 0, instructions };
+      case "halt": {
+        const intr = (cpu.getEflags() & 0x200) !== 0;
+        return { reason: "halt", instructions, message: intr ? "HLT with interrupts enabled, but no device can interrupt" : "HLT with interrupts disabled" };
+      }
+      case "shutdown": return { reason: "shutdown", instructions, message: cpu.stopMessage };
+      case "unsupported": return { reason: "error", instructions, message: cpu.stopMessage };
+      default: return { reason: "limit", instructions };
+    }
+  }
+
+  get instructionsRetired(): number {
+    return this.cpu.retired;
+  }
+}
