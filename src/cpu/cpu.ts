@@ -10,7 +10,7 @@ import { Dw, Info } from "../isa/decode.js";
 import { CpuSystem } from "./system.js";
 import { Source, TripleFault, Unsupported } from "./interrupts.js";
 
-export type StopReason = "limit" | "halt" | "shutdown" | "stop" | "unsupported";
+export type StopReason = "limit" | "halt" | "shutdown" | "stop" | "unsupported" | "exception";
 
 /** DR6 bits (SDM 3A 17.2.3). */
 const DR6_BS = 0x4000;
@@ -20,14 +20,23 @@ export class Cpu extends CpuSystem {
   stopRequested = false;
   /** Text of the last unsupported feature or shutdown cause. */
   stopMessage = "";
+  /**
+   * When set, a fault is not delivered: the run stops with reason "exception", EIP at the
+   * faulting instruction and the vector and error code in Reg.EXIT_* (like an exception
+   * bitmap that intercepts everything; used by the silicon oracle and debuggers).
+   */
+  stopOnException = false;
+  /** Faults delivered; each ends an instruction step without retiring it. */
+  eventsDelivered = 0;
 
   /** Runs up to `limit` instructions. */
   runFor(limit: number): StopReason {
     const s = this.s;
-    const end = this.retired + limit;
+    const end = this.retired + this.eventsDelivered + limit;
     this.stopRequested = false;
+    this.pendingException = false;
     try {
-      while (this.retired < end) {
+      while (this.retired + this.eventsDelivered < end) {
         if (s[Reg.HALTED] !== 0) return "halt";
         // Single-stepping and breakpoints need the loop to look after every instruction.
         const stepping = (s[Reg.EFLAGS] & Flag.TF) !== 0;
@@ -35,12 +44,12 @@ export class Cpu extends CpuSystem {
         if (stepping || breakpoints) {
           this.stepWithDebug(stepping, breakpoints);
         } else {
-          const exit = this.run(Math.min(end - this.retired, 0x40000000));
+          const exit = this.run(Math.min(end - this.retired - this.eventsDelivered, 0x40000000));
           this.tsc = this.retired;
           if (exit === Exit.COMPLEX) this.complex();
           else if (exit === Exit.FAULT) this.deliverFault();
         }
-        if (this.stopRequested) return "stop";
+        if (this.stopRequested) return this.stopOnException && this.pendingException ? "exception" : "stop";
       }
     } catch (e) {
       if (e instanceof TripleFault) { this.stopMessage = e.message; return "shutdown"; }
@@ -63,8 +72,17 @@ export class Cpu extends CpuSystem {
     }
   }
 
+  /** True when stopOnException caught a fault that waits in Reg.EXIT_*. */
+  pendingException = false;
+
   private deliverFault(): void {
     const s = this.s;
+    this.eventsDelivered++;
+    if (this.stopOnException) {
+      this.pendingException = true;
+      this.stopRequested = true;
+      return;
+    }
     this.deliver(s[Reg.EXIT_VECTOR], s[Reg.EXIT_ERROR], s[Reg.EXIT_HAS_ERROR] !== 0, Source.EXCEPTION, s[Reg.INSN_EIP]);
   }
 
@@ -77,6 +95,7 @@ export class Cpu extends CpuSystem {
       if (hit >= 0) {
         s[Reg.DR0 + 6] = (s[Reg.DR0 + 6] & ~0xf) | (1 << hit);
         s[Reg.INSN_EIP] = s[Reg.EIP];
+        this.eventsDelivered++;
         this.deliver(Vector.DB, 0, false, Source.EXCEPTION, s[Reg.EIP]);
         return;
       }

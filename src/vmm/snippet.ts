@@ -1,0 +1,88 @@
+// Runs a short piece of 32-bit user code from a given register, flag and memory state and
+// returns the final state: the emulator's side of the silicon oracle. The memory map is
+// the oracle harness's: code at 0x00200000, data at 0x00300000, stack at 0x00310000, all
+// flat ring-3 segments as in a Linux process, with no paging.
+
+import { Reg, Seg, Cr0, Flag } from "../state/layout.js";
+import { Machine } from "./machine.js";
+
+export const SNIPPET_CODE_BASE = 0x00200000;
+export const SNIPPET_DATA_BASE = 0x00300000;
+export const SNIPPET_DATA_SIZE = 0x10000;
+export const SNIPPET_STACK_BASE = 0x00310000;
+export const SNIPPET_STACK_SIZE = 0x10000;
+
+export interface SnippetInput {
+  code: Uint8Array;
+  /** EAX ECX EDX EBX ESP EBP ESI EDI. */
+  regs: ArrayLike<number>;
+  eflags: number;
+  /** Initial bytes at the start of the data region (the rest is zero). */
+  data: Uint8Array;
+  /** Instruction budget before the run counts as a timeout (default 100000). */
+  maxInstructions?: number;
+}
+
+export interface SnippetOutput {
+  status: "ok" | "fault" | "timeout";
+  vector?: number;
+  errorCode?: number;
+  /** CR2 after a page fault. */
+  faultAddress?: number;
+  eip: number;
+  regs: Uint32Array;
+  eflags: number;
+  /** The data and stack regions after the run (views into guest RAM; copy to keep). */
+  data: Uint8Array;
+  stack: Uint8Array;
+}
+
+/** A machine set up for snippets; reuse it across cases, it is reset for each. */
+export class SnippetRunner {
+  readonly machine = new Machine({ ramBytes: 4 << 20 });
+
+  run(input: SnippetInput): SnippetOutput {
+    const m = this.machine, cpu = m.cpu, s = cpu.s;
+    m.reset();
+    const ram = cpu.ram;
+    ram.fill(0, SNIPPET_CODE_BASE, SNIPPET_STACK_BASE + SNIPPET_STACK_SIZE);
+    ram.set(input.code, SNIPPET_CODE_BASE);
+    ram.fill(0xcc, SNIPPET_CODE_BASE + input.code.length, SNIPPET_CODE_BASE + 0x1000);
+    ram.set(input.data.subarray(0, SNIPPET_DATA_SIZE), SNIPPET_DATA_BASE);
+    // Flat ring-3 protected mode: code 0x1B, data 0x23, as 32-bit Linux user space.
+    s[Reg.CR0] = Cr0.PE | Cr0.ET;
+    s[Reg.CPL] = 3;
+    s[Reg.IDTR_LIMIT] = 0;
+    for (const seg of [Seg.ES, Seg.SS, Seg.DS, Seg.FS, Seg.GS]) cpu.setSegment(seg, 0x2b, 0, -1, 0xc0f3);
+    cpu.setSegment(Seg.CS, 0x23, 0, -1, 0xc0fb);
+    cpu.syncMode();
+    cpu.flushDecoded();
+    for (let r = 0; r < 8; r++) s[r] = input.regs[r] | 0;
+    cpu.setEflags((input.eflags & (Flag.ARITH | Flag.DF)) | Flag.IF | 2);
+    s[Reg.EIP] = SNIPPET_CODE_BASE;
+    cpu.stopOnException = true;
+    const end = SNIPPET_CODE_BASE + input.code.length;
+    const budget = input.maxInstructions ?? 100000;
+    let status: SnippetOutput["status"] = "timeout";
+    for (let i = 0; i < budget; i++) {
+      if (s[Reg.EIP] === end) { status = "ok"; break; }
+      const r = m.run({ maxInstructions: 1 });
+      if (r.reason === "error" || r.reason === "shutdown") throw new Error(`snippet stopped: ${r.message}`);
+      if (cpu.pendingException) { status = "fault"; break; }
+    }
+    if (status === "timeout" && s[Reg.EIP] === end) status = "ok";
+    const out: SnippetOutput = {
+      status, eip: s[Reg.EIP] >>> 0, regs: Uint32Array.from({ length: 8 }, (_, r) => s[r] >>> 0),
+      eflags: cpu.getEflags() >>> 0,
+      data: ram.subarray(SNIPPET_DATA_BASE, SNIPPET_DATA_BASE + SNIPPET_DATA_SIZE),
+      stack: ram.subarray(SNIPPET_STACK_BASE, SNIPPET_STACK_BASE + SNIPPET_STACK_SIZE),
+    };
+    if (status === "fault") {
+      out.vector = s[Reg.EXIT_VECTOR];
+      out.errorCode = s[Reg.EXIT_HAS_ERROR] !== 0 ? s[Reg.EXIT_ERROR] : 0;
+      if (out.vector === 14) out.faultAddress = s[Reg.CR2] >>> 0;
+    }
+    cpu.stopOnException = false;
+    return out;
+  }
+}
