@@ -9,6 +9,8 @@ import { decode, Dw, Info, Rep, NO_REG, ByteSource } from "../isa/decode.js";
 import { FAULT, raiseFault, Vector } from "./fault.js";
 import { CoreFlags, Lazy, sizeMask } from "./flags.js";
 import { mul32, imul32, divu64, wide } from "./arith.js";
+import { specialize } from "./specialize.js";
+import { SegAccess } from "./memory.js";
 
 /** Why the hot loop returned. */
 export const enum Exit {
@@ -62,6 +64,7 @@ export class Core extends CoreFlags implements ByteSource {
     if (!cacheable) at = SCRATCH;
     const len = decode(this, this.s[Reg.CODE32] !== 0, this.decoded, at);
     if (len < 0) raiseFault(this.s, Vector.GP, 0, true); // longer than 15 bytes
+    this.decoded[at + Dw.INFO] = specialize(this.decoded[at + Dw.INFO]);
     if (cacheable) {
       this.decoded[at + Dw.TAG] = phys ^ this.modeTag;
       this.codePages[phys >>> 12] = 1;
@@ -71,18 +74,20 @@ export class Core extends CoreFlags implements ByteSource {
     return at;
   }
 
-  /** Runs at most `budget` instructions. */
+  /**
+   * Runs at most `budget` instructions. The physical address of the next instruction is
+   * carried from one instruction to the next while execution stays within one page, so
+   * the translation is only redone when a page boundary is crossed.
+   */
   run(budget: number): Exit {
     const s = this.s, d = this.decoded;
     let n = 0;
+    let eip = s[Reg.EIP];
     try {
+      let phys = this.fetchPhys(eip);
       while (n < budget) {
-        const eip = s[Reg.EIP];
-        s[Reg.INSN_EIP] = eip;
-        const lin = (s[Reg.SEG_BASE + 1] + eip) | 0;
-        const phys = this.paging ? this.xlateFetch(lin) : lin;
         let at = (phys & (DECODE_SLOTS - 1)) * DECODE_WORDS;
-        if (d[at] !== (phys ^ this.modeTag)) at = this.decodeAt(lin, phys, at);
+        if (d[at] !== (phys ^ this.modeTag)) at = this.decodeAt((s[Reg.SEG_BASE + 1] + eip) | 0, phys, at);
         const info = d[at + Dw.INFO];
         const next = eip + ((info >> Info.LEN_SHIFT) & Info.LEN_MASK);
         // SDM 3A 5.3: every byte of the instruction must lie within the CS limit.
@@ -91,19 +96,78 @@ export class Core extends CoreFlags implements ByteSource {
         const kind = info & Info.KIND_MASK;
         if (kind >= Kind.COMPLEX_FIRST) {
           this.complexAt = at;
+          s[Reg.INSN_EIP] = eip;
           this.retired += n;
           return Exit.COMPLEX;
         }
-        if (this.execute(kind, at, info)) {
-          n++;
-          this.retired += n;
-          return Exit.MODE;
+        switch (kind) {
+          // The fast variants (core/specialize.ts), inline: 32-bit registers and flat memory.
+          case Kind.FAST_ALU_RR32: case Kind.FAST_ALU_RI32: case Kind.FAST_ALU_RM32: {
+            const ops = d[at + Dw.OPS];
+            const op = (info >> 8) & 0xff;
+            let dst: number, a: number, b: number;
+            if (kind === Kind.FAST_ALU_RM32) { dst = ops & 15; a = s[dst]; b = this.load32(at, info); }
+            else { dst = (ops >> 4) & 15; a = s[dst]; b = kind === Kind.FAST_ALU_RR32 ? s[ops & 15] : d[at + Dw.IMM]; }
+            let r: number;
+            switch (op) {
+              case AluOp.ADD: r = (a + b) | 0; s[Reg.LAZY_OP] = Lazy.ADD; break;
+              case AluOp.SUB: case AluOp.CMP: r = (a - b) | 0; s[Reg.LAZY_OP] = Lazy.SUB; break;
+              case AluOp.AND: r = a & b; s[Reg.LAZY_OP] = Lazy.LOGIC; break;
+              case AluOp.OR: r = a | b; s[Reg.LAZY_OP] = Lazy.LOGIC; break;
+              case AluOp.XOR: r = a ^ b; s[Reg.LAZY_OP] = Lazy.LOGIC; break;
+              default: r = this.alu(op, 4, a, b); break; // ADC, SBB need the carry
+            }
+            s[Reg.LAZY_SIZE] = 4; s[Reg.LAZY_DST] = a; s[Reg.LAZY_SRC] = b; s[Reg.LAZY_RES] = r;
+            if (op !== AluOp.CMP) s[dst] = r;
+            break;
+          }
+          case Kind.FAST_MOV_RR32: { const ops = d[at + Dw.OPS]; s[(ops >> 4) & 15] = s[ops & 15]; break; }
+          case Kind.FAST_MOV_RI32: s[(d[at + Dw.OPS] >> 4) & 15] = d[at + Dw.IMM]; break;
+          case Kind.FAST_LOAD32: s[d[at + Dw.OPS] & 15] = this.load32(at, info); break;
+          case Kind.FAST_STORE32: this.store32(at, info, s[d[at + Dw.OPS] & 15]); break;
+          case Kind.FAST_MOVZX_R_M8: {
+            const off = this.ea(at, info);
+            s[d[at + Dw.OPS] & 15] = this.rd8(this.segRead(this.segOf(at), off, 1));
+            break;
+          }
+          case Kind.FAST_LEA32: s[d[at + Dw.OPS] & 15] = this.ea(at, info); break;
+          case Kind.FAST_INC_R32: case Kind.FAST_DEC_R32: {
+            const r = (d[at + Dw.OPS] >> 4) & 15;
+            const v = s[r];
+            // INC and DEC leave CF alone: fold the current carry into EFLAGS first.
+            const cf = this.cf();
+            s[Reg.EFLAGS] = (s[Reg.EFLAGS] & ~Flag.CF) | cf;
+            const res = kind === Kind.FAST_INC_R32 ? (v + 1) | 0 : (v - 1) | 0;
+            s[r] = res;
+            s[Reg.LAZY_OP] = kind === Kind.FAST_INC_R32 ? Lazy.INC : Lazy.DEC;
+            s[Reg.LAZY_SIZE] = 4; s[Reg.LAZY_DST] = v; s[Reg.LAZY_SRC] = 1; s[Reg.LAZY_RES] = res;
+            break;
+          }
+          case Kind.FAST_SHIFT_RI32: {
+            const r = (d[at + Dw.OPS] >> 4) & 15;
+            const c = d[at + Dw.IMM] & 0x1f;
+            if (c !== 0) s[r] = this.shift((info >> 8) & 0xff, 4, s[r], c);
+            break;
+          }
+          case Kind.JCC:
+            if (this.cond((info >> 8) & 0xff)) this.jumpNear(s[Reg.EIP] + d[at + Dw.IMM], (info & Info.O32) !== 0);
+            break;
+          default:
+            if (this.execute(kind, at, info)) {
+              this.retired += n + 1;
+              return Exit.MODE;
+            }
         }
         n++;
+        const ne = s[Reg.EIP];
+        const within = (phys & 0xfff) + (ne - eip);
+        phys = within >= 0 && within < 0x1000 ? phys + (ne - eip) : this.fetchPhys(ne);
+        eip = ne;
       }
     } catch (e) {
       if (e !== FAULT) throw e;
-      s[Reg.EIP] = s[Reg.INSN_EIP];
+      s[Reg.EIP] = eip;
+      s[Reg.INSN_EIP] = eip;
       this.retired += n;
       return Exit.FAULT;
     }
@@ -111,7 +175,45 @@ export class Core extends CoreFlags implements ByteSource {
     return Exit.LIMIT;
   }
 
+  /** Physical address of the instruction at CS:eip. */
+  private fetchPhys(eip: number): number {
+    const lin = (this.s[Reg.SEG_BASE + 1] + eip) | 0;
+    return this.paging ? this.xlateFetch(lin) : lin;
+  }
+
   // --- Operands ------------------------------------------------------------------------
+
+  /** 32-bit read of the ModRM memory operand, with a fast path for flat segments and RAM. */
+  load32(at: number, info: number): number {
+    const s = this.s;
+    const off = this.ea(at, info);
+    const seg = (this.decoded[at + Dw.OPS] >> 16) & 7;
+    if ((s[Reg.SEG_ACCESS + seg] & (SegAccess.READ | SegAccess.EXPAND_DOWN)) === SegAccess.READ &&
+        (off >>> 0) + 3 <= (s[Reg.SEG_LIMIT + seg] >>> 0)) {
+      const lin = (s[Reg.SEG_BASE + seg] + off) | 0;
+      if (!this.paging && (lin & 0xfff) <= 0xffc && (lin >>> 0) + 3 < this.ramBytes) return this.view.getInt32(lin, true);
+      return this.rd32(lin);
+    }
+    return this.rd32(this.segRead(seg, off, 4));
+  }
+
+  /** 32-bit write of the ModRM memory operand, with the same fast path. */
+  store32(at: number, info: number, v: number): void {
+    const s = this.s;
+    const off = this.ea(at, info);
+    const seg = (this.decoded[at + Dw.OPS] >> 16) & 7;
+    if ((s[Reg.SEG_ACCESS + seg] & (SegAccess.WRITE | SegAccess.EXPAND_DOWN)) === SegAccess.WRITE &&
+        (off >>> 0) + 3 <= (s[Reg.SEG_LIMIT + seg] >>> 0)) {
+      const lin = (s[Reg.SEG_BASE + seg] + off) | 0;
+      if (!this.paging && (lin & 0xfff) <= 0xffc && (lin >>> 0) + 3 < this.ramBytes && this.codePages[lin >>> 12] === 0) {
+        this.view.setInt32(lin, v, true);
+        return;
+      }
+      this.wr32(lin, v);
+      return;
+    }
+    this.wr32(this.segWrite(seg, off, 4), v);
+  }
 
   getReg(size: number, r: number): number {
     const s = this.s;
@@ -983,7 +1085,10 @@ export class Core extends CoreFlags implements ByteSource {
       }
     }
     // Not finished: run this instruction again (an interrupt could be taken here).
-    if ((a32 ? s[Reg.ECX] : s[Reg.ECX] & 0xffff) !== 0) s[Reg.EIP] = s[Reg.INSN_EIP];
+    if ((a32 ? s[Reg.ECX] : s[Reg.ECX] & 0xffff) !== 0) {
+      const back = s[Reg.EIP] - ((info >> Info.LEN_SHIFT) & Info.LEN_MASK);
+      s[Reg.EIP] = s[Reg.CODE32] !== 0 ? back : back & 0xffff;
+    }
   }
 
   private stringStep(kind: number, srcSeg: number, size: number, step: number, a32: boolean): void {
