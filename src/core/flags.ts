@@ -8,7 +8,7 @@ import { CoreMemory } from "./memory.js";
 export const enum Lazy { NONE = 0, ADD = 1, ADC = 2, SUB = 3, SBB = 4, LOGIC = 5, INC = 6, DEC = 7 }
 
 /** PARITY[b] = PF for a result whose low byte is b (even number of set bits). */
-const PARITY = new Uint8Array(256);
+export const PARITY = new Uint8Array(256);
 for (let i = 0; i < 256; i++) {
   let bits = 0;
   for (let v = i; v !== 0; v >>= 1) bits += v & 1;

@@ -7,7 +7,7 @@ import { Reg, Flag, Cr0, DECODE_SLOTS, DECODE_WORDS } from "../state/layout.js";
 import { Kind, AluOp, FlagOp, LoopOp } from "../isa/kind.js";
 import { decode, Dw, Info, Rep, NO_REG, ByteSource } from "../isa/decode.js";
 import { FAULT, raiseFault, Vector } from "./fault.js";
-import { CoreFlags, Lazy, sizeMask } from "./flags.js";
+import { CoreFlags, Lazy, sizeMask, PARITY } from "./flags.js";
 import { mul32, imul32, divu64, wide } from "./arith.js";
 import { specialize } from "./specialize.js";
 import { SegAccess } from "./memory.js";
@@ -135,8 +135,8 @@ export class Core extends CoreFlags implements ByteSource {
             const r = (d[at + Dw.OPS] >> 4) & 15;
             const v = s[r];
             // INC and DEC leave CF alone: fold the current carry into EFLAGS first.
-            const cf = this.cf();
-            s[Reg.EFLAGS] = (s[Reg.EFLAGS] & ~Flag.CF) | cf;
+            const lop = s[Reg.LAZY_OP];
+            if (lop !== Lazy.NONE && lop !== Lazy.INC && lop !== Lazy.DEC) s[Reg.EFLAGS] = (s[Reg.EFLAGS] & ~Flag.CF) | this.cf();
             const res = kind === Kind.FAST_INC_R32 ? (v + 1) | 0 : (v - 1) | 0;
             s[r] = res;
             s[Reg.LAZY_OP] = kind === Kind.FAST_INC_R32 ? Lazy.INC : Lazy.DEC;
@@ -146,12 +146,31 @@ export class Core extends CoreFlags implements ByteSource {
           case Kind.FAST_SHIFT_RI32: {
             const r = (d[at + Dw.OPS] >> 4) & 15;
             const c = d[at + Dw.IMM] & 0x1f;
-            if (c !== 0) s[r] = this.shift((info >> 8) & 0xff, 4, s[r], c);
+            if (c === 0) break;
+            const v = s[r], op = (info >> 8) & 0xff;
+            // SHL/SAL, SHR, SAR on a register: results and flags as in shift(), inline.
+            const res = op === 5 ? v >>> c : op === 7 ? v >> c : v << c;
+            const cf = op === 5 || op === 7 ? (v >> (c - 1)) & 1 : (v >>> (32 - c)) & 1;
+            const of = op === 5 ? v >>> 31 : op === 7 ? 0 : (res >>> 31) ^ cf;
+            s[r] = res;
+            s[Reg.EFLAGS] = (s[Reg.EFLAGS] & ~Flag.ARITH) | cf | (of << 11) | (PARITY[res & 0xff] << 2) |
+              (res === 0 ? Flag.ZF : 0) | ((res >>> 31) << 7);
+            s[Reg.LAZY_OP] = Lazy.NONE;
             break;
           }
-          case Kind.JCC:
-            if (this.cond((info >> 8) & 0xff)) this.jumpNear(s[Reg.EIP] + d[at + Dw.IMM], (info & Info.O32) !== 0);
+          case Kind.JCC: {
+            const c = (info >> 8) & 0xff;
+            const lop = s[Reg.LAZY_OP];
+            // JE/JNE after any lazily-flagged operation test the stored result directly.
+            const taken = (c === 4 || c === 5) && lop !== Lazy.NONE ? (s[Reg.LAZY_RES] === 0) === (c === 4) : this.cond(c);
+            if (taken) {
+              let t = s[Reg.EIP] + d[at + Dw.IMM];
+              if ((info & Info.O32) === 0) t &= 0xffff;
+              if ((t >>> 0) > (s[Reg.SEG_LIMIT + 1] >>> 0)) raiseFault(s, Vector.GP, 0, true);
+              s[Reg.EIP] = t;
+            }
             break;
+          }
           default:
             if (this.execute(kind, at, info)) {
               this.retired += n + 1;
