@@ -80,34 +80,40 @@ export class Core extends CoreFlags implements ByteSource {
    * the translation is only redone when a page boundary is crossed.
    */
   run(budget: number): Exit {
-    const s = this.s, d = this.decoded;
+    const s = this.s, d = this.decoded, view = this.view;
+    // CS cannot change inside this loop (every CS load is a complex instruction), so its
+    // limit, default size and the cache's mode tag are constants here.
+    const csLimit = s[Reg.SEG_LIMIT + 1] >>> 0;
+    const code32 = s[Reg.CODE32] !== 0;
+    const modeTag = this.modeTag;
     let n = 0;
     let eip = s[Reg.EIP];
     try {
       let phys = this.fetchPhys(eip);
       while (n < budget) {
+        const start = eip;
         let at = (phys & (DECODE_SLOTS - 1)) * DECODE_WORDS;
-        if (d[at] !== (phys ^ this.modeTag)) at = this.decodeAt((s[Reg.SEG_BASE + 1] + eip) | 0, phys, at);
+        if (d[at] !== (phys ^ modeTag)) at = this.decodeAt((s[Reg.SEG_BASE + 1] + eip) | 0, phys, at);
         const info = d[at + Dw.INFO];
-        const next = eip + ((info >> Info.LEN_SHIFT) & Info.LEN_MASK);
+        let next = eip + ((info >> Info.LEN_SHIFT) & Info.LEN_MASK);
         // SDM 3A 5.3: every byte of the instruction must lie within the CS limit.
-        if ((next - 1) >>> 0 > (s[Reg.SEG_LIMIT + 1] >>> 0)) raiseFault(s, Vector.GP, 0, true);
-        s[Reg.EIP] = s[Reg.CODE32] !== 0 ? next : next & 0xffff;
+        if ((next - 1) >>> 0 > csLimit) raiseFault(s, Vector.GP, 0, true);
+        if (!code32) next &= 0xffff;
         const kind = info & Info.KIND_MASK;
-        if (kind >= Kind.COMPLEX_FIRST) {
-          this.complexAt = at;
-          s[Reg.INSN_EIP] = eip;
-          this.retired += n;
-          return Exit.COMPLEX;
-        }
+        // The fast variants (core/specialize.ts) run inline and keep EIP in a local; the
+        // state's EIP is written before anything else can look at it.
         switch (kind) {
-          // The fast variants (core/specialize.ts), inline: 32-bit registers and flat memory.
-          case Kind.FAST_ALU_RR32: case Kind.FAST_ALU_RI32: case Kind.FAST_ALU_RM32: {
+          case Kind.FAST_ALU_RR32: case Kind.FAST_ALU_RI32: case Kind.FAST_ALU_RM32: case Kind.FAST_ALU_MR32: {
             const ops = d[at + Dw.OPS];
             const op = (info >> 8) & 0xff;
-            let dst: number, a: number, b: number;
+            let dst = 0, a: number, b: number, p = -1;
             if (kind === Kind.FAST_ALU_RM32) { dst = ops & 15; a = s[dst]; b = this.load32(at, info); }
-            else { dst = (ops >> 4) & 15; a = s[dst]; b = kind === Kind.FAST_ALU_RR32 ? s[ops & 15] : d[at + Dw.IMM]; }
+            else if (kind === Kind.FAST_ALU_MR32) {
+              b = s[ops & 15];
+              p = this.flatPhys32(at, info, op !== AluOp.CMP);
+              if (p < 0) { s[Reg.EIP] = next; this.execute(Kind.ALU_EG, at, info); eip = next; n++; break; }
+              a = view.getInt32(p, true);
+            } else { dst = (ops >> 4) & 15; a = s[dst]; b = kind === Kind.FAST_ALU_RR32 ? s[ops & 15] : d[at + Dw.IMM]; }
             let r: number;
             switch (op) {
               case AluOp.ADD: r = (a + b) | 0; s[Reg.LAZY_OP] = Lazy.ADD; break;
@@ -118,19 +124,29 @@ export class Core extends CoreFlags implements ByteSource {
               default: r = this.alu(op, 4, a, b); break; // ADC, SBB need the carry
             }
             s[Reg.LAZY_SIZE] = 4; s[Reg.LAZY_DST] = a; s[Reg.LAZY_SRC] = b; s[Reg.LAZY_RES] = r;
-            if (op !== AluOp.CMP) s[dst] = r;
+            if (op !== AluOp.CMP) {
+              if (p >= 0) view.setInt32(p, r, true); else s[dst] = r;
+            }
+            eip = next; n++;
             break;
           }
-          case Kind.FAST_MOV_RR32: { const ops = d[at + Dw.OPS]; s[(ops >> 4) & 15] = s[ops & 15]; break; }
-          case Kind.FAST_MOV_RI32: s[(d[at + Dw.OPS] >> 4) & 15] = d[at + Dw.IMM]; break;
-          case Kind.FAST_LOAD32: s[d[at + Dw.OPS] & 15] = this.load32(at, info); break;
-          case Kind.FAST_STORE32: this.store32(at, info, s[d[at + Dw.OPS] & 15]); break;
+          case Kind.FAST_MOV_RR32: { const ops = d[at + Dw.OPS]; s[(ops >> 4) & 15] = s[ops & 15]; eip = next; n++; break; }
+          case Kind.FAST_MOV_RI32: s[(d[at + Dw.OPS] >> 4) & 15] = d[at + Dw.IMM]; eip = next; n++; break;
+          case Kind.FAST_LOAD32: s[d[at + Dw.OPS] & 15] = this.load32(at, info); eip = next; n++; break;
+          case Kind.FAST_STORE32: {
+            const p = this.flatPhys32(at, info, true);
+            if (p >= 0) view.setInt32(p, s[d[at + Dw.OPS] & 15], true);
+            else this.store32(at, info, s[d[at + Dw.OPS] & 15]);
+            eip = next; n++;
+            break;
+          }
           case Kind.FAST_MOVZX_R_M8: {
             const off = this.ea(at, info);
             s[d[at + Dw.OPS] & 15] = this.rd8(this.segRead(this.segOf(at), off, 1));
+            eip = next; n++;
             break;
           }
-          case Kind.FAST_LEA32: s[d[at + Dw.OPS] & 15] = this.ea(at, info); break;
+          case Kind.FAST_LEA32: s[d[at + Dw.OPS] & 15] = this.ea(at, info); eip = next; n++; break;
           case Kind.FAST_INC_R32: case Kind.FAST_DEC_R32: {
             const r = (d[at + Dw.OPS] >> 4) & 15;
             const v = s[r];
@@ -141,21 +157,24 @@ export class Core extends CoreFlags implements ByteSource {
             s[r] = res;
             s[Reg.LAZY_OP] = kind === Kind.FAST_INC_R32 ? Lazy.INC : Lazy.DEC;
             s[Reg.LAZY_SIZE] = 4; s[Reg.LAZY_DST] = v; s[Reg.LAZY_SRC] = 1; s[Reg.LAZY_RES] = res;
+            eip = next; n++;
             break;
           }
           case Kind.FAST_SHIFT_RI32: {
             const r = (d[at + Dw.OPS] >> 4) & 15;
             const c = d[at + Dw.IMM] & 0x1f;
-            if (c === 0) break;
-            const v = s[r], op = (info >> 8) & 0xff;
-            // SHL/SAL, SHR, SAR on a register: results and flags as in shift(), inline.
-            const res = op === 5 ? v >>> c : op === 7 ? v >> c : v << c;
-            const cf = op === 5 || op === 7 ? (v >> (c - 1)) & 1 : (v >>> (32 - c)) & 1;
-            const of = op === 5 ? v >>> 31 : op === 7 ? 0 : (res >>> 31) ^ cf;
-            s[r] = res;
-            s[Reg.EFLAGS] = (s[Reg.EFLAGS] & ~Flag.ARITH) | cf | (of << 11) | (PARITY[res & 0xff] << 2) |
-              (res === 0 ? Flag.ZF : 0) | ((res >>> 31) << 7);
-            s[Reg.LAZY_OP] = Lazy.NONE;
+            if (c !== 0) {
+              const v = s[r], op = (info >> 8) & 0xff;
+              // SHL/SAL, SHR, SAR on a register: results and flags as in shift(), inline.
+              const res = op === 5 ? v >>> c : op === 7 ? v >> c : v << c;
+              const cf = op === 5 || op === 7 ? (v >> (c - 1)) & 1 : (v >>> (32 - c)) & 1;
+              const of = op === 5 ? v >>> 31 : op === 7 ? 0 : (res >>> 31) ^ cf;
+              s[r] = res;
+              s[Reg.EFLAGS] = (s[Reg.EFLAGS] & ~Flag.ARITH) | cf | (of << 11) | (PARITY[res & 0xff] << 2) |
+                (res === 0 ? Flag.ZF : 0) | ((res >>> 31) << 7);
+              s[Reg.LAZY_OP] = Lazy.NONE;
+            }
+            eip = next; n++;
             break;
           }
           case Kind.JCC: {
@@ -164,24 +183,33 @@ export class Core extends CoreFlags implements ByteSource {
             // JE/JNE after any lazily-flagged operation test the stored result directly.
             const taken = (c === 4 || c === 5) && lop !== Lazy.NONE ? (s[Reg.LAZY_RES] === 0) === (c === 4) : this.cond(c);
             if (taken) {
-              let t = s[Reg.EIP] + d[at + Dw.IMM];
+              let t = next + d[at + Dw.IMM];
               if ((info & Info.O32) === 0) t &= 0xffff;
-              if ((t >>> 0) > (s[Reg.SEG_LIMIT + 1] >>> 0)) raiseFault(s, Vector.GP, 0, true);
-              s[Reg.EIP] = t;
+              if ((t >>> 0) > csLimit) raiseFault(s, Vector.GP, 0, true);
+              next = t;
             }
+            eip = next; n++;
             break;
           }
-          default:
+          default: {
+            s[Reg.EIP] = next;
+            if (kind >= Kind.COMPLEX_FIRST) {
+              this.complexAt = at;
+              s[Reg.INSN_EIP] = eip;
+              this.retired += n;
+              return Exit.COMPLEX;
+            }
             if (this.execute(kind, at, info)) {
               this.retired += n + 1;
               return Exit.MODE;
             }
+            next = s[Reg.EIP];
+            eip = next; n++;
+          }
         }
-        n++;
-        const ne = s[Reg.EIP];
-        const within = (phys & 0xfff) + (ne - eip);
-        phys = within >= 0 && within < 0x1000 ? phys + (ne - eip) : this.fetchPhys(ne);
-        eip = ne;
+        // Carry the physical address along while the next instruction is in the same page.
+        const within = (phys & 0xfff) + (eip - start);
+        phys = within >= 0 && within < 0x1000 ? phys + (eip - start) : this.fetchPhys(eip);
       }
     } catch (e) {
       if (e !== FAULT) throw e;
@@ -190,6 +218,7 @@ export class Core extends CoreFlags implements ByteSource {
       this.retired += n;
       return Exit.FAULT;
     }
+    s[Reg.EIP] = eip;
     this.retired += n;
     return Exit.LIMIT;
   }
@@ -214,6 +243,28 @@ export class Core extends CoreFlags implements ByteSource {
       return this.rd32(lin);
     }
     return this.rd32(this.segRead(seg, off, 4));
+  }
+
+  /**
+   * RAM offset of a 4-byte ModRM memory operand when the plain path applies (segment
+   * usable without expand-down, within the limit, paging off, inside RAM, not crossing a
+   * page, and for writes not in a page holding decoded code), or -1.
+   */
+  flatPhys32(at: number, info: number, write: boolean): number {
+    const s = this.s, d = this.decoded;
+    const ops = d[at + Dw.OPS];
+    const base = (ops >> 4) & 15, index = (ops >> 8) & 15;
+    let off = d[at + Dw.DISP];
+    if (base !== NO_REG) off += s[base];
+    if (index !== NO_REG) off += s[index] << ((ops >> 12) & 3);
+    off = (info & Info.A32) !== 0 ? off | 0 : off & 0xffff;
+    const seg = (ops >> 16) & 7;
+    const need = write ? SegAccess.WRITE : SegAccess.READ;
+    if ((s[Reg.SEG_ACCESS + seg] & (need | SegAccess.EXPAND_DOWN)) !== need || (off >>> 0) + 3 > (s[Reg.SEG_LIMIT + seg] >>> 0) || this.paging) return -1;
+    const lin = (s[Reg.SEG_BASE + seg] + off) | 0;
+    if ((lin & 0xfff) > 0xffc || (lin >>> 0) + 3 >= this.ramBytes) return -1;
+    if (write && this.codePages[lin >>> 12] !== 0) return -1;
+    return lin;
   }
 
   /** 32-bit write of the ModRM memory operand, with the same fast path. */

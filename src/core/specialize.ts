@@ -16,7 +16,7 @@ export function specialize(info: number): number {
   let fast = -1;
   if (size === 4) {
     switch (kind) {
-      case Kind.ALU_EG: if (reg) fast = Kind.FAST_ALU_RR32; break;
+      case Kind.ALU_EG: fast = reg ? Kind.FAST_ALU_RR32 : Kind.FAST_ALU_MR32; break;
       case Kind.ALU_EI: if (reg) fast = Kind.FAST_ALU_RI32; break;
       case Kind.ALU_GE: fast = reg ? -1 : Kind.FAST_ALU_RM32; break;
       case Kind.MOV_EG: fast = reg ? Kind.FAST_MOV_RR32 : Kind.FAST_STORE32; break;

@@ -44,7 +44,9 @@ export class Cpu extends CpuSystem {
         if (stepping || breakpoints) {
           this.stepWithDebug(stepping, breakpoints);
         } else {
-          const exit = this.run(Math.min(end - this.retired - this.eventsDelivered, 0x40000000));
+          // Bounded slices: V8 optimizes a fresh call of run() better than a loop it replaced on
+          // the stack (OSR), and a long guest loop would otherwise stay in the OSR version.
+          const exit = this.run(Math.min(end - this.retired - this.eventsDelivered, 1 << 20));
           this.tsc = this.retired;
           if (exit === Exit.COMPLEX) this.complex();
           else if (exit === Exit.FAULT) this.deliverFault();
