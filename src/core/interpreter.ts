@@ -110,7 +110,7 @@ export class Core extends CoreFlags implements ByteSource {
             if (kind === Kind.FAST_ALU_RM32) { dst = ops & 15; a = s[dst]; b = this.load32(at, info); }
             else if (kind === Kind.FAST_ALU_MR32) {
               b = s[ops & 15];
-              p = this.flatPhys32(at, info, op !== AluOp.CMP);
+              p = this.flatPhys(at, info, 4, op !== AluOp.CMP);
               if (p < 0) { s[Reg.EIP] = next; this.execute(Kind.ALU_EG, at, info); eip = next; n++; break; }
               a = view.getInt32(p, true);
             } else { dst = (ops >> 4) & 15; a = s[dst]; b = kind === Kind.FAST_ALU_RR32 ? s[ops & 15] : d[at + Dw.IMM]; }
@@ -132,17 +132,22 @@ export class Core extends CoreFlags implements ByteSource {
           }
           case Kind.FAST_MOV_RR32: { const ops = d[at + Dw.OPS]; s[(ops >> 4) & 15] = s[ops & 15]; eip = next; n++; break; }
           case Kind.FAST_MOV_RI32: s[(d[at + Dw.OPS] >> 4) & 15] = d[at + Dw.IMM]; eip = next; n++; break;
-          case Kind.FAST_LOAD32: s[d[at + Dw.OPS] & 15] = this.load32(at, info); eip = next; n++; break;
+          case Kind.FAST_LOAD32: {
+            const p = this.flatPhys(at, info, 4, false);
+            s[d[at + Dw.OPS] & 15] = p >= 0 ? view.getInt32(p, true) : this.load32(at, info);
+            eip = next; n++;
+            break;
+          }
           case Kind.FAST_STORE32: {
-            const p = this.flatPhys32(at, info, true);
+            const p = this.flatPhys(at, info, 4, true);
             if (p >= 0) view.setInt32(p, s[d[at + Dw.OPS] & 15], true);
             else this.store32(at, info, s[d[at + Dw.OPS] & 15]);
             eip = next; n++;
             break;
           }
           case Kind.FAST_MOVZX_R_M8: {
-            const off = this.ea(at, info);
-            s[d[at + Dw.OPS] & 15] = this.rd8(this.segRead(this.segOf(at), off, 1));
+            const p = this.flatPhys(at, info, 1, false);
+            s[d[at + Dw.OPS] & 15] = p >= 0 ? this.ram[p] : this.rd8(this.segRead(this.segOf(at), this.ea(at, info), 1));
             eip = next; n++;
             break;
           }
@@ -246,11 +251,11 @@ export class Core extends CoreFlags implements ByteSource {
   }
 
   /**
-   * RAM offset of a 4-byte ModRM memory operand when the plain path applies (segment
+   * RAM offset of a ModRM memory operand of `size` bytes when the plain path applies (segment
    * usable without expand-down, within the limit, paging off, inside RAM, not crossing a
    * page, and for writes not in a page holding decoded code), or -1.
    */
-  flatPhys32(at: number, info: number, write: boolean): number {
+  flatPhys(at: number, info: number, size: number, write: boolean): number {
     const s = this.s, d = this.decoded;
     const ops = d[at + Dw.OPS];
     const base = (ops >> 4) & 15, index = (ops >> 8) & 15;
@@ -260,9 +265,9 @@ export class Core extends CoreFlags implements ByteSource {
     off = (info & Info.A32) !== 0 ? off | 0 : off & 0xffff;
     const seg = (ops >> 16) & 7;
     const need = write ? SegAccess.WRITE : SegAccess.READ;
-    if ((s[Reg.SEG_ACCESS + seg] & (need | SegAccess.EXPAND_DOWN)) !== need || (off >>> 0) + 3 > (s[Reg.SEG_LIMIT + seg] >>> 0) || this.paging) return -1;
+    if ((s[Reg.SEG_ACCESS + seg] & (need | SegAccess.EXPAND_DOWN)) !== need || (off >>> 0) + size - 1 > (s[Reg.SEG_LIMIT + seg] >>> 0) || this.paging) return -1;
     const lin = (s[Reg.SEG_BASE + seg] + off) | 0;
-    if ((lin & 0xfff) > 0xffc || (lin >>> 0) + 3 >= this.ramBytes) return -1;
+    if ((lin & 0xfff) > 0x1000 - size || (lin >>> 0) + size > this.ramBytes) return -1;
     if (write && this.codePages[lin >>> 12] !== 0) return -1;
     return lin;
   }
