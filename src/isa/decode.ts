@@ -188,7 +188,7 @@ export function decode(src: ByteSource, code32: boolean, out: Int32Array, at: nu
     }
   } else if (shape.regInOpcode) {
     regForm = 1;
-    base = b & 7;
+    base = slot & 7; // the register is in the low bits of the (last) opcode byte
   } else if (shape.moffs) {
     disp = readImm(src, pos, a32 ? 4 : 2); pos += a32 ? 4 : 2;
     if (!a32) addr16 = 1;

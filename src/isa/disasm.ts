@@ -28,6 +28,11 @@ const SIZED_NAMES: Record<string, [string, string]> = {
 
 const hex = (v: number) => (v >>> 0).toString(16);
 
+/** Operands that name one register or constant, printed as is. */
+const FIXED_OPERANDS: Record<string, string> = {
+  AL: "al", eAX: "eax", CL: "cl", DX: "dx", "1": "1", ES: "es", CS: "cs", SS: "ss", DS: "ds", FS: "fs", GS: "gs",
+};
+
 function regName(size: number, r: number): string {
   return size === 1 ? REG8[r] : size === 2 ? REG16[r] : REG32[r];
 }
@@ -94,13 +99,29 @@ export function formatRecord(rec: Int32Array, at: number, address: number): stri
   const regForm = (info & Info.REGFORM) !== 0;
   let immSeen = 0;
   const texts: string[] = [];
+  const stringOp = [Kind.MOVS, Kind.STOS, Kind.LODS, Kind.CMPS, Kind.SCAS, Kind.INS, Kind.OUTS].includes(kind);
   for (const spec of row.operands) {
+    const fixed = FIXED_OPERANDS[spec];
+    if (fixed !== undefined) {
+      if (stringOp) continue; // implicit in the mnemonic
+      texts.push(spec === "eAX" ? (o32 || size === 4 ? "eax" : "ax") : fixed);
+      continue;
+    }
     const kindLetter = spec[0];
     const suffix = spec.slice(1);
     const opSize = suffix === "b" ? 1 : suffix === "w" ? 2 : suffix === "d" ? 4 : o32 ? 4 : 2;
     switch (kindLetter) {
-      case "E": texts.push(regForm ? regName(opSize, rm) : memory(rec, at, info, opSize)); break;
-      case "M": texts.push(memory(rec, at, info, 0)); break;
+      case "E": {
+        // MOV r/m, Sreg stores 16 bits to memory whatever the operand size (SDM 2A MOV).
+        const memSize = kind === Kind.MOV_E_SEG ? 2 : opSize;
+        texts.push(regForm ? regName(opSize, rm) : memory(rec, at, info, memSize));
+        break;
+      }
+      case "M": {
+        const far = spec === "Mp" && (kind === Kind.JMP_FAR_M || kind === Kind.CALL_FAR_M);
+        texts.push((far ? "far " : "") + memory(rec, at, info, 0));
+        break;
+      }
       case "O": texts.push(memory(rec, at, info, opSize)); break;
       case "G": texts.push(regName(opSize, reg)); break;
       case "Z": texts.push(regName(opSize, rm)); break;
@@ -118,10 +139,7 @@ export function formatRecord(rec: Int32Array, at: number, address: number): stri
         break;
       }
       default:
-        if (spec === "AL" || spec === "CL") texts.push(spec.toLowerCase());
-        else if (spec === "eAX") texts.push(o32 || size === 4 ? "eax" : "ax");
-        else if (spec === "1") texts.push("1");
-        else texts.push(spec.toLowerCase());
+        texts.push(spec.toLowerCase());
     }
   }
   const head = [...prefixes, name].join(" ");
