@@ -1,0 +1,118 @@
+/**
+ * One oracle campaign: generate `cases` snippets from `seed`, run them on the
+ * host CPU (one harness process, batched and pipelined) and on vmxlab, compare,
+ * shrink and classify the mismatches. Used by property.test.ts and by the
+ * fuzzer (fuzz-run.ts, `npm run fuzz`).
+ */
+import { OPCODES } from '../../src/isa/opcodes.js';
+import { SnippetRunner } from '../../src/vmm/snippet.js';
+import { NativeOracle } from './native/oracle.js';
+import type { SnippetResult } from './native/types.js';
+import { ELIGIBLE_ROWS, generateCase, type GenCase } from './generate.js';
+import { compareResults, formatRepro, mismatchClass, runEmu, shrink, snapshot, type FieldDiff } from './compare.js';
+
+export interface Mismatch {
+  g: GenCase;
+  native: SnippetResult;
+  diffs: FieldDiff[];
+  repro: string;
+  cls: string;
+}
+
+export interface CampaignResult {
+  seed: number;
+  cases: number;
+  mismatches: Mismatch[];
+  /** Distinct classes, most frequent first, with a (shrunk where possible) reproducer. */
+  classes: { cls: string; count: number; repro: string }[];
+  /** Main instructions generated per row of OPCODES. */
+  coverage: number[];
+  /** Eligible rows never generated. */
+  notGenerated: number[];
+  status: Record<string, number>;
+  ms: number;
+}
+
+export interface CampaignOptions {
+  seed: number;
+  cases: number;
+  batch?: number;
+  /** How many distinct classes to shrink (each shrink runs a few more cases). */
+  shrinkClasses?: number;
+  log?: (s: string) => void;
+}
+
+export async function runCampaign(opt: CampaignOptions): Promise<CampaignResult> {
+  const t0 = Date.now();
+  const batch = opt.batch ?? 2000;
+  const oracle = await NativeOracle.open();
+  const runner = new SnippetRunner();
+  const coverage = new Array<number>(OPCODES.length).fill(0);
+  const status: Record<string, number> = {};
+  const mismatches: Mismatch[] = [];
+  try {
+    const gen = (start: number): GenCase[] => {
+      const out: GenCase[] = [];
+      for (let i = start; i < Math.min(opt.cases, start + batch); i++) out.push(generateCase(opt.seed, i));
+      return out;
+    };
+    let cur = gen(0);
+    let pending = oracle.run(cur.map((g) => g.case));
+    for (let start = 0; start < opt.cases; start += batch) {
+      const natives = await pending;
+      const next = start + batch < opt.cases ? gen(start + batch) : [];
+      if (next.length) pending = oracle.run(next.map((g) => g.case));
+      for (let i = 0; i < cur.length; i++) {
+        const g = cur[i]!;
+        const nat = natives[i]!;
+        for (const ins of g.insns) if (ins.main) coverage[ins.row]!++;
+        const key = nat.status === 'fault' ? `fault ${nat.vector}` : nat.status;
+        status[key] = (status[key] ?? 0) + 1;
+        const emu = runEmu(runner, g.case);
+        const diffs = compareResults(g, nat, emu);
+        if (diffs.length === 0) continue;
+        const snap = 'error' in emu ? { status: 'error', eip: 0, regs: new Uint32Array(8), eflags: 0, error: emu.error } : snapshot(emu);
+        mismatches.push({ g, native: nat, diffs, repro: formatRepro(g, nat, snap, diffs), cls: mismatchClass(g, nat, diffs) });
+      }
+      opt.log?.(`${Math.min(start + batch, opt.cases)} cases, ${mismatches.length} mismatches, ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      cur = next;
+    }
+    // Classify; shrink one reproducer per class (classes are recomputed from the shrunk case).
+    const byClass = new Map<string, Mismatch[]>();
+    for (const m of mismatches) byClass.set(m.cls, [...(byClass.get(m.cls) ?? []), m]);
+    const classes: { cls: string; count: number; repro: string }[] = [];
+    const sorted = [...byClass.entries()].sort((a, b) => b[1].length - a[1].length);
+    let shrunkCount = 0;
+    for (const [cls, ms] of sorted) {
+      // Prefer the shortest snippet of the class as its reproducer.
+      const m = ms.reduce((a, b) => (b.g.case.code.length < a.g.case.code.length ? b : a));
+      let repro = m.repro;
+      if (shrunkCount < (opt.shrinkClasses ?? 40)) {
+        shrunkCount++;
+        const s = await shrink(m.g, oracle, runner);
+        if (s) repro = `${s.repro}\n(original)\n${m.repro}`;
+      }
+      classes.push({ cls, count: ms.length, repro });
+    }
+    const notGenerated = ELIGIBLE_ROWS.filter((r) => coverage[r] === 0);
+    return { seed: opt.seed, cases: opt.cases, mismatches, classes, coverage, notGenerated, status, ms: Date.now() - t0 };
+  } finally {
+    oracle.close();
+  }
+}
+
+export function rowName(i: number): string {
+  const r = OPCODES[i]!;
+  return `${r.mnemonic} ${r.map ? '0F ' : ''}${r.opcode.toString(16).toUpperCase().padStart(2, '0')}${r.ext >= 0 ? '/' + r.ext : ''}${r.prefix ? ` (prefix ${r.prefix.toString(16)})` : ''} ${r.operands.join(',')}`;
+}
+
+/** A text summary: classes with counts and one reproducer each (up to `limit`). */
+export function summary(r: CampaignResult, limit = 10): string {
+  const lines = [`seed 0x${r.seed.toString(16)}: ${r.cases} cases, ${r.mismatches.length} mismatches in ${r.classes.length} classes (${(r.ms / 1000).toFixed(1)} s)`];
+  lines.push(`native outcomes: ${Object.entries(r.status).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  for (const c of r.classes) lines.push(`  ${String(c.count).padStart(6)}  ${c.cls}`);
+  for (const c of r.classes.slice(0, limit)) lines.push('', c.repro);
+  if (r.notGenerated.length) lines.push('', `rows never generated: ${r.notGenerated.map(rowName).join('; ')}`);
+  lines.push('', `reproduce: npm run fuzz -- --seed 0x${r.seed.toString(16)} --cases ${r.cases}`);
+  return lines.join('\n');
+}
