@@ -183,8 +183,8 @@ export function formatRepro(g: GenCase, nat: SnippetResult, emu: EmuSnapshot, di
 }
 
 /** A stable name for the class of a mismatch: the culprit instruction's row, its operand size, and the fields. */
-export function mismatchClass(g: GenCase, nat: SnippetResult, diffs: FieldDiff[]): string {
-  const culprit = culpritInsn(g, nat);
+export function mismatchClass(g: GenCase, nat: SnippetResult, diffs: FieldDiff[], group?: number): string {
+  const culprit = group !== undefined ? g.insns.find((i) => i.main && i.group === group) : culpritInsn(g, nat);
   let name = '?';
   if (culprit) {
     const row = culprit.row >= 0 ? OPCODES[culprit.row]! : undefined;
@@ -223,7 +223,7 @@ function emuSnap(o: SnippetOutput | { error: string }): EmuSnapshot {
 }
 
 /** Groups [from, to] of g as a case of its own (addresses re-based), with an optional initial state. */
-function subCase(g: GenCase, from: number, to: number, init?: { regs: Uint32Array; eflags: number; data: Uint8Array }): GenCase {
+export function subCase(g: GenCase, from: number, to: number, init?: { regs: Uint32Array; eflags: number; data: Uint8Array }): GenCase {
   const insns = g.insns.filter((i) => i.group >= from && i.group <= to);
   const start = insns[0]!.address;
   const after = g.insns.find((i) => i.group > to)?.address ?? CODE_BASE + g.case.code.length;

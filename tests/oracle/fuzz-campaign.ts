@@ -9,7 +9,7 @@ import { SnippetRunner } from '../../src/vmm/snippet.js';
 import { NativeOracle } from './native/oracle.js';
 import type { SnippetResult } from './native/types.js';
 import { ELIGIBLE_ROWS, generateCase, type GenCase } from './generate.js';
-import { compareResults, formatRepro, mismatchClass, runEmu, shrink, snapshot, type FieldDiff } from './compare.js';
+import { compareResults, formatRepro, mismatchClass, runEmu, shrink, snapshot, subCase, type FieldDiff } from './compare.js';
 
 export interface Mismatch {
   g: GenCase;
@@ -77,7 +77,23 @@ export async function runCampaign(opt: CampaignOptions): Promise<CampaignResult>
       opt.log?.(`${Math.min(start + batch, opt.cases)} cases, ${mismatches.length} mismatches, ${((Date.now() - t0) / 1000).toFixed(1)} s`);
       cur = next;
     }
-    // Classify; shrink one reproducer per class (classes are recomputed from the shrunk case).
+    // Find the culprit of multi-instruction mismatches: the first instruction group whose
+    // prefix of the snippet already mismatches (all prefixes in one native batch).
+    const jobs: { m: Mismatch; k: number; h: GenCase }[] = [];
+    for (const m of mismatches.slice(0, 3000)) {
+      const groups = new Set(m.g.insns.map((i) => i.group)).size;
+      for (let k = 0; k < groups - 1; k++) jobs.push({ m, k, h: subCase(m.g, 0, k) });
+    }
+    const prefixNat = jobs.length ? await oracle.run(jobs.map((j) => j.h.case)) : [];
+    const found = new Set<Mismatch>();
+    jobs.forEach((j, i) => {
+      if (found.has(j.m)) return;
+      const d = compareResults(j.h, prefixNat[i]!, runEmu(runner, j.h.case));
+      if (d.length === 0) return;
+      found.add(j.m);
+      j.m.cls = mismatchClass(j.h, prefixNat[i]!, d, j.k);
+    });
+    // Classify; shrink one reproducer per class.
     const byClass = new Map<string, Mismatch[]>();
     for (const m of mismatches) byClass.set(m.cls, [...(byClass.get(m.cls) ?? []), m]);
     const classes: { cls: string; count: number; repro: string }[] = [];
