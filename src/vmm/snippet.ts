@@ -43,11 +43,15 @@ export class SnippetRunner {
 
   run(input: SnippetInput): SnippetOutput {
     const m = this.machine, cpu = m.cpu, s = cpu.s;
-    m.reset();
+    // A full Machine.reset() clears megabytes of caches; a snippet needs only the state
+    // words cleared and its code written through the path that invalidates decodes.
+    s.fill(0);
+    s[Reg.RAM_BYTES] = m.ramBytes;
+    s[Reg.DR0 + 6] = 0xffff0ff0 | 0;
+    s[Reg.DR0 + 7] = 0x400;
     const ram = cpu.ram;
-    ram.fill(0, SNIPPET_CODE_BASE, SNIPPET_STACK_BASE + SNIPPET_STACK_SIZE);
-    ram.set(input.code, SNIPPET_CODE_BASE);
-    ram.fill(0xcc, SNIPPET_CODE_BASE + input.code.length, SNIPPET_CODE_BASE + 0x1000);
+    ram.fill(0, SNIPPET_DATA_BASE, SNIPPET_STACK_BASE + SNIPPET_STACK_SIZE);
+    for (let i = 0; i < 0x1000; i++) cpu.physWrite8(SNIPPET_CODE_BASE + i, i < input.code.length ? input.code[i] : 0xcc);
     ram.set(input.data.subarray(0, SNIPPET_DATA_SIZE), SNIPPET_DATA_BASE);
     // Flat ring-3 protected mode: code 0x1B, data 0x23, as 32-bit Linux user space.
     s[Reg.CR0] = Cr0.PE | Cr0.ET;
@@ -56,7 +60,6 @@ export class SnippetRunner {
     for (const seg of [Seg.ES, Seg.SS, Seg.DS, Seg.FS, Seg.GS]) cpu.setSegment(seg, 0x2b, 0, -1, 0xc0f3);
     cpu.setSegment(Seg.CS, 0x23, 0, -1, 0xc0fb);
     cpu.syncMode();
-    cpu.flushDecoded();
     for (let r = 0; r < 8; r++) s[r] = input.regs[r] | 0;
     cpu.setEflags((input.eflags & (Flag.ARITH | Flag.DF)) | Flag.IF | 2);
     s[Reg.EIP] = SNIPPET_CODE_BASE;
