@@ -244,7 +244,7 @@ export class Core extends CoreFlags implements ByteSource {
     if ((s[Reg.SEG_ACCESS + seg] & (SegAccess.READ | SegAccess.EXPAND_DOWN)) === SegAccess.READ &&
         (off >>> 0) + 3 <= (s[Reg.SEG_LIMIT + seg] >>> 0)) {
       const lin = (s[Reg.SEG_BASE + seg] + off) | 0;
-      if (!this.paging && (lin & 0xfff) <= 0xffc && (lin >>> 0) + 3 < this.ramBytes) return this.view.getInt32(lin, true);
+      if (this.direct && (lin & 0xfff) <= 0xffc && (lin >>> 0) + 3 < this.ramBytes) return this.view.getInt32(lin, true);
       return this.rd32(lin);
     }
     return this.rd32(this.segRead(seg, off, 4));
@@ -265,7 +265,7 @@ export class Core extends CoreFlags implements ByteSource {
     off = (info & Info.A32) !== 0 ? off | 0 : off & 0xffff;
     const seg = (ops >> 16) & 7;
     const need = write ? SegAccess.WRITE : SegAccess.READ;
-    if ((s[Reg.SEG_ACCESS + seg] & (need | SegAccess.EXPAND_DOWN)) !== need || (off >>> 0) + size - 1 > (s[Reg.SEG_LIMIT + seg] >>> 0) || this.paging) return -1;
+    if ((s[Reg.SEG_ACCESS + seg] & (need | SegAccess.EXPAND_DOWN)) !== need || (off >>> 0) + size - 1 > (s[Reg.SEG_LIMIT + seg] >>> 0) || !this.direct) return -1;
     const lin = (s[Reg.SEG_BASE + seg] + off) | 0;
     if ((lin & 0xfff) > 0x1000 - size || (lin >>> 0) + size > this.ramBytes) return -1;
     if (write && this.codePages[lin >>> 12] !== 0) return -1;
@@ -280,7 +280,7 @@ export class Core extends CoreFlags implements ByteSource {
     if ((s[Reg.SEG_ACCESS + seg] & (SegAccess.WRITE | SegAccess.EXPAND_DOWN)) === SegAccess.WRITE &&
         (off >>> 0) + 3 <= (s[Reg.SEG_LIMIT + seg] >>> 0)) {
       const lin = (s[Reg.SEG_BASE + seg] + off) | 0;
-      if (!this.paging && (lin & 0xfff) <= 0xffc && (lin >>> 0) + 3 < this.ramBytes && this.codePages[lin >>> 12] === 0) {
+      if (this.direct && (lin & 0xfff) <= 0xffc && (lin >>> 0) + 3 < this.ramBytes && this.codePages[lin >>> 12] === 0) {
         this.view.setInt32(lin, v, true);
         return;
       }

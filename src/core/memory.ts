@@ -23,6 +23,18 @@ export const enum Access { READ = 0, WRITE = 2, FETCH = 16 }
 
 const FLUSH_LIST = 4096;
 
+/** Breakpoint lengths by DR7 LEN field: 1, 2, 8 (undefined on 32-bit CPUs; treated as 8), 4 bytes. */
+const BREAKPOINT_BYTES = [1, 2, 8, 4];
+
+/** True when DR7 enables a breakpoint on data reads or writes (R/W = 01 or 11). */
+export function dataBreakpointsArmed(dr7: number): boolean {
+  for (let i = 0; i < 4; i++) {
+    const rw = (dr7 >>> (16 + i * 4)) & 3;
+    if (((dr7 >> (i * 2)) & 3) !== 0 && (rw === 1 || rw === 3)) return true;
+  }
+  return false;
+}
+
 export class CoreMemory {
   readonly buffer: ArrayBuffer;
   readonly s: Int32Array;
@@ -36,6 +48,12 @@ export class CoreMemory {
 
   /** Mirrors of state the hot loop tests on every access (kept in sync by syncMode()). */
   paging = false;
+  /** True when data breakpoints (DR7 R/W = 01 or 11) are armed: every access is checked. */
+  watching = false;
+  /** Linear equals physical and nothing watches: the hot loop may use RAM directly. */
+  direct = true;
+  /** Bits B0-B3 of the data breakpoints hit by the current instruction. */
+  dataHits = 0;
   readNeed = Tlb.VALID;
   writeNeed = Tlb.VALID | Tlb.SUP_WRITE | Tlb.DIRTY;
   private tlbFilled = new Int32Array(FLUSH_LIST);
@@ -59,6 +77,8 @@ export class CoreMemory {
   syncMode(): void {
     const s = this.s;
     this.paging = (s[Reg.CR0] & Cr0.PG) !== 0;
+    this.watching = dataBreakpointsArmed(s[Reg.DR0 + 7]);
+    this.direct = !this.paging && !this.watching;
     const user = s[Reg.CPL] === 3;
     this.readNeed = user ? Tlb.VALID | Tlb.USER_READ : Tlb.VALID;
     this.writeNeed = (user ? Tlb.VALID | Tlb.USER_WRITE : Tlb.VALID | Tlb.SUP_WRITE) | Tlb.DIRTY;
@@ -261,25 +281,45 @@ export class CoreMemory {
 
   // --- Linear accesses (segmentation already applied) -------------------------------------
 
+  /** Records data breakpoints (SDM 3A 17.2.4-17.2.5) that an access of `size` bytes hits. */
+  watchAccess(lin: number, size: number, write: boolean): void {
+    const s = this.s;
+    const dr7 = s[Reg.DR0 + 7];
+    for (let i = 0; i < 4; i++) {
+      if (((dr7 >> (i * 2)) & 3) === 0) continue;
+      const rw = (dr7 >>> (16 + i * 4)) & 3;
+      if (rw === 0 || rw === 2 || (rw === 1 && !write)) continue; // execute, I/O, write-only
+      const bytes = BREAKPOINT_BYTES[(dr7 >>> (18 + i * 4)) & 3];
+      const addr = (s[Reg.DR0 + i] & ~(bytes - 1)) >>> 0;
+      const first = lin >>> 0;
+      if (first < addr + bytes && first + size > addr) this.dataHits |= 1 << i;
+    }
+  }
+
   rd8(lin: number): number {
+    if (this.watching) this.watchAccess(lin, 1, false);
     return this.physRead8(this.xlateRead(lin));
   }
   rd16(lin: number): number {
+    if (this.watching) this.watchAccess(lin, 2, false);
     if ((lin & 0xfff) === 0xfff) return this.rd8(lin) | (this.rd8(lin + 1) << 8);
     const p = this.xlateRead(lin);
     if ((p >>> 0) + 1 < this.ramBytes) return this.view.getUint16(p, true);
     return this.physRead16(p);
   }
   rd32(lin: number): number {
+    if (this.watching) this.watchAccess(lin, 4, false);
     if ((lin & 0xfff) > 0xffc) return this.rd16(lin) | (this.rd16(lin + 2) << 16);
     const p = this.xlateRead(lin);
     if ((p >>> 0) + 3 < this.ramBytes) return this.view.getInt32(p, true);
     return this.physRead32(p);
   }
   wr8(lin: number, v: number): void {
+    if (this.watching) this.watchAccess(lin, 1, true);
     this.physWrite8(this.xlateWrite(lin), v);
   }
   wr16(lin: number, v: number): void {
+    if (this.watching) this.watchAccess(lin, 2, true);
     if ((lin & 0xfff) === 0xfff) {
       // Check both pages before writing either byte, so a fault leaves memory unchanged.
       this.xlateWrite(lin + 1);
@@ -289,6 +329,7 @@ export class CoreMemory {
     this.physWrite16(this.xlateWrite(lin), v);
   }
   wr32(lin: number, v: number): void {
+    if (this.watching) this.watchAccess(lin, 4, true);
     if ((lin & 0xfff) > 0xffc) {
       this.xlateWrite(lin); this.xlateWrite(lin + 3);
       this.wr16(lin, v); this.wr16(lin + 2, v >> 16);

@@ -97,13 +97,13 @@ export class Cpu extends CpuSystem {
       if (hit >= 0) {
         s[Reg.DR0 + 6] = (s[Reg.DR0 + 6] & ~0xf) | (1 << hit);
         s[Reg.INSN_EIP] = s[Reg.EIP];
-        this.eventsDelivered++;
-        this.deliver(Vector.DB, 0, false, Source.EXCEPTION, s[Reg.EIP]);
+        this.debugException();
         return;
       }
     }
     s[Reg.INHIBIT_IRQ] = 0;
     const before = this.retired;
+    this.dataHits = 0;
     const exit = this.run(1);
     this.tsc = this.retired;
     let kind = -1;
@@ -119,10 +119,22 @@ export class Cpu extends CpuSystem {
     s[Reg.EFLAGS] &= ~Flag.RF;
     const raisesOwnEvent = kind === Kind.INT || kind === Kind.INT3 || kind === Kind.INTO;
     // After MOV SS / POP SS the single-step trap waits one more instruction (SDM 3A 6.8.3).
-    if (stepping && !raisesOwnEvent && s[Reg.INHIBIT_IRQ] === 0) {
-      s[Reg.DR0 + 6] |= DR6_BS;
-      this.deliver(Vector.DB, 0, false, Source.EXCEPTION, s[Reg.EIP]);
+    const step = stepping && !raisesOwnEvent && s[Reg.INHIBIT_IRQ] === 0;
+    // Data breakpoints are traps reported after the access's instruction (SDM 3A 17.3.1.2);
+    // with a single-step trap pending both are reported by one #DB.
+    if (step || this.dataHits !== 0) {
+      s[Reg.DR0 + 6] = (s[Reg.DR0 + 6] & ~0xf) | this.dataHits | (step ? DR6_BS : 0);
+      this.dataHits = 0;
+      s[Reg.INSN_EIP] = s[Reg.EIP];
+      this.debugException();
     }
+  }
+
+  /** Delivers #DB with EIP as the return address (or stops, under stopOnException). */
+  private debugException(): void {
+    const s = this.s;
+    s[Reg.EXIT_VECTOR] = Vector.DB; s[Reg.EXIT_ERROR] = 0; s[Reg.EXIT_HAS_ERROR] = 0;
+    this.deliverFault();
   }
 
   /** Index of the enabled execute breakpoint (R/W = 00) matching `lin`, or -1. */

@@ -623,6 +623,7 @@ export class CpuSystem extends CpuInterrupts {
     if (dr === 6) v = (v & 0xe00f) | 0xffff0ff0;
     if (dr === 7) v = (v & ~0xd800) | 0x400;
     s[Reg.DR0 + dr] = v;
+    this.syncMode(); // arms or disarms data breakpoints
   }
 
   // --- CPUID and MSRs --------------------------------------------------------------------------
