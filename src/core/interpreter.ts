@@ -35,6 +35,8 @@ export class Core extends CoreFlags implements ByteSource {
   complexAt = 0;
   /** Added to the physical address in a cache tag: bit 31 marks 32-bit code. */
   modeTag = 0;
+  /** Set by a REP string instruction that stops mid-way to let the loop look around. */
+  repeating = false;
   /** Linear address of the instruction being decoded (for ByteSource). */
   private fetchLin = 0;
 
@@ -209,7 +211,9 @@ export class Core extends CoreFlags implements ByteSource {
               return Exit.MODE;
             }
             next = s[Reg.EIP];
-            eip = next; n++;
+            eip = next;
+            // A REP string instruction that yields mid-way has not retired yet.
+            if (this.repeating) this.repeating = false; else n++;
           }
         }
         // Carry the physical address along while the next instruction is in the same page.
@@ -1163,6 +1167,7 @@ export class Core extends CoreFlags implements ByteSource {
     if ((a32 ? s[Reg.ECX] : s[Reg.ECX] & 0xffff) !== 0) {
       const back = s[Reg.EIP] - ((info >> Info.LEN_SHIFT) & Info.LEN_MASK);
       s[Reg.EIP] = s[Reg.CODE32] !== 0 ? back : back & 0xffff;
+      this.repeating = true;
     }
   }
 
