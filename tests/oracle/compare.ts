@@ -238,9 +238,8 @@ export function subCase(g: GenCase, from: number, to: number, init?: { regs: Uin
     any.undef |= b.undef;
     any.masked |= b.masked;
   }
-  // The end of a truncated snippet stands for all later boundaries.
-  const end = boundary.get(after + shift)!;
-  for (const [addr, b] of g.boundary) if (addr > after) { end.undef |= b.undef; end.masked |= b.masked; any.undef |= b.undef; any.masked |= b.masked; }
+  // Falling off the end of a truncated snippet is the fall-through into the next group,
+  // whose boundary is kept (branches to later groups land past the end, in int3).
   return {
     seed: g.seed,
     index: g.index,

@@ -810,6 +810,14 @@ class Gen {
         break;
       }
       case Kind.PUSH_E: case Kind.PUSH_I: case Kind.PUSH_SEG: case Kind.PUSHF:
+        if (kind === Kind.PUSH_SEG && !o16) {
+          // SDM PUSH: with a 32-bit operand size "either a zero-extended value is pushed on
+          // the stack or the segment selector is written on the stack using a 16-bit move"
+          // (recent Intel cores do the latter; this AMD host zero-extends). A fixup zeroes
+          // the slot first (mov dword [esp-4], 0), so both give the same bytes.
+          this.fixups.push(fix([0xc7, 0x44, 0x24, 0xfc, 0, 0, 0, 0]));
+          this.state.memDirty = true;
+        }
         if (kind === Kind.PUSHF) flagsRead = ARITH_FLAGS;
         memWrite = true;
         effects.push(() => this.espAdd(-opsize));
@@ -880,7 +888,8 @@ class Gen {
         if (kind !== Kind.STOS && kind !== Kind.SCAS) this.need(6, inR, ptr);
         if (kind !== Kind.LODS) this.need(7, inR, ptr);
         if (kind === Kind.MOVS || kind === Kind.STOS) memWrite = true;
-        if (repPrefix && (kind === Kind.CMPS || kind === Kind.SCAS)) { /* ZF is written each iteration */ }
+        // REP with ECX = 0 does nothing: the flags stay as they were (possibly undefined).
+        if (repPrefix && n2 === 0) { written = 0; undef = 0; }
         effects.push(() => {
           if (kind !== Kind.STOS && kind !== Kind.SCAS) this.write(6);
           if (kind !== Kind.LODS) this.write(7);
