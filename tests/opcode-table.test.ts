@@ -6,7 +6,7 @@ import { Kind } from "../src/isa/kind.js";
 
 const FAST_KINDS = [Kind.FAST_ALU_RR32, Kind.FAST_ALU_RI32, Kind.FAST_ALU_RM32, Kind.FAST_ALU_MR32, Kind.FAST_MOV_RR32,
   Kind.FAST_MOV_RI32, Kind.FAST_LOAD32, Kind.FAST_STORE32, Kind.FAST_INC_R32, Kind.FAST_DEC_R32, Kind.FAST_SHIFT_RI32,
-  Kind.FAST_MOVZX_R_M8, Kind.FAST_LEA32];
+  Kind.FAST_MOVZX_R_M8, Kind.FAST_LEA32, Kind.FAST_STORE_IMM];
 const COST_CLASSES = new Set(["alu", "mov", "mul", "div", "shift", "bit", "bcd", "stack", "branch", "call", "string", "flag",
   "nop", "far", "interrupt", "io", "system", "segment", "serialize", "invalid"]);
 const OPERAND = /^(E[bwvd]|G[bwvdz]|M[apsq]?|O[bv]|I(b|bs|w|z|v)|J[bz]|Ap|Sw|Cd|Dd|Rd|Z[bvd]|X[bvz]|Y[bvz]|AL|eAX|CL|DX|1|ES|CS|SS|DS|FS|GS)$/;

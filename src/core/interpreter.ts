@@ -147,6 +147,15 @@ export class Core extends CoreFlags implements ByteSource {
             eip = next; n++;
             break;
           }
+          case Kind.FAST_STORE_IMM: {
+            const size = (info >> Info.SIZE_SHIFT) & Info.SIZE_MASK;
+            const p = this.flatPhys(at, info, size, true);
+            if (p < 0) this.writeE(at, info, size, d[at + Dw.IMM]);
+            else if (size === 4) view.setInt32(p, d[at + Dw.IMM], true);
+            else this.ram[p] = d[at + Dw.IMM];
+            eip = next; n++;
+            break;
+          }
           case Kind.FAST_MOVZX_R_M8: {
             const p = this.flatPhys(at, info, 1, false);
             s[d[at + Dw.OPS] & 15] = p >= 0 ? this.ram[p] : this.rd8(this.segRead(this.segOf(at), this.ea(at, info), 1));

@@ -14,6 +14,7 @@ export function specialize(info: number): number {
   const sub = (info >> Info.SUB_SHIFT) & Info.SUB_MASK;
   if ((info & Info.LOCK) !== 0) return info;
   let fast = -1;
+  if (kind === Kind.MOV_EI && !reg && (size === 1 || size === 4)) fast = Kind.FAST_STORE_IMM;
   if (size === 4) {
     switch (kind) {
       case Kind.ALU_EG: fast = reg ? Kind.FAST_ALU_RR32 : Kind.FAST_ALU_MR32; break;
@@ -21,7 +22,7 @@ export function specialize(info: number): number {
       case Kind.ALU_GE: fast = reg ? -1 : Kind.FAST_ALU_RM32; break;
       case Kind.MOV_EG: fast = reg ? Kind.FAST_MOV_RR32 : Kind.FAST_STORE32; break;
       case Kind.MOV_GE: fast = reg ? -1 : Kind.FAST_LOAD32; break;
-      case Kind.MOV_EI: if (reg) fast = Kind.FAST_MOV_RI32; break;
+      case Kind.MOV_EI: if (reg) fast = Kind.FAST_MOV_RI32; break; // memory: FAST_STORE_IMM above
       case Kind.INC_E: if (reg) fast = Kind.FAST_INC_R32; break;
       case Kind.DEC_E: if (reg) fast = Kind.FAST_DEC_R32; break;
       case Kind.SHIFT_EI: if (reg && sub >= 4) fast = Kind.FAST_SHIFT_RI32; break;
