@@ -221,8 +221,14 @@ export class Core extends CoreFlags implements ByteSource {
             }
             next = s[Reg.EIP];
             eip = next;
-            // A REP string instruction that yields mid-way has not retired yet.
-            if (this.repeating) this.repeating = false; else n++;
+            // A REP string instruction that yields mid-way has not retired yet; return so
+            // the run loop can look around (single-step trap, device stop, budget).
+            if (this.repeating) {
+              this.repeating = false;
+              this.retired += n;
+              return Exit.LIMIT;
+            }
+            n++;
           }
         }
         // Carry the physical address along while the next instruction is in the same page.
@@ -1114,7 +1120,7 @@ export class Core extends CoreFlags implements ByteSource {
     let value: number, l = 0;
     const rmw = (info & Info.REGFORM) === 0;
     let bit: number;
-    if (!rmw) {
+    if (rmw) {
       // A register bit offset addresses memory beyond the operand (signed, in operand-size units).
       let off = this.ea(at, info);
       if (fromRegister) {
@@ -1162,7 +1168,9 @@ export class Core extends CoreFlags implements ByteSource {
       return;
     }
     const compares = kind === Kind.CMPS || kind === Kind.SCAS;
-    for (let i = 0; i < REP_CHUNK; i++) {
+    // Under single-step each iteration ends with a #DB trap (SDM 3A 17.3.1.4).
+    const chunk = (s[Reg.EFLAGS] & Flag.TF) !== 0 ? 1 : REP_CHUNK;
+    for (let i = 0; i < chunk; i++) {
       const count = a32 ? s[Reg.ECX] : s[Reg.ECX] & 0xffff;
       if (count === 0) return;
       this.stringStep(kind, srcSeg, size, step, a32);

@@ -62,15 +62,18 @@ export class Cpu extends CpuSystem {
   }
 
   /** Executes the complex instruction the hot loop stopped at; a fault is delivered. */
-  private complex(): void {
+  /** Returns false when the instruction faulted (the fault has been delivered). */
+  private complex(): boolean {
     try {
       this.executeComplex(this.complexAt);
       this.retired++;
       this.tsc = this.retired;
+      return true;
     } catch (e) {
       if (e !== FAULT) throw e;
       this.s[Reg.EIP] = this.s[Reg.INSN_EIP];
       this.deliverFault();
+      return false;
     }
   }
 
@@ -102,21 +105,20 @@ export class Cpu extends CpuSystem {
       }
     }
     s[Reg.INHIBIT_IRQ] = 0;
-    const before = this.retired;
     this.dataHits = 0;
+    // RF suppresses instruction breakpoints for one instruction and is then cleared, unless
+    // the instruction itself loads it (IRET): SDM 3A 17.3.1.1.
+    s[Reg.EFLAGS] &= ~Flag.RF;
     const exit = this.run(1);
     this.tsc = this.retired;
     let kind = -1;
     if (exit === Exit.COMPLEX) {
       kind = this.decoded[this.complexAt + Dw.INFO] & Info.KIND_MASK;
-      this.complex();
+      if (!this.complex()) return;
     } else if (exit === Exit.FAULT) {
       this.deliverFault();
       return;
     }
-    if (this.retired === before) return; // the instruction faulted
-    // RF is cleared after an instruction completes (SDM 3A 17.3.1.1).
-    s[Reg.EFLAGS] &= ~Flag.RF;
     const raisesOwnEvent = kind === Kind.INT || kind === Kind.INT3 || kind === Kind.INTO;
     // After MOV SS / POP SS the single-step trap waits one more instruction (SDM 3A 6.8.3).
     const step = stepping && !raisesOwnEvent && s[Reg.INHIBIT_IRQ] === 0;
@@ -128,6 +130,15 @@ export class Cpu extends CpuSystem {
       s[Reg.INSN_EIP] = s[Reg.EIP];
       this.debugException();
     }
+  }
+
+  protected override softwareEvent(vector: number): void {
+    if (!this.stopOnException) { super.softwareEvent(vector); return; }
+    // Intercepted like a fault, but as the trap it is: EIP already points past it.
+    const s = this.s;
+    s[Reg.EXIT_VECTOR] = vector; s[Reg.EXIT_ERROR] = 0; s[Reg.EXIT_HAS_ERROR] = 0;
+    this.pendingException = true;
+    this.stopRequested = true;
   }
 
   /** Delivers #DB with EIP as the return address (or stops, under stopOnException). */

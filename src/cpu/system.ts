@@ -83,9 +83,9 @@ export class CpuSystem extends CpuInterrupts {
       case Kind.RET_FAR: this.farReturn(o32, d[at + Dw.IMM] & 0xffff); break;
       case Kind.IRET: this.iret(o32); break;
       case Kind.INT: this.softwareInterrupt(d[at + Dw.IMM] & 0xff); break;
-      case Kind.INT3: this.deliver(Vector.BP, 0, false, Source.SOFTWARE, s[Reg.EIP]); break;
+      case Kind.INT3: this.softwareEvent(Vector.BP); break;
       case Kind.INTO:
-        if (this.of() !== 0) this.deliver(Vector.OF, 0, false, Source.SOFTWARE, s[Reg.EIP]);
+        if (this.of() !== 0) this.softwareEvent(Vector.OF);
         break;
       case Kind.HLT:
         if (pm && cpl !== 0) raiseFault(s, Vector.GP, 0, true);
@@ -342,7 +342,12 @@ export class CpuSystem extends CpuInterrupts {
     const s = this.s;
     // SDM 3A 20.2.7 (no VME): INT n in v86 mode with IOPL < 3 is #GP(0).
     if (this.v86 && ((s[Reg.EFLAGS] >> 12) & 3) < 3) raiseFault(s, Vector.GP, 0, true);
-    this.deliver(vector, 0, false, Source.SOFTWARE, s[Reg.EIP]);
+    this.softwareEvent(vector);
+  }
+
+  /** INT n, INT3 and INTO: a trap through the IDT, returning after the instruction. */
+  protected softwareEvent(vector: number): void {
+    this.deliver(vector, 0, false, Source.SOFTWARE, this.s[Reg.EIP]);
   }
 
   iret(o32: boolean): void {
