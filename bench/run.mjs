@@ -16,7 +16,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { available as bochsAvailable, runBochs } from "../tools/peers/bochs.mjs";
-import { qemuAvailable, runQemu } from "./qemu.mjs";
+import { available as qemuAvailable, runQemu } from "../tools/peers/qemu.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const GUESTS = [
@@ -167,7 +167,11 @@ async function runPeer(runner, guest, opts) {
 const RUNNERS = {
   vmxlab: runVmxlab,
   bochs: (g, o) => runPeer(runBochs, g, o),
-  qemu: (g, o) => runPeer(runQemu, g, o),
+  // tools/peers/qemu.mjs reports the debug-exit value; the table shows it like the others.
+  qemu: (g, o) => runPeer(async (image, opts) => {
+    const r = await runQemu(image, opts);
+    return { ...r, exitReason: r.timedOut ? "timeout" : r.exitStatus !== null ? `debug-exit ${r.exitStatus}` : "no debug-exit" };
+  }, g, o),
 };
 
 // ------------------------------------------------------------------------ main

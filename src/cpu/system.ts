@@ -306,16 +306,27 @@ export class CpuSystem extends CpuInterrupts {
       return;
     }
     // Return to an outer ring: SS:ESP follow the parameters (SDM 2A RET).
-    const esp = this.peek(size, 2 * size + release);
-    const ss = this.peek(size, 3 * size + release) & 0xffff;
+    this.returnToOuterRing(sel, d, rpl, 2 * size + release, o32);
+    s[Reg.EIP] = target;
+    this.adjustStack(release);
+  }
+
+  /**
+   * RET and IRET to a less privileged ring: loads CS (already checked) and the outer
+   * SS:ESP found `stackOffset` bytes above the stack top, then nulls the data segments
+   * the outer ring may not use (SDM 2A RET and IRET).
+   */
+  private returnToOuterRing(sel: number, d: Descriptor, rpl: number, stackOffset: number, o32: boolean): void {
+    const s = this.s;
+    const size = o32 ? 4 : 2;
+    const esp = this.peek(size, stackOffset);
+    const ss = this.peek(size, stackOffset + size) & 0xffff;
     const ssDesc = this.desc2;
     this.checkOuterStack(ss, rpl, ssDesc);
     const code = new Descriptor(); code.lo = d.lo; code.hi = d.hi;
     this.loadCs(sel, code, rpl);
     this.setSegment(Seg.SS, ss, ssDesc.base, ssDesc.limit, ssDesc.attr);
     s[Reg.ESP] = o32 ? esp : (s[Reg.ESP] & ~0xffff) | (esp & 0xffff);
-    s[Reg.EIP] = target;
-    this.adjustStack(release);
     this.nullInaccessibleSegments();
   }
 
@@ -401,15 +412,7 @@ export class CpuSystem extends CpuInterrupts {
       this.pop(size); this.pop(size); this.pop(size);
       this.loadCs(sel, d, cpl);
     } else {
-      const esp = this.peek(size, 3 * size);
-      const ss = this.peek(size, 4 * size) & 0xffff;
-      const ssDesc = this.desc2;
-      this.checkOuterStack(ss, rpl, ssDesc);
-      const code = new Descriptor(); code.lo = d.lo; code.hi = d.hi;
-      this.loadCs(sel, code, rpl);
-      this.setSegment(Seg.SS, ss, ssDesc.base, ssDesc.limit, ssDesc.attr);
-      s[Reg.ESP] = o32 ? esp : (s[Reg.ESP] & ~0xffff) | (esp & 0xffff);
-      this.nullInaccessibleSegments();
+      this.returnToOuterRing(sel, d, rpl, 3 * size, o32);
     }
     s[Reg.EIP] = target;
     this.setEflags(newFlags);
