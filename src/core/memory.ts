@@ -240,6 +240,7 @@ export class CoreMemory {
   }
   physRead16(p: number): number {
     if ((p >>> 0) + 1 < this.ramBytes) return this.view.getUint16(p, true);
+    if (this.bus && (p >>> 0) >= this.ramBytes) return this.bus.read(p >>> 0, 2) & 0xffff;
     return this.physRead8(p) | (this.physRead8(p + 1) << 8);
   }
   physRead32(p: number): number {
@@ -257,7 +258,8 @@ export class CoreMemory {
     if ((p >>> 0) + 1 < this.ramBytes) {
       this.view.setUint16(p, v, true);
       if (this.codePages[p >>> 12] !== 0) this.invalidateCode(p, 2);
-    } else { this.physWrite8(p, v); this.physWrite8(p + 1, v >> 8); }
+    } else if (this.bus && (p >>> 0) >= this.ramBytes) this.bus.write(p >>> 0, 2, v & 0xffff);
+    else { this.physWrite8(p, v); this.physWrite8(p + 1, v >> 8); }
   }
   physWrite32(p: number, v: number): void {
     if ((p >>> 0) + 3 < this.ramBytes) {

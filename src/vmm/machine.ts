@@ -5,6 +5,7 @@
 import { Reg, Seg, Cr0 } from "../state/layout.js";
 import { Cpu } from "../cpu/cpu.js";
 import { PortBus } from "../dev/portBus.js";
+import { MmioBus } from "../dev/mmioBus.js";
 import { Uart16550 } from "../dev/uart16550.js";
 import { DebugExit, SystemControlPortA } from "../dev/debugExit.js";
 import { planLoad, ImageError, ImageFormat } from "./loader.js";
@@ -43,6 +44,8 @@ const BOOT_GDT_ADDRESS = 0x800;
 export class Machine {
   readonly cpu: Cpu;
   readonly ports = new PortBus();
+  /** Physical addresses beyond RAM; devices register windows here. */
+  readonly mmio: MmioBus;
   readonly uart = new Uart16550(0x3f8);
   readonly debugExit = new DebugExit();
   /** Called for every byte the guest transmits on COM1. */
@@ -56,6 +59,8 @@ export class Machine {
     }
     this.ramBytes = ramBytes;
     this.cpu = new Cpu(ramBytes);
+    this.mmio = new MmioBus(ramBytes);
+    this.cpu.bus = this.mmio;
     this.ports.register(0x3f8, 8, this.uart);
     this.ports.register(0xf4, 1, this.debugExit);
     this.ports.register(0x92, 1, new SystemControlPortA());
