@@ -168,7 +168,8 @@ export class Core extends CoreFlags implements ByteSource {
             const v = s[r];
             // INC and DEC leave CF alone: fold the current carry into EFLAGS first.
             const lop = s[Reg.LAZY_OP];
-            if (lop !== Lazy.NONE && lop !== Lazy.INC && lop !== Lazy.DEC) s[Reg.EFLAGS] = (s[Reg.EFLAGS] & ~Flag.CF) | this.cf();
+            if (lop === Lazy.LOGIC) s[Reg.EFLAGS] &= ~Flag.CF; // logic ops clear CF
+            else if (lop !== Lazy.NONE && lop !== Lazy.INC && lop !== Lazy.DEC) s[Reg.EFLAGS] = (s[Reg.EFLAGS] & ~Flag.CF) | this.cf();
             const res = kind === Kind.FAST_INC_R32 ? (v + 1) | 0 : (v - 1) | 0;
             s[r] = res;
             s[Reg.LAZY_OP] = kind === Kind.FAST_INC_R32 ? Lazy.INC : Lazy.DEC;
