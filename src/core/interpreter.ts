@@ -271,8 +271,8 @@ export class Core extends CoreFlags implements ByteSource {
   }
 
   /**
-   * RAM offset of a ModRM memory operand of `size` bytes when the plain path applies (segment
-   * usable without expand-down, within the limit, paging off, inside RAM, not crossing a
+   * RAM offset of a ModRM memory operand of `size` bytes when the plain path applies (32-bit
+   * address through a flat read/write segment, paging off, inside RAM, not crossing a
    * page, and for writes not in a page holding decoded code), or -1.
    */
   flatPhys(at: number, info: number, size: number, write: boolean): number {
@@ -282,11 +282,8 @@ export class Core extends CoreFlags implements ByteSource {
     let off = d[at + Dw.DISP];
     if (base !== NO_REG) off += s[base];
     if (index !== NO_REG) off += s[index] << ((ops >> 12) & 3);
-    off = (info & Info.A32) !== 0 ? off | 0 : off & 0xffff;
-    const seg = (ops >> 16) & 7;
-    const need = write ? SegAccess.WRITE : SegAccess.READ;
-    if ((s[Reg.SEG_ACCESS + seg] & (need | SegAccess.EXPAND_DOWN)) !== need || (off >>> 0) + size - 1 > (s[Reg.SEG_LIMIT + seg] >>> 0) || !this.direct) return -1;
-    const lin = (s[Reg.SEG_BASE + seg] + off) | 0;
+    if ((info & Info.A32) === 0 || ((this.flatSegs >> ((ops >> 16) & 7)) & 1) === 0 || !this.direct) return -1;
+    const lin = off | 0; // a flat segment: the offset is the linear address
     if ((lin & 0xfff) > 0x1000 - size || (lin >>> 0) + size > this.ramBytes) return -1;
     if (write && this.codePages[lin >>> 12] !== 0) return -1;
     return lin;

@@ -52,6 +52,8 @@ export class CoreMemory {
   watching = false;
   /** Linear equals physical and nothing watches: the hot loop may use RAM directly. */
   direct = true;
+  /** Bit per segment register that is flat read/write data: base 0, limit 4 GiB. */
+  flatSegs = 0;
   /** Bits B0-B3 of the data breakpoints hit by the current instruction. */
   dataHits = 0;
   readNeed = Tlb.VALID;
@@ -85,6 +87,14 @@ export class CoreMemory {
   }
 
   // --- Segmentation (SDM 3A 5.3: limit checks; 3.4.5.1: expand-down) -------------------
+
+  /** Recomputes the flat bit of `seg` after its hidden part changed. */
+  noteSegment(seg: number): void {
+    const s = this.s;
+    const flat = s[Reg.SEG_BASE + seg] === 0 && s[Reg.SEG_LIMIT + seg] === -1 &&
+      (s[Reg.SEG_ACCESS + seg] & (SegAccess.READ | SegAccess.WRITE | SegAccess.EXPAND_DOWN)) === (SegAccess.READ | SegAccess.WRITE);
+    this.flatSegs = flat ? this.flatSegs | (1 << seg) : this.flatSegs & ~(1 << seg);
+  }
 
   /** Linear address of a read of `size` bytes at seg:off, or a #GP/#SS fault. */
   segRead(seg: number, off: number, size: number): number {
