@@ -82,7 +82,7 @@ export class Core extends CoreFlags implements ByteSource {
    * the translation is only redone when a page boundary is crossed.
    */
   run(budget: number): Exit {
-    const s = this.s, d = this.decoded, view = this.view;
+    const s = this.s, d = this.decoded, view = this.view, ram32 = this.ram32;
     // CS cannot change inside this loop (every CS load is a complex instruction), so its
     // limit, default size and the cache's mode tag are constants here.
     const csLimit = s[Reg.SEG_LIMIT + 1] >>> 0;
@@ -114,7 +114,7 @@ export class Core extends CoreFlags implements ByteSource {
               b = s[ops & 15];
               p = this.flatPhys(at, info, 4, op !== AluOp.CMP);
               if (p < 0) { s[Reg.EIP] = next; this.execute(Kind.ALU_EG, at, info); eip = next; n++; break; }
-              a = view.getInt32(p, true);
+              a = (p & 3) === 0 ? ram32[p >> 2] : view.getInt32(p, true);
             } else { dst = (ops >> 4) & 15; a = s[dst]; b = kind === Kind.FAST_ALU_RR32 ? s[ops & 15] : d[at + Dw.IMM]; }
             let r: number;
             switch (op) {
@@ -127,7 +127,7 @@ export class Core extends CoreFlags implements ByteSource {
             }
             s[Reg.LAZY_SIZE] = 4; s[Reg.LAZY_DST] = a; s[Reg.LAZY_SRC] = b; s[Reg.LAZY_RES] = r;
             if (op !== AluOp.CMP) {
-              if (p >= 0) view.setInt32(p, r, true); else s[dst] = r;
+              if (p < 0) s[dst] = r; else if ((p & 3) === 0) ram32[p >> 2] = r; else view.setInt32(p, r, true);
             }
             eip = next; n++;
             break;
@@ -136,13 +136,13 @@ export class Core extends CoreFlags implements ByteSource {
           case Kind.FAST_MOV_RI32: s[(d[at + Dw.OPS] >> 4) & 15] = d[at + Dw.IMM]; eip = next; n++; break;
           case Kind.FAST_LOAD32: {
             const p = this.flatPhys(at, info, 4, false);
-            s[d[at + Dw.OPS] & 15] = p >= 0 ? view.getInt32(p, true) : this.load32(at, info);
+            s[d[at + Dw.OPS] & 15] = p < 0 ? this.load32(at, info) : (p & 3) === 0 ? ram32[p >> 2] : view.getInt32(p, true);
             eip = next; n++;
             break;
           }
           case Kind.FAST_STORE32: {
             const p = this.flatPhys(at, info, 4, true);
-            if (p >= 0) view.setInt32(p, s[d[at + Dw.OPS] & 15], true);
+            if (p >= 0) { if ((p & 3) === 0) ram32[p >> 2] = s[d[at + Dw.OPS] & 15]; else view.setInt32(p, s[d[at + Dw.OPS] & 15], true); }
             else this.store32(at, info, s[d[at + Dw.OPS] & 15]);
             eip = next; n++;
             break;

@@ -40,6 +40,8 @@ export class CoreMemory {
   readonly s: Int32Array;
   readonly ram: Uint8Array;
   readonly view: DataView;
+  /** RAM as 32-bit words, for aligned accesses (guest RAM is little-endian, as are the hosts Node runs on). */
+  readonly ram32: Int32Array;
   readonly ramBytes: number;
   readonly tlb: Int32Array;
   readonly codePages: Uint8Array;
@@ -68,6 +70,7 @@ export class CoreMemory {
     this.s = new Int32Array(this.buffer, 0, Reg.STATE_WORDS);
     this.ram = new Uint8Array(this.buffer, RAM_OFFSET, ramBytes);
     this.view = new DataView(this.buffer, RAM_OFFSET, ramBytes);
+    this.ram32 = new Int32Array(this.buffer, RAM_OFFSET, ramBytes >> 2);
     this.ramBytes = ramBytes;
     this.tlb = new Int32Array(this.buffer, TLB_OFFSET, TLB_ENTRIES);
     this.codePages = new Uint8Array(this.buffer, CODE_PAGE_OFFSET, CODE_PAGE_BYTES);
