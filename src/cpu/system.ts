@@ -19,6 +19,12 @@ export interface PortIo {
   out(port: number, size: number, value: number): void;
 }
 
+/** Offsets of the dynamic fields of a TSS (SDM 3A figure 7-2: 32-bit; figure 7-11: 16-bit). */
+interface TssLayout { width: number; eip: number; eflags: number; regs: number; seg: number; segs: number; ldt: number; minLimit: number }
+const TSS32: TssLayout = { width: 4, eip: 0x20, eflags: 0x24, regs: 0x28, seg: 0x48, segs: 6, ldt: 0x60, minLimit: 0x67 };
+/** The 16-bit TSS holds ES CS SS DS only (segs = 4 in Sreg order). */
+const TSS16: TssLayout = { width: 2, eip: 0x0e, eflags: 0x10, regs: 0x12, seg: 0x22, segs: 4, ldt: 0x2a, minLimit: 0x2b };
+
 /** MSR numbers (SDM 4 table 2-2). */
 const enum Msr { TSC = 0x10, SYSENTER_CS = 0x174, SYSENTER_ESP = 0x175, SYSENTER_EIP = 0x176 }
 
@@ -720,29 +726,34 @@ export class CpuSystem extends CpuInterrupts {
     // IRET needs a busy TSS; the others an available one (SDM 3A 7.3 step 3).
     if (!d.isSystem || (reason === "iret" ? !busyType : !availType)) raiseFault(s, reason === "iret" ? Vector.TS : Vector.GP, err, true);
     if (!d.present) raiseFault(s, Vector.NP, err, true);
-    if ((d.type & 8) === 0) throw new Unsupported("task switch to a 16-bit TSS");
-    if ((d.limit >>> 0) < 0x67) raiseFault(s, Vector.TS, err, true);
-    if ((s[Reg.TR_ATTR] & 0x8) === 0) throw new Unsupported("task switch from a 16-bit TSS");
+    const to = (d.type & 8) !== 0 ? TSS32 : TSS16;
+    if ((d.limit >>> 0) < to.minLimit) raiseFault(s, Vector.TS, err, true);
+    const from = (s[Reg.TR_ATTR] & 0x8) !== 0 ? TSS32 : TSS16;
 
     const old = s[Reg.TR_BASE];
     let flags = this.getEflags();
     if (reason === "jmp" || reason === "iret") this.setBusy(s[Reg.TR_SEL], false);
     if (reason === "iret") flags &= ~Flag.NT;
-    // Save the outgoing state (dynamic fields of the 32-bit TSS, SDM 3A figure 7-2).
-    this.sysWrite32(old + 0x20, returnEip);
-    this.sysWrite32(old + 0x24, flags);
-    for (let r = 0; r < 8; r++) this.sysWrite32(old + 0x28 + r * 4, s[r]);
-    for (let sg = 0; sg < 6; sg++) this.sysWrite16(old + 0x48 + sg * 4, s[Reg.SEG_SEL + sg]);
+    // Save the outgoing state into the dynamic fields of its TSS (SDM 3A figures 7-2, 7-11).
+    this.tssWrite(from, old + from.eip, returnEip);
+    this.tssWrite(from, old + from.eflags, flags);
+    for (let r = 0; r < 8; r++) this.tssWrite(from, old + from.regs + r * from.width, s[r]);
+    for (let sg = 0; sg < from.segs; sg++) this.sysWrite16(old + from.seg + sg * from.width, s[Reg.SEG_SEL + sg]);
 
     const base = d.base;
-    const cr3 = this.sysRead32(base + 0x1c);
-    const eip = this.sysRead32(base + 0x20);
-    let newFlags = this.sysRead32(base + 0x24);
+    const cr3 = to === TSS32 ? this.sysRead32(base + 0x1c) : s[Reg.CR3];
+    const eip = this.tssRead(to, base + to.eip);
+    let newFlags = this.tssRead(to, base + to.eflags);
+    // A 16-bit TSS holds the low halves only; the upper halves of the general registers
+    // keep their values (the SDM leaves them unspecified), and FS and GS are unchanged.
     const regs: number[] = [];
-    for (let r = 0; r < 8; r++) regs.push(this.sysRead32(base + 0x28 + r * 4));
+    for (let r = 0; r < 8; r++) {
+      const v = this.tssRead(to, base + to.regs + r * to.width);
+      regs.push(to === TSS32 ? v : (s[r] & ~0xffff) | v);
+    }
     const sels: number[] = [];
-    for (let sg = 0; sg < 6; sg++) sels.push(this.sysRead16(base + 0x48 + sg * 4));
-    const ldt = this.sysRead16(base + 0x60);
+    for (let sg = 0; sg < 6; sg++) sels.push(sg < to.segs ? this.sysRead16(base + to.seg + sg * to.width) : s[Reg.SEG_SEL + sg]);
+    const ldt = this.sysRead16(base + to.ldt);
     if (reason === "call" || reason === "interrupt") {
       this.sysWrite16(base, s[Reg.TR_SEL]);
       newFlags |= Flag.NT;
@@ -772,8 +783,15 @@ export class CpuSystem extends CpuInterrupts {
     const ssDesc = new Descriptor();
     this.checkTssStack(sels[Seg.SS], csSel & 3, ssDesc, 0);
     this.setSegment(Seg.SS, sels[Seg.SS], ssDesc.base, ssDesc.limit, ssDesc.attr);
-    for (const sg of [Seg.ES, Seg.DS, Seg.FS, Seg.GS]) this.loadSegment(sg, sels[sg]);
+    for (const sg of [Seg.ES, Seg.DS, Seg.FS, Seg.GS]) if (sg < to.segs) this.loadSegment(sg, sels[sg]);
     this.syncMode();
+  }
+
+  private tssRead(layout: TssLayout, at: number): number {
+    return layout.width === 4 ? this.sysRead32(at) : this.sysRead16(at);
+  }
+  private tssWrite(layout: TssLayout, at: number, v: number): void {
+    if (layout.width === 4) this.sysWrite32(at, v); else this.sysWrite16(at, v);
   }
 }
 
