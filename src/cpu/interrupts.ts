@@ -21,7 +21,7 @@ function contributory(v: number): boolean {
   return v === 0 || (v >= 10 && v <= 13);
 }
 
-export class CpuInterrupts extends CpuSegments {
+export abstract class CpuInterrupts extends CpuSegments {
   /** Vector of the exception being delivered, or -1 (for the #DF rules). */
   private delivering = -1;
 
@@ -182,9 +182,6 @@ export class CpuInterrupts extends CpuSegments {
     s[Reg.EIP] = ip;
   }
 
-  /** A task gate in the IDT: switch to the TSS it names (implemented in system.ts). */
-  protected taskGate(sel: number, error: number, hasError: boolean, returnEip: number, ext: number): void {
-    void sel; void error; void hasError; void returnEip; void ext;
-    throw new Unsupported("task gate in the IDT");
-  }
+  /** A task gate in the IDT: switch to the TSS it names (system.ts, with the task switch). */
+  protected abstract taskGate(sel: number, error: number, hasError: boolean, returnEip: number, ext: number): void;
 }

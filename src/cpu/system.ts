@@ -704,8 +704,7 @@ export class CpuSystem extends CpuInterrupts {
 
   // --- Hardware task switch (SDM 3A 7.3) ----------------------------------------------------
 
-  protected override taskGate(sel: number, error: number, hasError: boolean, returnEip: number, ext: number): void {
-    void ext;
+  protected taskGate(sel: number, error: number, hasError: boolean, returnEip: number): void {
     this.taskSwitch(sel, "interrupt", returnEip);
     if (hasError) this.push((this.s[Reg.TR_ATTR] & 0x8) !== 0 ? 4 : 2, error);
   }
