@@ -104,15 +104,24 @@ export class Core extends CoreFlags implements ByteSource {
         const kind = info & Info.KIND_MASK;
         // The fast variants (core/specialize.ts) run inline and keep EIP in a local; the
         // state's EIP is written before anything else can look at it.
+        // The memory operand of a fast variant, resolved at one call site: its RAM offset
+        // when the flat path applies, else -1 and the case takes the general path.
+        let p = -1;
+        if (kind >= Kind.FAST_MEM_FIRST && kind <= Kind.FAST_MEM_LAST) {
+          p = this.flatPhys(at, info, kind === Kind.FAST_MOVZX_R_M8 ? 1 : (info >> Info.SIZE_SHIFT) & Info.SIZE_MASK,
+            kind !== Kind.FAST_LOAD32 && kind !== Kind.FAST_MOVZX_R_M8 && kind !== Kind.FAST_ALU_RM32);
+        }
         switch (kind) {
           case Kind.FAST_ALU_RR32: case Kind.FAST_ALU_RI32: case Kind.FAST_ALU_RM32: case Kind.FAST_ALU_MR32: {
             const ops = d[at + Dw.OPS];
             const op = (info >> 8) & 0xff;
-            let dst = 0, a: number, b: number, p = -1;
-            if (kind === Kind.FAST_ALU_RM32) { dst = ops & 15; a = s[dst]; b = this.load32(at, info); }
-            else if (kind === Kind.FAST_ALU_MR32) {
+            let dst = 0, a: number, b: number;
+            if (kind === Kind.FAST_ALU_RM32) {
+              dst = ops & 15; a = s[dst];
+              b = p < 0 ? this.load32(at, info) : (p & 3) === 0 ? ram32[p >> 2] : view.getInt32(p, true);
+              p = -1; // the result goes to the register
+            } else if (kind === Kind.FAST_ALU_MR32) {
               b = s[ops & 15];
-              p = this.flatPhys(at, info, 4, op !== AluOp.CMP);
               if (p < 0) { s[Reg.EIP] = next; this.execute(Kind.ALU_EG, at, info); eip = next; n++; break; }
               a = (p & 3) === 0 ? ram32[p >> 2] : view.getInt32(p, true);
             } else { dst = (ops >> 4) & 15; a = s[dst]; b = kind === Kind.FAST_ALU_RR32 ? s[ops & 15] : d[at + Dw.IMM]; }
@@ -135,13 +144,11 @@ export class Core extends CoreFlags implements ByteSource {
           case Kind.FAST_MOV_RR32: { const ops = d[at + Dw.OPS]; s[(ops >> 4) & 15] = s[ops & 15]; eip = next; n++; break; }
           case Kind.FAST_MOV_RI32: s[(d[at + Dw.OPS] >> 4) & 15] = d[at + Dw.IMM]; eip = next; n++; break;
           case Kind.FAST_LOAD32: {
-            const p = this.flatPhys(at, info, 4, false);
             s[d[at + Dw.OPS] & 15] = p < 0 ? this.load32(at, info) : (p & 3) === 0 ? ram32[p >> 2] : view.getInt32(p, true);
             eip = next; n++;
             break;
           }
           case Kind.FAST_STORE32: {
-            const p = this.flatPhys(at, info, 4, true);
             if (p >= 0) { if ((p & 3) === 0) ram32[p >> 2] = s[d[at + Dw.OPS] & 15]; else view.setInt32(p, s[d[at + Dw.OPS] & 15], true); }
             else this.store32(at, info, s[d[at + Dw.OPS] & 15]);
             eip = next; n++;
@@ -149,7 +156,6 @@ export class Core extends CoreFlags implements ByteSource {
           }
           case Kind.FAST_STORE_IMM: {
             const size = (info >> Info.SIZE_SHIFT) & Info.SIZE_MASK;
-            const p = this.flatPhys(at, info, size, true);
             if (p < 0) this.writeE(at, info, size, d[at + Dw.IMM]);
             else if (size === 4) view.setInt32(p, d[at + Dw.IMM], true);
             else this.ram[p] = d[at + Dw.IMM];
@@ -157,7 +163,6 @@ export class Core extends CoreFlags implements ByteSource {
             break;
           }
           case Kind.FAST_MOVZX_R_M8: {
-            const p = this.flatPhys(at, info, 1, false);
             s[d[at + Dw.OPS] & 15] = p >= 0 ? this.ram[p] : this.rd8(this.segRead(this.segOf(at), this.ea(at, info), 1));
             eip = next; n++;
             break;

@@ -21,8 +21,11 @@ export const enum Kind {
   // Fast variants: never named by a table row. After decoding, the core rewrites the
   // commonest 32-bit register and flat-memory forms to these so the hot loop runs them
   // inline (core/specialize.ts).
-  FAST_ALU_RR32, FAST_ALU_RI32, FAST_ALU_RM32, FAST_ALU_MR32, FAST_MOV_RR32, FAST_MOV_RI32, FAST_LOAD32, FAST_STORE32,
-  FAST_INC_R32, FAST_DEC_R32, FAST_SHIFT_RI32, FAST_MOVZX_R_M8, FAST_LEA32, FAST_STORE_IMM,
+  FAST_ALU_RR32, FAST_ALU_RI32, FAST_MOV_RR32, FAST_MOV_RI32,
+  FAST_INC_R32, FAST_DEC_R32, FAST_SHIFT_RI32, FAST_LEA32,
+  // Fast variants with a memory operand: contiguous, so the loop resolves the operand once.
+  FAST_ALU_RM32, FAST_MEM_FIRST = FAST_ALU_RM32, FAST_ALU_MR32, FAST_LOAD32, FAST_STORE32, FAST_MOVZX_R_M8,
+  FAST_STORE_IMM, FAST_MEM_LAST = FAST_STORE_IMM,
   // Complex kinds: the hot loop stops and cpu/ executes them (segment loads, far
   // transfers, interrupts, I/O, system instructions).
   COMPLEX_FIRST,
