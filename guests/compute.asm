@@ -35,15 +35,7 @@ start:
     cli
     mov [boot_magic], eax
     mov [boot_info], ebx
-    lgdt [gdtr]
-    jmp 0x08:.reload_cs
-.reload_cs:
-    mov ax, 0x10
-    mov ds, ax
-    mov es, ax
-    mov fs, ax
-    mov gs, ax
-    mov ss, ax
+    LOAD_GDT gdtr, 0x08, 0x10
     mov esp, stack_top
     cld
 
@@ -54,7 +46,7 @@ start:
     call uart_puts
     mov eax, [iterations]
     call print_dec
-    call newline
+    call uart_newline
 
     call crc_make_table
     call make_buffer
@@ -92,12 +84,12 @@ start:
     call uart_puts
     mov eax, [primes]
     call print_dec
-    call newline
+    call uart_newline
     mov esi, msg_crc
     call uart_puts
     mov eax, [crc]
     call print_hex32
-    call newline
+    call uart_newline
 
     xor eax, eax
     cmp dword [bad_count], 0
@@ -254,26 +246,15 @@ make_buffer:
     jb .next
     ret
 
-newline:
-    push eax
-    mov al, 10
-    call uart_putc
-    pop eax
-    ret
-
 %include "uart.inc"
 %include "exit.inc"
 %include "desc.inc"
 
     align 8, db 0
 gdt:
-    GDT_ENTRY 0, 0, 0, 0                        ; 0x00 null
-    GDT_ENTRY 0, 0xFFFFF, ACC_CODE0, FLG_4K32   ; 0x08 flat ring-0 code
-    GDT_ENTRY 0, 0xFFFFF, ACC_DATA0, FLG_4K32   ; 0x10 flat ring-0 data
+    GDT_FLAT_KERNEL                             ; 0x00 null, 0x08 ring-0 code, 0x10 ring-0 data
 gdt_end:
-gdtr:
-    dw gdt_end - gdt - 1
-    dd gdt
+gdtr:   PSEUDO_DESC gdt, gdt_end - gdt
 
 key_iterations: db "iterations=", 0
 msg_iter:   db "compute: iterations=", 0

@@ -60,15 +60,7 @@ MAX_LOG     equ 16
 
 start:
     cli
-    lgdt [gdtr]
-    jmp SEL_KCODE:.cs
-.cs:
-    mov ax, SEL_KDATA
-    mov ds, ax
-    mov es, ax
-    mov fs, ax
-    mov gs, ax
-    mov ss, ax
+    LOAD_GDT gdtr, SEL_KCODE, SEL_KDATA
     mov esp, stack_top
     cld
     call uart_init
@@ -211,17 +203,7 @@ trap_handler:
     ret
 .unexpected:
     mov esi, msg_unexpected
-    call uart_puts
-    mov eax, [ebp + TF_VEC]
-    call print_dec
-    mov esi, msg_eip
-    call uart_puts
-    mov eax, [ebp + TF_EIP]
-    call print_hex32
-    mov al, 10
-    call uart_putc
-    mov al, 100
-    jmp guest_exit
+    jmp trap_unexpected_no_err
 
 %include "uart.inc"
 %include "exit.inc"
@@ -230,21 +212,14 @@ trap_handler:
 
     align 8, db 0
 gdt:
-    GDT_ENTRY 0, 0, 0, 0
-    GDT_ENTRY 0, 0xFFFFF, ACC_CODE0, FLG_4K32               ; 0x08
-    GDT_ENTRY 0, 0xFFFFF, ACC_DATA0, FLG_4K32               ; 0x10
+    GDT_FLAT_KERNEL                                         ; 0x00 null, 0x08 ring-0 code, 0x10 ring-0 data
 gdt_end:
-gdtr:
-    dw gdt_end - gdt - 1
-    dd gdt
-idtr:
-    dw 32*8 - 1
-    dd idt
+gdtr:   PSEUDO_DESC gdt, gdt_end - gdt
+idtr:   PSEUDO_DESC idt, 32*8
 
 msg_name:       db "debug", 0
 msg_start:      db "debug: start", 10, 0
 msg_unexpected: db "UNEXPECTED exception (or too many #DB) vector=", 0
-msg_eip:        db " eip=0x", 0
 
     BSS_BEGIN
 idt:            resq 32

@@ -53,15 +53,7 @@ NUM_TESTS   equ 13
 
 start:
     cli
-    lgdt [gdtr]                 ; multiboot spec 3.2: GDTR and ESP are undefined
-    jmp SEL_CODE:.reload_cs
-.reload_cs:
-    mov ax, SEL_DATA
-    mov ds, ax
-    mov es, ax
-    mov fs, ax
-    mov gs, ax
-    mov ss, ax
+    LOAD_GDT gdtr, SEL_CODE, SEL_DATA ; multiboot spec 3.2: GDTR and ESP are undefined
     mov esp, stack_top
     cld
 
@@ -252,7 +244,7 @@ check_taken:
     call uart_puts
     mov eax, [expect_vector]
     call print_dec
-    call newline
+    call uart_newline
     inc dword [failures]
 .ok:
     pop esi
@@ -348,7 +340,7 @@ isr_common:
     call print_hex32
     inc dword [failures]
 .eip_ok:
-    call newline
+    call uart_newline
     mov eax, [recover_eip]
     mov [ebp + 40], eax
     and dword [ebp + 48], ~(EFL_TF | EFL_NT)
@@ -357,16 +349,9 @@ isr_common:
     iretd
 
 .double_fault:
-    call newline
+    call uart_newline
     mov esp, stack_top          ; abort: the old frame is of no use (SDM 6.15 int 8)
     jmp [recover_eip]
-
-newline:
-    push eax
-    mov al, 10
-    call uart_putc
-    pop eax
-    ret
 
 %include "uart.inc"
 %include "exit.inc"
@@ -400,18 +385,12 @@ bounds: dd 0, 10                ; BOUND operand: lower, upper (signed)
 
     align 8, db 0
 gdt:
-    GDT_ENTRY 0, 0, 0, 0                                    ; 0x00 null
-    GDT_ENTRY 0, 0xFFFFF, ACC_CODE0, FLG_4K32               ; 0x08 flat ring-0 code
-    GDT_ENTRY 0, 0xFFFFF, ACC_DATA0, FLG_4K32               ; 0x10 flat ring-0 data
+    GDT_FLAT_KERNEL                                         ; 0x00 null, 0x08 ring-0 code, 0x10 ring-0 data
     GDT_ENTRY 0, 0xFFFFF, ACC_DATA0NP, FLG_4K32             ; 0x18 data, not present
     GDT_ENTRY tss - $$ + LOAD_ADDR, 103, ACC_TSS32, FLG_BYTE ; 0x20 32-bit TSS
 gdt_end:
-gdtr:
-    dw gdt_end - gdt - 1
-    dd gdt
-idtr:
-    dw 15*8 - 1                 ; vectors 0-14
-    dd idt
+gdtr:   PSEUDO_DESC gdt, gdt_end - gdt
+idtr:   PSEUDO_DESC idt, 15*8     ; vectors 0-14
 
     align 16, db 0
 tss:                            ; 104-byte 32-bit TSS (SDM Vol. 3A 7.2.1); only the

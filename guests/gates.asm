@@ -96,15 +96,7 @@ NO_RESULT   equ 0xEEEEEEEE      ; recorded when LAR/LSL cleared ZF
 
 start:
     cli
-    lgdt [gdtr]
-    jmp SEL_KCODE:.cs
-.cs:
-    mov ax, SEL_KDATA
-    mov ds, ax
-    mov es, ax
-    mov fs, ax
-    mov gs, ax
-    mov ss, ax
+    LOAD_GDT gdtr, SEL_KCODE, SEL_KDATA
     mov esp, boot_stack_top
     cld
     call uart_init
@@ -119,11 +111,7 @@ start:
     mov bl, GATE_INT3
     call idt_set_gate
     lidt [idtr]
-    mov dword [tss + 4], kstack_top
-    mov dword [tss + 8], SEL_KDATA
-    mov word [tss + 102], 104
-    mov ax, SEL_TSS
-    ltr ax
+    TSS_LOAD tss, kstack_top, SEL_KDATA, SEL_TSS
 
     ; call gates (SDM 5.8.3, Figure 5-8): offset 15:0, selector, parameter count,
     ; type/DPL/P, offset 31:16
@@ -330,22 +318,8 @@ trap_handler:
     mov dword [resume_eip], 0
     ret
 .unexpected:
-    mov esi, msg_unexpected
-    call uart_puts
-    mov eax, [ebp + TF_VEC]
-    call print_dec
-    mov esi, msg_err
-    call uart_puts
-    mov eax, [ebp + TF_ERR]
-    call print_hex32
-    mov esi, msg_eip
-    call uart_puts
-    mov eax, [ebp + TF_EIP]
-    call print_hex32
-    mov al, 10
-    call uart_putc
-    mov al, 100
-    jmp guest_exit
+    mov esi, trap_unexpected_str
+    jmp trap_unexpected
 
 %include "uart.inc"
 %include "exit.inc"
@@ -355,9 +329,7 @@ trap_handler:
 
     align 8, db 0
 gdt:
-    GDT_ENTRY 0, 0, 0, 0
-    GDT_ENTRY 0, 0xFFFFF, ACC_CODE0, FLG_4K32               ; 0x08
-    GDT_ENTRY 0, 0xFFFFF, ACC_DATA0, FLG_4K32               ; 0x10
+    GDT_FLAT_KERNEL                                         ; 0x00 null, 0x08 ring-0 code, 0x10 ring-0 data
     GDT_ENTRY 0, 0xFFFFF, ACC_CODE3, FLG_4K32               ; 0x18
     GDT_ENTRY 0, 0xFFFFF, ACC_DATA3, FLG_4K32               ; 0x20
     GDT_ENTRY tss - $$ + LOAD_ADDR, 103, ACC_TSS32, FLG_BYTE ; 0x28
@@ -365,20 +337,13 @@ gdt:
     GDT_ENTRY 0, 0xFFFFF, ACC_CONF0, FLG_4K32               ; 0x38
     dq 0                                                    ; 0x40 call gate (run time)
 gdt_end:
-gdtr:
-    dw gdt_end - gdt - 1
-    dd gdt
-idtr:
-    dw 256*8 - 1
-    dd idt
+gdtr:   PSEUDO_DESC gdt, gdt_end - gdt
+idtr:   PSEUDO_DESC idt, 256*8
     align 16, db 0
 tss: times 104 db 0
 
 msg_name:       db "gates", 0
 msg_start:      db "gates: start", 10, 0
-msg_unexpected: db "UNEXPECTED exception vector=", 0
-msg_err:        db " error=0x", 0
-msg_eip:        db " eip=0x", 0
 
     BSS_BEGIN
 idt:            resq 256

@@ -16,15 +16,7 @@ start:
     ; ESP and GDTR are undefined, so load our own GDT and stack before anything else.
     cli
     mov [boot_magic], eax       ; DS is flat (spec 3.2), so memory writes are fine
-    lgdt [gdtr]
-    jmp 0x08:.reload_cs         ; far jump reloads CS from our GDT (SDM 3.4.3)
-.reload_cs:
-    mov ax, 0x10
-    mov ds, ax
-    mov es, ax
-    mov fs, ax
-    mov gs, ax
-    mov ss, ax
+    LOAD_GDT gdtr, 0x08, 0x10   ; setup.inc: LGDT, far jump to reload CS, DS..SS = 0x10
     mov esp, stack_top
 
     call uart_init
@@ -35,7 +27,7 @@ start:
     call uart_puts
     mov eax, [boot_magic]
     call print_hex32
-    call newline
+    call uart_newline
 
     mov ebx, 1                  ; exit status if the magic is wrong
     cmp dword [boot_magic], MB_BOOT_MAGIC
@@ -48,26 +40,15 @@ start:
     mov eax, ebx
     jmp guest_exit
 
-newline:
-    push eax
-    mov al, 10
-    call uart_putc
-    pop eax
-    ret
-
 %include "uart.inc"
 %include "exit.inc"
 %include "desc.inc"
 
     align 8, db 0
 gdt:
-    GDT_ENTRY 0, 0, 0, 0                        ; 0x00 null descriptor
-    GDT_ENTRY 0, 0xFFFFF, ACC_CODE0, FLG_4K32   ; 0x08 flat ring-0 code
-    GDT_ENTRY 0, 0xFFFFF, ACC_DATA0, FLG_4K32   ; 0x10 flat ring-0 data
+    GDT_FLAT_KERNEL                             ; 0x00 null, 0x08 ring-0 code, 0x10 ring-0 data
 gdt_end:
-gdtr:
-    dw gdt_end - gdt - 1
-    dd gdt
+gdtr:   PSEUDO_DESC gdt, gdt_end - gdt
 
 msg_hello:   db "Hello from vmxlab", 10, 0
 msg_magic:   db "multiboot magic: 0x", 0

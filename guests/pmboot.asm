@@ -9,6 +9,8 @@
 ; Only CR0.PE is printed: the other CR0 bits depend on what ran before (reset value
 ; 0x60000010 per SDM Vol. 3A 9.1.1, while SeaBIOS leaves CD/NW clear).
 
+%include "setup.inc"                ; macros only: no bytes before start
+
     bits 16
     org 0x7C00
 
@@ -36,12 +38,7 @@ start:
 
     bits 32
 pm32:
-    mov ax, 0x10
-    mov ds, ax
-    mov es, ax
-    mov fs, ax
-    mov gs, ax
-    mov ss, ax
+    LOAD_DATA_SEGMENTS 0x10         ; setup.inc: DS, ES, FS, GS, SS = flat data
     mov esp, 0x7C00
 
     call uart_init
@@ -51,8 +48,7 @@ pm32:
     and al, 1
     add al, '0'
     call uart_putc
-    mov al, 10
-    call uart_putc
+    call uart_newline
 
     ; A20 check: with A20 masked, 0x100500 aliases 0x000500.
     mov dword [0x000500], 0x11111111
@@ -75,13 +71,9 @@ pm32:
 
     align 8, db 0
 gdt:
-    GDT_ENTRY 0, 0, 0, 0                        ; 0x00 null
-    GDT_ENTRY 0, 0xFFFFF, ACC_CODE0, FLG_4K32   ; 0x08 flat 32-bit code
-    GDT_ENTRY 0, 0xFFFFF, ACC_DATA0, FLG_4K32   ; 0x10 flat data
+    GDT_FLAT_KERNEL                             ; 0x00 null, 0x08 ring-0 code, 0x10 ring-0 data
 gdt_end:
-gdtr:
-    dw gdt_end - gdt - 1
-    dd gdt
+gdtr:   PSEUDO_DESC gdt, gdt_end - gdt
 
 msg_pm:      db "pmboot: protected mode, CR0.PE=", 0
 msg_a20_on:  db "pmboot: A20 enabled", 10, 0

@@ -39,15 +39,7 @@ IDT_ENTRIES equ 0x81
 
 start:
     cli
-    lgdt [gdtr]                 ; multiboot spec 3.2: GDTR and ESP are undefined
-    jmp SEL_KCODE:.reload_cs
-.reload_cs:
-    mov ax, SEL_KDATA
-    mov ds, ax
-    mov es, ax
-    mov fs, ax
-    mov gs, ax
-    mov ss, ax
+    LOAD_GDT gdtr, SEL_KCODE, SEL_KDATA ; multiboot spec 3.2: GDTR and ESP are undefined
     mov esp, boot_stack_top
     cld
 
@@ -73,11 +65,7 @@ start:
 
     ; TSS: SS0:ESP0 is the stack the processor switches to on an interrupt from ring 3
     ; (SDM Vol. 3A 6.12.1 "Exception- or Interrupt-Handler Procedures").
-    mov dword [tss + 4], kstack_top     ; ESP0
-    mov dword [tss + 8], SEL_KDATA      ; SS0
-    mov word [tss + 102], 104           ; I/O map base past the limit: no port allowed
-    mov ax, SEL_TSS
-    ltr ax
+    TSS_LOAD tss, kstack_top, SEL_KDATA, SEL_TSS
 
     ; SYSENTER target (SDM Vol. 3A 5.8.7 "Performing Fast Calls to System Procedures")
     xor edx, edx
@@ -216,7 +204,7 @@ dispatch:
     mov eax, ebx
     add eax, [failures]
     call print_dec
-    call newline
+    call uart_newline
     jmp guest_exit
 .done:
     popad
@@ -316,16 +304,9 @@ isr_common:
     call uart_puts
     mov eax, [ebp + 48]
     call print_hex32
-    call newline
+    call uart_newline
     mov al, 3
     jmp guest_exit
-
-newline:
-    push eax
-    mov al, 10
-    call uart_putc
-    pop eax
-    ret
 
 %include "uart.inc"
 %include "exit.inc"
@@ -338,19 +319,13 @@ stub_table:
 
     align 8, db 0
 gdt:
-    GDT_ENTRY 0, 0, 0, 0                                    ; 0x00 null
-    GDT_ENTRY 0, 0xFFFFF, ACC_CODE0, FLG_4K32               ; 0x08 ring-0 code
-    GDT_ENTRY 0, 0xFFFFF, ACC_DATA0, FLG_4K32               ; 0x10 ring-0 data
+    GDT_FLAT_KERNEL                                         ; 0x00 null, 0x08 ring-0 code, 0x10 ring-0 data
     GDT_ENTRY 0, 0xFFFFF, ACC_CODE3, FLG_4K32               ; 0x18 ring-3 code
     GDT_ENTRY 0, 0xFFFFF, ACC_DATA3, FLG_4K32               ; 0x20 ring-3 data
     GDT_ENTRY tss - $$ + LOAD_ADDR, 103, ACC_TSS32, FLG_BYTE ; 0x28 32-bit TSS
 gdt_end:
-gdtr:
-    dw gdt_end - gdt - 1
-    dd gdt
-idtr:
-    dw IDT_ENTRIES*8 - 1
-    dd idt
+gdtr:   PSEUDO_DESC gdt, gdt_end - gdt
+idtr:   PSEUDO_DESC idt, IDT_ENTRIES*8
 
     align 16, db 0
 tss:                            ; 32-bit TSS (SDM Vol. 3A 7.2.1): ESP0 at 4, SS0 at 8,

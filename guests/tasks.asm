@@ -98,15 +98,7 @@ T_ESI   equ 64
 
 start:
     cli
-    lgdt [gdtr]
-    jmp SEL_KCODE:.cs
-.cs:
-    mov ax, SEL_KDATA
-    mov ds, ax
-    mov es, ax
-    mov fs, ax
-    mov gs, ax
-    mov ss, ax
+    LOAD_GDT gdtr, SEL_KCODE, SEL_KDATA
     mov esp, stack_m_top
     cld
     call uart_init
@@ -256,18 +248,8 @@ task_d:
 
 ; trap_handler: nothing is expected through the trap gates
 trap_handler:
-    mov esi, msg_unexpected
-    call uart_puts
-    mov eax, [ebp + TF_VEC]
-    call print_dec
-    mov esi, msg_eip
-    call uart_puts
-    mov eax, [ebp + TF_EIP]
-    call print_hex32
-    mov al, 10
-    call uart_putc
-    mov al, 100
-    jmp guest_exit
+    mov esi, trap_unexpected_str
+    jmp trap_unexpected_no_err
 
 %include "uart.inc"
 %include "exit.inc"
@@ -276,21 +258,15 @@ trap_handler:
 
     align 8, db 0
 gdt:
-    GDT_ENTRY 0, 0, 0, 0
-    GDT_ENTRY 0, 0xFFFFF, ACC_CODE0, FLG_4K32                   ; 0x08
-    GDT_ENTRY 0, 0xFFFFF, ACC_DATA0, FLG_4K32                   ; 0x10
+    GDT_FLAT_KERNEL                                             ; 0x00 null, 0x08 ring-0 code, 0x10 ring-0 data
     GDT_ENTRY tss_m - $$ + LOAD_ADDR, 103, ACC_TSS32, FLG_BYTE  ; 0x18
     GDT_ENTRY tss_a - $$ + LOAD_ADDR, 103, ACC_TSS32, FLG_BYTE  ; 0x20
     GDT_ENTRY tss_b - $$ + LOAD_ADDR, 103, ACC_TSS32, FLG_BYTE  ; 0x28
     GDT_ENTRY tss_c - $$ + LOAD_ADDR, 103, ACC_TSS32, FLG_BYTE  ; 0x30
     GDT_ENTRY tss_d - $$ + LOAD_ADDR, 103, ACC_TSS32, FLG_BYTE  ; 0x38
 gdt_end:
-gdtr:
-    dw gdt_end - gdt - 1
-    dd gdt
-idtr:
-    dw 256*8 - 1
-    dd idt
+gdtr:   PSEUDO_DESC gdt, gdt_end - gdt
+idtr:   PSEUDO_DESC idt, 256*8
 
     align 16, db 0
 tss_m:  TSS32 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
@@ -305,8 +281,6 @@ tss_d:  TSS32 0, task_d, 2, 0, 0, 0, 0, stack_d_top, 0, 0, 0
 
 msg_name:       db "tasks", 0
 msg_start:      db "tasks: start", 10, 0
-msg_unexpected: db "UNEXPECTED exception vector=", 0
-msg_eip:        db " eip=0x", 0
 msg_bad_resume: db "#GP task gate: resumed at the wrong EIP", 10, 0
 
     BSS_BEGIN

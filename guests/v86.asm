@@ -72,15 +72,7 @@ V86_END_INT equ 0x31            ; leaves v86 mode
 
 start:
     cli
-    lgdt [gdtr]
-    jmp SEL_KCODE:.cs
-.cs:
-    mov ax, SEL_KDATA
-    mov ds, ax
-    mov es, ax
-    mov fs, ax
-    mov gs, ax
-    mov ss, ax
+    LOAD_GDT gdtr, SEL_KCODE, SEL_KDATA
     mov esp, boot_stack_top
     cld
     call uart_init
@@ -100,11 +92,7 @@ start:
     mov eax, int31_stub
     call idt_set_gate
     lidt [idtr]
-    mov dword [tss + 4], kstack_top
-    mov dword [tss + 8], SEL_KDATA
-    mov word [tss + 102], 104
-    mov ax, SEL_TSS
-    ltr ax
+    TSS_LOAD tss, kstack_top, SEL_KDATA, SEL_TSS
 
     ; the v86 code below 1 MiB, a clean results area
     mov esi, v86_code
@@ -257,22 +245,8 @@ trap_handler:
     mov esp, [kernel_esp]
     jmp after_v86
 .unexpected:
-    mov esi, msg_unexpected
-    call uart_puts
-    mov eax, [ebp + TF_VEC]
-    call print_dec
-    mov esi, msg_err
-    call uart_puts
-    mov eax, [ebp + TF_ERR]
-    call print_hex32
-    mov esi, msg_eip
-    call uart_puts
-    mov eax, [ebp + TF_EIP]
-    call print_hex32
-    mov al, 10
-    call uart_putc
-    mov al, 100
-    jmp guest_exit
+    mov esi, trap_unexpected_str
+    jmp trap_unexpected
 
 ; the segment registers the #GP handler started with (saved by trap_common)
 check_zero_segs_gp:
@@ -293,25 +267,16 @@ check_zero_segs_gp:
 
     align 8, db 0
 gdt:
-    GDT_ENTRY 0, 0, 0, 0
-    GDT_ENTRY 0, 0xFFFFF, ACC_CODE0, FLG_4K32               ; 0x08
-    GDT_ENTRY 0, 0xFFFFF, ACC_DATA0, FLG_4K32               ; 0x10
+    GDT_FLAT_KERNEL                                         ; 0x00 null, 0x08 ring-0 code, 0x10 ring-0 data
     GDT_ENTRY tss - $$ + LOAD_ADDR, 103, ACC_TSS32, FLG_BYTE ; 0x18
 gdt_end:
-gdtr:
-    dw gdt_end - gdt - 1
-    dd gdt
-idtr:
-    dw 256*8 - 1
-    dd idt
+gdtr:   PSEUDO_DESC gdt, gdt_end - gdt
+idtr:   PSEUDO_DESC idt, 256*8
     align 16, db 0
 tss: times 104 db 0
 
 msg_name:       db "v86", 0
 msg_start:      db "v86: start", 10, 0
-msg_unexpected: db "UNEXPECTED exception vector=", 0
-msg_err:        db " error=0x", 0
-msg_eip:        db " eip=0x", 0
 
     BSS_BEGIN
 idt:            resq 256
