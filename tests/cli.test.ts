@@ -14,17 +14,28 @@ function vmxlab(...args: string[]) {
 }
 
 describe("vmxlab run", () => {
-  it("runs hello and exits as QEMU would: status (0 << 1) | 1", () => {
+  it("runs hello and exits with the guest's debug-exit value, 0", () => {
     const r = vmxlab("run", "guests/hello.elf");
     expect(r.stdout).toContain("Hello from vmxlab");
-    expect(r.status).toBe(1);
+    expect(r.status).toBe(0);
     expect(r.stderr).toMatch(/stopped: debug-exit 0; \d+ instructions/);
+  });
+
+  it("exits with the value a guest writes to isa-debug-exit", () => {
+    // Flat 32-bit code: mov al, 5 ; out 0xf4, al ; hlt
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vmxlab-cli-"));
+    const file = path.join(dir, "exit5.bin");
+    fs.writeFileSync(file, Uint8Array.from([0xb0, 0x05, 0xe6, 0xf4, 0xf4]));
+    const r = vmxlab("run", file, "--format", "flat");
+    fs.rmSync(dir, { recursive: true, force: true });
+    expect(r.status).toBe(5);
+    expect(r.stderr).toMatch(/stopped: debug-exit 5; 2 instructions/);
   });
 
   it("passes --append to the multiboot command line", () => {
     const r = vmxlab("run", "guests/compute.elf", "--append", "iterations=1");
     expect(r.stdout).toContain("compute: iterations=1");
-    expect(r.status).toBe(1);
+    expect(r.status).toBe(0);
   });
 
   it("stops at --max-instructions with status 124 and the count", () => {

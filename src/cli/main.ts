@@ -25,7 +25,8 @@ usage:
   vmxlab disasm --hex "BYTES" [--16] [--address A]
   vmxlab --help | --version
 
-exit status: the guest's debug-exit value V gives (V << 1) | 1, as in QEMU; 0 after HLT;
+exit status: the guest's debug-exit value V (its low 8 bits; QEMU would exit with
+(V << 1) | 1); 0 after HLT;
 2 for a usage or image error; 124 when the instruction limit is reached; 125 after a
 triple-fault shutdown; 70 when the guest used a feature vmxlab does not model.`;
 
@@ -83,7 +84,7 @@ function formatOption(p: Parsed): ImageFormat {
 
 function exitStatusOf(r: RunResult): number {
   switch (r.reason) {
-    case "debug-exit": return ((r.exitCode ?? 0) << 1 | 1) & 0xff;
+    case "debug-exit": return (r.exitCode ?? 0) & 0xff; // the guest's own status: 0 is success
     case "halt": return 0;
     case "limit": return 124;
     case "shutdown": return 125;
