@@ -57,16 +57,7 @@ export interface FieldDiff {
 }
 
 /** A plain copy of an emulator result (the runner's data/stack are views into guest RAM). */
-export interface EmuSnapshot {
-  status: string;
-  vector?: number;
-  errorCode?: number;
-  faultAddress?: number;
-  eip: number;
-  regs: Uint32Array;
-  eflags: number;
-  error?: string;
-}
+export type EmuSnapshot = Omit<SnippetOutput, "status" | "data" | "stack"> & { status: string; error?: string };
 
 export function snapshot(o: SnippetOutput): EmuSnapshot {
   return { status: o.status, vector: o.vector, errorCode: o.errorCode, faultAddress: o.faultAddress, eip: o.eip, regs: o.regs.slice(), eflags: o.eflags };
