@@ -11,6 +11,9 @@ export const SNIPPET_DATA_BASE = 0x00300000;
 export const SNIPPET_DATA_SIZE = 0x10000;
 export const SNIPPET_STACK_BASE = 0x00310000;
 export const SNIPPET_STACK_SIZE = 0x10000;
+/** Page tables for the paging variant, above the stack and away from every snippet region. */
+const PAGE_DIRECTORY = 0x3f0000;
+const PAGE_TABLE = 0x3f1000;
 
 export interface SnippetInput {
   code: Uint8Array;
@@ -40,6 +43,18 @@ export interface SnippetOutput {
 /** A machine set up for snippets; reuse it across cases, it is reset for each. */
 export class SnippetRunner {
   readonly machine = new Machine({ ramBytes: 4 << 20 });
+  /**
+   * With `paging`, the snippet runs with 32-bit paging on (SDM 3A 4.3): an identity map
+   * of the 4 MiB of RAM in 4 KiB user read/write pages, so every access goes through the
+   * page walk and the translation cache, as it does natively under Linux.
+   */
+  constructor(readonly options: { paging?: boolean } = {}) {
+    if (options.paging) {
+      const v = this.machine.cpu.view;
+      v.setUint32(PAGE_DIRECTORY, PAGE_TABLE | 0x7, true);
+      for (let i = 0; i < 1024; i++) v.setUint32(PAGE_TABLE + i * 4, (i << 12) | 0x7, true);
+    }
+  }
 
   run(input: SnippetInput): SnippetOutput {
     const m = this.machine, cpu = m.cpu, s = cpu.s;
@@ -55,6 +70,11 @@ export class SnippetRunner {
     ram.set(input.data.subarray(0, SNIPPET_DATA_SIZE), SNIPPET_DATA_BASE);
     // Flat ring-3 protected mode: code 0x1B, data 0x23, as 32-bit Linux user space.
     s[Reg.CR0] = Cr0.PE | Cr0.ET;
+    if (this.options.paging) {
+      s[Reg.CR3] = PAGE_DIRECTORY;
+      s[Reg.CR0] |= Cr0.PG;
+      cpu.flushTlb(true);
+    }
     s[Reg.CPL] = 3;
     s[Reg.IDTR_LIMIT] = 0;
     for (const seg of [Seg.ES, Seg.SS, Seg.DS, Seg.FS, Seg.GS]) cpu.setSegment(seg, 0x2b, 0, -1, 0xc0f3);

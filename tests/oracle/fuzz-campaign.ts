@@ -40,13 +40,15 @@ export interface CampaignOptions {
   /** How many distinct classes to shrink (each shrink runs a few more cases). */
   shrinkClasses?: number;
   log?: (s: string) => void;
+  /** Run vmxlab with 32-bit paging on (an identity map), exercising the walk and TLB paths. */
+  paging?: boolean;
 }
 
 export async function runCampaign(opt: CampaignOptions): Promise<CampaignResult> {
   const t0 = Date.now();
   const batch = opt.batch ?? 2000;
   const oracle = await NativeOracle.open();
-  const runner = new SnippetRunner();
+  const runner = new SnippetRunner({ paging: opt.paging });
   const coverage = new Array<number>(OPCODES.length).fill(0);
   const status: Record<string, number> = {};
   const mismatches: Mismatch[] = [];

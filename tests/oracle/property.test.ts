@@ -27,3 +27,14 @@ describe.skipIf(reason !== undefined)('vmxlab matches the host CPU on random tab
     expect(r.notGenerated.map(rowName), `seed 0x${SEED.toString(16)}: rows never generated`).toEqual([]);
   }, 180_000);
 });
+
+describe.skipIf(reason !== undefined)('vmxlab with paging on matches the host CPU', () => {
+  // The same generator with vmxlab's paging enabled (identity map, user pages): the host
+  // runs under Linux's paging anyway, so the results must not change.
+  const PAGED_SEED = 0x9a9e;
+  const PAGED_CASES = 5_000;
+  it(`${PAGED_CASES} cases from seed 0x${PAGED_SEED.toString(16)} give no mismatch`, async () => {
+    const r = await runCampaign({ seed: PAGED_SEED, cases: PAGED_CASES, shrinkClasses: 20, paging: true });
+    expect(r.mismatches.length, `seed 0x${PAGED_SEED.toString(16)} (paging):\n${summary(r, 10)}`).toBe(0);
+  }, 180_000);
+});
