@@ -3,8 +3,9 @@
 // invalidation of decoded code when it is written. MMIO beyond RAM goes to a bus
 // supplied from above (core imports nothing above it).
 
-import { Reg, Cr0, Cr4, RAM_OFFSET, TLB_OFFSET, TLB_ENTRIES, CODE_PAGE_OFFSET, CODE_PAGE_BYTES, DECODE_OFFSET, DECODE_SLOTS, DECODE_WORDS, totalBytes } from "../state/layout.js";
+import { Reg, Cr0, Cr4, RAM_OFFSET, DTLB_MAP_OFFSET, ITLB_MAP_OFFSET, TLB_ENTRIES, CODE_PAGE_OFFSET, CODE_PAGE_BYTES, DECODE_OFFSET, DECODE_SLOTS, DECODE_WORDS, totalBytes } from "../state/layout.js";
 import { raiseFault, Vector } from "./fault.js";
+import { TlbModel, TlbConfig, DEFAULT_ITLB, DEFAULT_DTLB, FlushCause } from "./tlbModel.js";
 
 /** Physical accesses outside RAM (devices register here through mem/). */
 export interface PhysicalBus {
@@ -21,7 +22,6 @@ export const enum Tlb { VALID = 1, SUP_WRITE = 2, USER_READ = 4, USER_WRITE = 8,
 /** Kinds of access for the page walk's #PF error code (SDM 3A 4.7). */
 export const enum Access { READ = 0, WRITE = 2, FETCH = 16 }
 
-const FLUSH_LIST = 4096;
 
 /** Breakpoint lengths by DR7 LEN field: 1, 2, 8 (undefined on 32-bit CPUs; treated as 8), 4 bytes. */
 const BREAKPOINT_BYTES = [1, 2, 8, 4];
@@ -43,7 +43,13 @@ export class CoreMemory {
   /** RAM as 32-bit words, for aligned accesses (guest RAM is little-endian, as are the hosts Node runs on). */
   readonly ram32: Int32Array;
   readonly ramBytes: number;
+  /** Direct maps of the data and instruction TLBs (see tlbModel.ts). */
   readonly tlb: Int32Array;
+  readonly itlbMap: Int32Array;
+  readonly dtlb: TlbModel;
+  readonly itlb: TlbModel;
+  /** Tag of new TLB entries: 0 outside VMX non-root operation (SDM 3C 28.1). */
+  vpid = 0;
   readonly codePages: Uint8Array;
   readonly decoded: Int32Array;
   bus: PhysicalBus | null = null;
@@ -60,19 +66,20 @@ export class CoreMemory {
   dataHits = 0;
   readNeed = Tlb.VALID;
   writeNeed = Tlb.VALID | Tlb.SUP_WRITE | Tlb.DIRTY;
-  private tlbFilled = new Int32Array(FLUSH_LIST);
-  private tlbCount = 0;
   /** Counters for reports (page walks, translation-cache fills). */
   pageWalks = 0;
 
-  constructor(ramBytes: number, buffer?: ArrayBuffer) {
+  constructor(ramBytes: number, tlbs: { itlb?: TlbConfig; dtlb?: TlbConfig } = {}, buffer?: ArrayBuffer) {
     this.buffer = buffer ?? new ArrayBuffer(totalBytes(ramBytes));
     this.s = new Int32Array(this.buffer, 0, Reg.STATE_WORDS);
     this.ram = new Uint8Array(this.buffer, RAM_OFFSET, ramBytes);
     this.view = new DataView(this.buffer, RAM_OFFSET, ramBytes);
     this.ram32 = new Int32Array(this.buffer, RAM_OFFSET, ramBytes >> 2);
     this.ramBytes = ramBytes;
-    this.tlb = new Int32Array(this.buffer, TLB_OFFSET, TLB_ENTRIES);
+    this.tlb = new Int32Array(this.buffer, DTLB_MAP_OFFSET, TLB_ENTRIES);
+    this.itlbMap = new Int32Array(this.buffer, ITLB_MAP_OFFSET, TLB_ENTRIES);
+    this.dtlb = new TlbModel(tlbs.dtlb ?? DEFAULT_DTLB);
+    this.itlb = new TlbModel(tlbs.itlb ?? DEFAULT_ITLB);
     this.codePages = new Uint8Array(this.buffer, CODE_PAGE_OFFSET, CODE_PAGE_BYTES);
     this.decoded = new Int32Array(this.buffer, DECODE_OFFSET, (DECODE_SLOTS + 1) * DECODE_WORDS);
     this.s[Reg.RAM_BYTES] = ramBytes;
@@ -143,27 +150,31 @@ export class CoreMemory {
   xlateRead(lin: number): number {
     if (!this.paging) return lin;
     const e = this.tlb[lin >>> 12];
-    if ((e & this.readNeed) === this.readNeed) return (e & ~0xfff) | (lin & 0xfff);
+    if ((e & this.readNeed) === this.readNeed) { this.dtlb.hit(lin >>> 12); return (e & ~0xfff) | (lin & 0xfff); }
     return this.walk(lin, Access.READ, this.s[Reg.CPL] === 3);
   }
 
   xlateWrite(lin: number): number {
     if (!this.paging) return lin;
     const e = this.tlb[lin >>> 12];
-    if ((e & this.writeNeed) === this.writeNeed) return (e & ~0xfff) | (lin & 0xfff);
+    if ((e & this.writeNeed) === this.writeNeed) { this.dtlb.hit(lin >>> 12); return (e & ~0xfff) | (lin & 0xfff); }
     return this.walk(lin, Access.WRITE, this.s[Reg.CPL] === 3);
   }
 
+  /** Instruction fetch translation: the hot loop asks only when execution enters a new page. */
   xlateFetch(lin: number): number {
     if (!this.paging) return lin;
-    const e = this.tlb[lin >>> 12];
-    if ((e & this.readNeed) === this.readNeed) return (e & ~0xfff) | (lin & 0xfff);
+    const e = this.itlbMap[lin >>> 12];
+    if ((e & this.readNeed) === this.readNeed) { this.itlb.hit(lin >>> 12); return (e & ~0xfff) | (lin & 0xfff); }
     return this.walk(lin, Access.FETCH, this.s[Reg.CPL] === 3);
   }
 
   /** Translation for implicit supervisor accesses (descriptor tables, TSS: SDM 3A 4.6). */
   xlateSystem(lin: number, write: boolean): number {
     if (!this.paging) return lin;
+    const e = this.tlb[lin >>> 12];
+    const need = write ? Tlb.VALID | Tlb.SUP_WRITE | Tlb.DIRTY : Tlb.VALID;
+    if ((e & need) === need) { this.dtlb.hit(lin >>> 12); return (e & ~0xfff) | (lin & 0xfff); }
     return this.walk(lin, write ? Access.WRITE : Access.READ, false);
   }
 
@@ -204,12 +215,14 @@ export class CoreMemory {
     if (us && rw) bits |= Tlb.USER_WRITE;
     if (updated & 0x40) bits |= Tlb.DIRTY;
     if (global && (s[Reg.CR4] & Cr4.PGE) !== 0) bits |= Tlb.GLOBAL;
+    // Fill the TLB the access belongs to; the model says which page made room.
     const page = lin >>> 12;
-    if (this.tlb[page] === 0) {
-      if (this.tlbCount < FLUSH_LIST) this.tlbFilled[this.tlbCount] = page;
-      this.tlbCount++;
-    }
-    this.tlb[page] = frame | bits;
+    const fetch = access === Access.FETCH;
+    const model = fetch ? this.itlb : this.dtlb, map = fetch ? this.itlbMap : this.tlb;
+    model.misses++;
+    const evicted = model.insert(page, this.vpid, (bits & Tlb.GLOBAL) !== 0);
+    if (evicted >= 0) map[evicted] = 0;
+    map[page] = frame | bits;
     return frame | (lin & 0xfff);
   }
 
@@ -219,30 +232,19 @@ export class CoreMemory {
     raiseFault(s, Vector.PF, present | (write ? 2 : 0) | (user ? 4 : 0), true);
   }
 
-  /** Flushes the translation cache; global entries survive unless `all` (SDM 3A 4.10.4.1). */
-  flushTlb(all: boolean): void {
-    const tlb = this.tlb;
-    if (this.tlbCount > FLUSH_LIST) {
-      if (all) tlb.fill(0);
-      else for (let i = 0; i < TLB_ENTRIES; i++) if ((tlb[i] & Tlb.GLOBAL) === 0) tlb[i] = 0;
-    } else {
-      for (let i = 0; i < this.tlbCount; i++) {
-        const p = this.tlbFilled[i];
-        if (all || (tlb[p] & Tlb.GLOBAL) === 0) tlb[p] = 0;
-      }
-    }
-    this.tlbCount = 0;
-    if (!all) {
-      // Keep the surviving global entries listed so a later full flush finds them.
-      for (let i = 0; i < FLUSH_LIST && this.tlbCount < FLUSH_LIST; i++) {
-        const p = this.tlbFilled[i];
-        if (tlb[p] !== 0) this.tlbFilled[this.tlbCount++] = p;
-      }
-    }
+  /**
+   * Flushes both TLBs; global entries survive unless `all` (SDM 3A 4.10.4.1: a CR3 write
+   * keeps global pages, a CR0.PG/CR4.PGE change drops everything).
+   */
+  flushTlb(all: boolean, cause: FlushCause = all ? FlushCause.MODE : FlushCause.CR3): void {
+    this.dtlb.flush(!all, cause, this.tlb);
+    this.itlb.flush(!all, cause, this.itlbMap);
   }
 
+  /** INVLPG: the page leaves both TLBs, global or not (SDM 2A INVLPG). */
   invalidatePage(lin: number): void {
-    this.tlb[lin >>> 12] = 0;
+    this.dtlb.invalidate(lin >>> 12, FlushCause.INVLPG, this.tlb);
+    this.itlb.invalidate(lin >>> 12, FlushCause.INVLPG, this.itlbMap);
   }
 
   // --- Physical accesses ---------------------------------------------------------------

@@ -71,11 +71,14 @@ export const DECODE_BYTES = (DECODE_SLOTS + 1) * DECODE_WORDS * 4;
 /** One bit per 4 KiB physical page that holds cached decoded code. */
 export const CODE_PAGE_OFFSET = DECODE_OFFSET + DECODE_BYTES;
 export const CODE_PAGE_BYTES = 1 << 20; // one byte per page of the 4 GiB space
-/** Translation cache: one word per linear page (phys page | permission bits). */
-export const TLB_OFFSET = CODE_PAGE_OFFSET + CODE_PAGE_BYTES;
+/**
+ * Direct maps of the data and instruction TLBs: one word per linear page (frame |
+ * permission bits), non-zero exactly for the pages the TLB model holds.
+ */
 export const TLB_ENTRIES = 1 << 20;
-export const TLB_BYTES = TLB_ENTRIES * 4;
-export const RAM_OFFSET = TLB_OFFSET + TLB_BYTES;
+export const DTLB_MAP_OFFSET = CODE_PAGE_OFFSET + CODE_PAGE_BYTES;
+export const ITLB_MAP_OFFSET = DTLB_MAP_OFFSET + TLB_ENTRIES * 4;
+export const RAM_OFFSET = ITLB_MAP_OFFSET + TLB_ENTRIES * 4;
 
 export function totalBytes(ramBytes: number): number {
   return RAM_OFFSET + ramBytes;

@@ -9,10 +9,13 @@ import { MmioBus } from "../dev/mmioBus.js";
 import { Uart16550 } from "../dev/uart16550.js";
 import { DebugExit, SystemControlPortA } from "../dev/debugExit.js";
 import { planLoad, ImageError, ImageFormat } from "./loader.js";
+import type { TlbConfig } from "../core/tlbModel.js";
 
 export interface MachineOptions {
   /** Guest RAM in bytes (default 32 MiB). */
   ramBytes?: number;
+  /** TLB geometry and replacement (defaults: the Pentium's, core/tlbModel.ts). */
+  tlb?: { itlb?: TlbConfig; dtlb?: TlbConfig };
 }
 
 export interface LoadOptions {
@@ -58,7 +61,7 @@ export class Machine {
       throw new ImageError(`RAM size must be a multiple of 4 KiB between 1 MiB and 1 GiB, not ${ramBytes}`);
     }
     this.ramBytes = ramBytes;
-    this.cpu = new Cpu(ramBytes);
+    this.cpu = new Cpu(ramBytes, options.tlb);
     this.mmio = new MmioBus(ramBytes);
     this.cpu.bus = this.mmio;
     this.ports.register(0x3f8, 8, this.uart);

@@ -1,0 +1,84 @@
+// The TLB model (SDM 3A 4.10): finite, set-associative, filled by walks, emptied only by
+// eviction, INVLPG, CR3 writes (global entries survive) and paging-mode changes. The page
+// tables are written straight into guest RAM and the core's accessors read through them;
+// every expected value is a hand calculation from the mapping set up beside it.
+import { describe, expect, it } from "vitest";
+import { Machine } from "../src/vmm/machine.js";
+import { Reg, Cr0, Cr4 } from "../src/state/layout.js";
+import { TlbModel } from "../src/core/tlbModel.js";
+
+const PD = 0x10000, PT = 0x11000;
+
+/** Ring 0, paging on, PD[0] -> PT; `map(page, frame)` writes PTE = frame | P | RW | flags. */
+function pagedMachine(flags = 0) {
+  const m = new Machine({ ramBytes: 4 << 20 });
+  const cpu = m.cpu, v = cpu.view;
+  v.setUint32(PD, PT | 0x3, true);
+  const map = (page: number, frame: number, extra = flags) => v.setUint32(PT + page * 4, frame | 0x3 | extra, true);
+  for (let p = 0; p < 1024; p++) map(p, p << 12); // identity to start with
+  cpu.s[Reg.CR3] = PD;
+  cpu.s[Reg.CR0] |= Cr0.PG | Cr0.PE;
+  cpu.syncMode();
+  cpu.flushTlb(true);
+  return { m, cpu, map };
+}
+
+describe("TLB model", () => {
+  it("keeps a stale translation until INVLPG (a guest that forgets INVLPG sees the old page)", () => {
+    const { cpu, map } = pagedMachine();
+    cpu.view.setUint32(0x200000, 0xaaaa, true);
+    cpu.view.setUint32(0x201000, 0xbbbb, true);
+    map(0x300, 0x200000);
+    expect(cpu.rd32(0x300000)).toBe(0xaaaa);
+    map(0x300, 0x201000); // the PTE changes, nobody flushes
+    expect(cpu.rd32(0x300000)).toBe(0xaaaa);
+    cpu.invalidatePage(0x300000);
+    expect(cpu.rd32(0x300000)).toBe(0xbbbb);
+  });
+
+  it("evicts the least recently used way of a full set, after which the new PTE is seen", () => {
+    const { cpu, map } = pagedMachine();
+    // Default DTLB: 64 entries, 4 ways -> 16 sets; pages 0x300 + 16k share set 0.
+    for (let i = 0; i < 5; i++) cpu.view.setUint32((0x300 + 16 * i) << 12, i, true);
+    cpu.view.setUint32(0x3ff000, 0x77, true);
+    for (let i = 0; i < 4; i++) expect(cpu.rd32((0x300 + 16 * i) << 12)).toBe(i);
+    map(0x300, 0x3ff000); // change the oldest page's mapping without INVLPG
+    expect(cpu.rd32(0x300 << 12)).toBe(0); // still cached: stale
+    for (let i = 1; i < 4; i++) cpu.rd32((0x300 + 16 * i) << 12); // make page 0x300 least recent
+    cpu.rd32((0x300 + 64) << 12); // fifth page in the set evicts 0x300
+    expect(cpu.dtlb.contents()).not.toContain(0x300);
+    expect(cpu.rd32(0x300 << 12)).toBe(0x77); // walked again: the new mapping
+  });
+
+  it("keeps global pages across a CR3 write when CR4.PGE is set, not across a PGE change", () => {
+    const { cpu, map } = pagedMachine();
+    cpu.s[Reg.CR4] |= Cr4.PGE;
+    cpu.view.setUint32(0x200000, 1, true);
+    cpu.view.setUint32(0x201000, 2, true);
+    map(0x300, 0x200000, 0x100); // G
+    map(0x301, 0x200000);        // not global
+    cpu.rd32(0x300000); cpu.rd32(0x301000);
+    map(0x300, 0x201000, 0x100); map(0x301, 0x201000);
+    cpu.flushTlb(false); // what MOV CR3 does
+    expect(cpu.rd32(0x300000)).toBe(1); // global: still the old frame
+    expect(cpu.rd32(0x301000)).toBe(2); // non-global: re-walked
+    cpu.flushTlb(true); // what a CR4.PGE or CR0.PG change does
+    expect(cpu.rd32(0x300000)).toBe(2);
+  });
+
+  it("counts hits and misses per TLB", () => {
+    const { cpu } = pagedMachine();
+    const h0 = cpu.dtlb.hits, m0 = cpu.dtlb.misses;
+    cpu.rd32(0x300000); cpu.rd32(0x300004); cpu.rd32(0x301000); cpu.wr32(0x300008, 5);
+    // miss (walk), hit, miss, then a write to a page whose entry lacks D: a walk sets D.
+    expect(cpu.dtlb.misses - m0).toBe(3);
+    expect(cpu.dtlb.hits - h0).toBe(1);
+    cpu.wr32(0x30000c, 6); // D now cached: a hit
+    expect(cpu.dtlb.hits - h0).toBe(2);
+    expect(cpu.itlb.misses).toBe(0);
+  });
+
+  it("rejects a geometry that does not divide into sets", () => {
+    expect(() => new TlbModel({ entries: 48, ways: 5, replacement: "lru" })).toThrow(/cannot have 5 ways/);
+  });
+});
