@@ -22,6 +22,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const GUESTS = [
   { name: "bench-alu", image: "guests/bench-alu.img", what: "register-only loop" },
   { name: "bench-mem", image: "guests/bench-mem.img", what: "load/store loop over 64 KiB" },
+  { name: "bench-mem-paged", image: "guests/bench-mem-paged.img", what: "the same loop with 32-bit paging on" },
 ];
 const ENGINES = ["vmxlab", "bochs", "qemu"];
 const LABEL = { vmxlab: "vmxlab", bochs: "Bochs", qemu: "QEMU TCG" };

@@ -79,6 +79,25 @@ pm32:
         mov gs, ax
         mov ss, ax
         mov esp, 0x7C00
+%ifdef PAGED
+        ; bench-mem-paged.asm: the same loop with 32-bit paging on. Two 4 MiB pages
+        ; (CR4.PSE) map 0-8 MiB one-to-one; the page directory sits at 0x9000
+        ; (SDM 3A 4.3, table 4-4: PDE with PS=1).
+        mov edi, 0x9000
+        xor eax, eax
+        mov ecx, 1024
+        rep stosd
+        mov dword [0x9000], 0x00000083  ; P, R/W, PS: 0-4 MiB
+        mov dword [0x9004], 0x00400083  ; 4-8 MiB
+        mov eax, cr4
+        or eax, 0x10                    ; PSE
+        mov cr4, eax
+        mov eax, 0x9000
+        mov cr3, eax
+        mov eax, cr0
+        or eax, 0x80000000              ; PG
+        mov cr0, eax
+%endif
 
         call uart_init
 

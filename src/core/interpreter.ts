@@ -277,8 +277,9 @@ export class Core extends CoreFlags implements ByteSource {
 
   /**
    * RAM offset of a ModRM memory operand of `size` bytes when the plain path applies (32-bit
-   * address through a flat read/write segment, paging off, inside RAM, not crossing a
-   * page, and for writes not in a page holding decoded code), or -1.
+   * address through a flat read/write segment, no data breakpoints, not crossing a page,
+   * a data-TLB hit when paging is on, inside RAM, and for writes not in a page holding
+   * decoded code), or -1.
    */
   flatPhys(at: number, info: number, size: number, write: boolean): number {
     const s = this.s, d = this.decoded;
@@ -287,11 +288,22 @@ export class Core extends CoreFlags implements ByteSource {
     let off = d[at + Dw.DISP];
     if (base !== NO_REG) off += s[base];
     if (index !== NO_REG) off += s[index] << ((ops >> 12) & 3);
-    if ((info & Info.A32) === 0 || ((this.flatSegs >> ((ops >> 16) & 7)) & 1) === 0 || !this.direct) return -1;
+    if ((info & Info.A32) === 0 || ((this.flatSegs >> ((ops >> 16) & 7)) & 1) === 0 || this.watching) return -1;
     const lin = off | 0; // a flat segment: the offset is the linear address
-    if ((lin & 0xfff) > 0x1000 - size || (lin >>> 0) + size > this.ramBytes) return -1;
-    if (write && this.codePages[lin >>> 12] !== 0) return -1;
-    return lin;
+    if ((lin & 0xfff) > 0x1000 - size) return -1;
+    let phys = lin;
+    if (this.paging) {
+      // A data-TLB hit translates here; a miss takes the general path, which walks.
+      const e = this.tlb[lin >>> 12];
+      const need = write ? this.writeNeed : this.readNeed;
+      if ((e & need) !== need) return -1;
+      const tlb = this.dtlb;
+      if ((lin >>> 12) === tlb.lastHit) tlb.hits++; else tlb.hit(lin >>> 12);
+      phys = (e & ~0xfff) | (lin & 0xfff);
+    }
+    if ((phys >>> 0) + size > this.ramBytes) return -1;
+    if (write && this.codePages[phys >>> 12] !== 0) return -1;
+    return phys;
   }
 
   /** 32-bit write of the ModRM memory operand, with the same fast path. */

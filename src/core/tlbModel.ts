@@ -37,6 +37,8 @@ export class TlbModel {
   /** Entry index holding each linear page (valid only while the page is present). */
   private readonly slotOf = new Uint16Array(1 << 20);
   private clock = 0;
+  /** The page last made most recently used (-1: none), so repeated hits cost no update. */
+  lastHit = -1;
   private seed = 0x2545f491;
   private readonly replacement: TlbReplacement;
   private readonly lru: boolean;
@@ -68,7 +70,11 @@ export class TlbModel {
   /** Counts a hit on a present `page` and refreshes it for LRU replacement. */
   hit(page: number): void {
     this.hits++;
-    if (this.lru) this.stamp[this.slotOf[page]] = ++this.clock;
+    // A hit on the most recently used page leaves the LRU order as it is.
+    if (this.lru && page !== this.lastHit) {
+      this.stamp[this.slotOf[page]] = ++this.clock;
+      this.lastHit = page;
+    }
   }
 
   /**
@@ -100,6 +106,7 @@ export class TlbModel {
     if (this.page[victim] !== page || this.replacement !== "fifo") this.stamp[victim] = ++this.clock;
     this.page[victim] = page;
     this.slotOf[page] = victim;
+    this.lastHit = this.lru ? page : -1;
     this.vpid[victim] = vpid;
     this.global[victim] = global ? 1 : 0;
     return evicted;
@@ -108,6 +115,7 @@ export class TlbModel {
   /** Removes `page` (every VPID) and clears it in `map`. */
   invalidate(page: number, cause: FlushCause, map: Int32Array): void {
     this.flushes[cause]++;
+    this.lastHit = -1;
     const base = this.setBase(page);
     for (let w = base; w < base + this.ways; w++) if (this.page[w] === page) this.page[w] = -1;
     map[page] = 0;
@@ -119,6 +127,7 @@ export class TlbModel {
    */
   flush(keepGlobal: boolean, cause: FlushCause, map: Int32Array): void {
     this.flushes[cause]++;
+    this.lastHit = -1;
     for (let w = 0; w < this.page.length; w++) {
       if (this.page[w] < 0 || (keepGlobal && this.global[w] !== 0)) continue;
       map[this.page[w]] = 0;
