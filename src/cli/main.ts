@@ -7,6 +7,8 @@ import { basename } from "node:path";
 import { Machine, RunResult } from "../vmm/machine.js";
 import { ImageError, ImageFormat, planLoad } from "../vmm/loader.js";
 import { disassemble } from "../isa/disasm.js";
+import { Access } from "../core/memory.js";
+import { Reg } from "../state/layout.js";
 
 /** A mistake in how vmxlab was invoked. */
 class UsageError extends Error {}
@@ -21,6 +23,10 @@ usage:
       --load-address A           load and entry address of a flat binary (default 0x100000)
       --ram MiB                  guest RAM in MiB (default 32)
       --json                     print one JSON summary on stdout instead of streaming
+  vmxlab trace IMAGE --walks [run options]
+                                 run a guest and print one JSON line per page walk
+                                 (address, every entry read, result); serial output
+                                 goes to stderr
   vmxlab disasm IMAGE [--16] [--count N]
   vmxlab disasm --hex "BYTES" [--16] [--address A]
   vmxlab --help | --version
@@ -33,7 +39,7 @@ triple-fault shutdown; 70 when the guest used a feature vmxlab does not model.`;
 interface Parsed { positional: string[]; flags: Map<string, string | true> }
 
 const VALUE_FLAGS = new Set(["--max-instructions", "--append", "--format", "--load-address", "--ram", "--hex", "--count", "--address"]);
-const BOOL_FLAGS = new Set(["--json", "--16", "--help", "--version"]);
+const BOOL_FLAGS = new Set(["--json", "--16", "--help", "--version", "--walks"]);
 
 function parse(args: string[]): Parsed {
   const positional: string[] = [];
@@ -92,12 +98,11 @@ function exitStatusOf(r: RunResult): number {
   }
 }
 
-function run(p: Parsed): number {
+/** A machine with the image loaded as the run options say. */
+function loadedMachine(p: Parsed): { machine: Machine; path: string } {
   if (p.positional.length > 2) throw new UsageError(`unexpected argument ${p.positional[2]}`);
   const path = p.positional[1];
   const image = readImage(path);
-  const json = p.flags.has("--json");
-  const maxInstructions = numberFlag(p, "--max-instructions", Number.MAX_SAFE_INTEGER);
   const ramMiB = numberFlag(p, "--ram", 32, 1024);
   const machine = new Machine({ ramBytes: ramMiB << 20 });
   const append = p.flags.get("--append");
@@ -107,6 +112,43 @@ function run(p: Parsed): number {
     format: formatOption(p),
     loadAddress: numberFlag(p, "--load-address", 0x100000, 0xffffffff),
   });
+  return { machine, path: path as string };
+}
+
+const ACCESS_NAMES: Record<number, string> = { [Access.READ]: "read", [Access.WRITE]: "write", [Access.FETCH]: "fetch" };
+const hex32 = (v: number) => "0x" + (v >>> 0).toString(16).padStart(8, "0");
+
+/** `vmxlab trace --walks`: JSON lines, one per page walk, for teaching. */
+function trace(p: Parsed): number {
+  if (!p.flags.has("--walks")) throw new UsageError("trace needs --walks (the only trace so far)");
+  const maxInstructions = numberFlag(p, "--max-instructions", Number.MAX_SAFE_INTEGER);
+  const { machine } = loadedMachine(p);
+  const out: string[] = [];
+  const flush = () => { if (out.length > 0) { process.stdout.write(out.join("")); out.length = 0; } };
+  machine.cpu.walkObserver = {
+    pageWalk(lin, access, user, refs, refCount, phys, errorCode) {
+      const entries = [];
+      for (let i = 0; i < refCount; i++) {
+        entries.push({ level: refs[i * 3] === 2 ? "pde" : "pte", address: hex32(refs[i * 3 + 1]), value: hex32(refs[i * 3 + 2]) });
+      }
+      out.push(JSON.stringify({
+        event: "walk", cr3: hex32(machine.cpu.s[Reg.CR3]), linear: hex32(lin), access: ACCESS_NAMES[access] ?? String(access),
+        user, references: entries, ...(errorCode < 0 ? { physical: hex32(phys) } : { fault: "#PF", errorCode }),
+      }) + "\n");
+      if (out.length >= 256) flush();
+    },
+  };
+  machine.onSerial = (b) => process.stderr.write(Buffer.of(b));
+  const r = machine.run({ maxInstructions });
+  flush();
+  process.stdout.write(JSON.stringify({ event: "stop", reason: r.reason, exitCode: r.exitCode ?? null, instructions: r.instructions, pageWalks: machine.cpu.pageWalks }) + "\n");
+  return exitStatusOf(r);
+}
+
+function run(p: Parsed): number {
+  const json = p.flags.has("--json");
+  const maxInstructions = numberFlag(p, "--max-instructions", Number.MAX_SAFE_INTEGER);
+  const { machine, path } = loadedMachine(p);
   const serial: number[] = [];
   const chunk: number[] = [];
   const flush = () => { if (chunk.length > 0) { process.stdout.write(Buffer.from(chunk)); chunk.length = 0; } };
@@ -162,7 +204,8 @@ function main(argv: string[]): number {
   const command = p.positional[0];
   if (command === "run") return run(p);
   if (command === "disasm") return disasm(p);
-  throw new UsageError(`unknown command "${command ?? ""}" (expected run or disasm; see vmxlab --help)`);
+  if (command === "trace") return trace(p);
+  throw new UsageError(`unknown command "${command ?? ""}" (expected run, trace or disasm; see vmxlab --help)`);
 }
 
 try {

@@ -19,6 +19,16 @@ export const enum SegAccess { READ = 1, WRITE = 2, EXPAND_DOWN = 4, BIG = 8, EXE
 /** Bits of a translation-cache entry; the page frame is in bits 31..12. */
 export const enum Tlb { VALID = 1, SUP_WRITE = 2, USER_READ = 4, USER_WRITE = 8, DIRTY = 16, GLOBAL = 32 }
 
+/**
+ * Sees every page walk (for `vmxlab trace --walks` and teaching tools). `refs` holds
+ * (level, physical address, entry value as read) triples, level 2 for the page-directory
+ * entry and 1 for the page-table entry; `errorCode` is -1 for a successful walk, else the
+ * #PF error code the walk raised.
+ */
+export interface WalkObserver {
+  pageWalk(lin: number, access: Access, user: boolean, refs: ArrayLike<number>, refCount: number, phys: number, errorCode: number): void;
+}
+
 /** Kinds of access for the page walk's #PF error code (SDM 3A 4.7). */
 export const enum Access { READ = 0, WRITE = 2, FETCH = 16 }
 
@@ -66,8 +76,13 @@ export class CoreMemory {
   dataHits = 0;
   readNeed = Tlb.VALID;
   writeNeed = Tlb.VALID | Tlb.SUP_WRITE | Tlb.DIRTY;
-  /** Counters for reports (page walks, translation-cache fills). */
+  /** Counters for reports: page walks and the paging-structure references they made. */
   pageWalks = 0;
+  walkReferences = 0;
+  walkObserver: WalkObserver | null = null;
+  private readonly walkRefs = new Float64Array(6);
+  private walkRefCount = 0;
+  private walkAccess: Access = Access.READ;
 
   constructor(ramBytes: number, tlbs: { itlb?: TlbConfig; dtlb?: TlbConfig } = {}, buffer?: ArrayBuffer) {
     this.buffer = buffer ?? new ArrayBuffer(totalBytes(ramBytes));
@@ -187,8 +202,11 @@ export class CoreMemory {
     this.pageWalks++;
     const write = access === Access.WRITE;
     const wp = (s[Reg.CR0] & Cr0.WP) !== 0;
+    this.walkRefCount = 0;
+    this.walkAccess = access;
     const pdeAddr = (s[Reg.CR3] & ~0xfff) + ((lin >>> 22) << 2);
     let pde = this.physRead32(pdeAddr);
+    this.noteReference(2, pdeAddr, pde);
     if ((pde & 1) === 0) this.pageFault(lin, 0, write, user);
     let entry: number, entryAddr: number, frame: number, rw: boolean, us: boolean, global: boolean;
     if ((pde & 0x80) !== 0 && (s[Reg.CR4] & Cr4.PSE) !== 0) {
@@ -199,6 +217,7 @@ export class CoreMemory {
     } else {
       entryAddr = (pde & ~0xfff) + (((lin >>> 12) & 0x3ff) << 2);
       entry = this.physRead32(entryAddr);
+      this.noteReference(1, entryAddr, entry);
       if ((entry & 1) === 0) this.pageFault(lin, 0, write, user);
       frame = entry & ~0xfff;
       rw = (pde & entry & 2) !== 0; us = (pde & entry & 4) !== 0; global = (entry & 0x100) !== 0;
@@ -223,13 +242,23 @@ export class CoreMemory {
     const evicted = model.insert(page, this.vpid, (bits & Tlb.GLOBAL) !== 0);
     if (evicted >= 0) map[evicted] = 0;
     map[page] = frame | bits;
+    if (this.walkObserver) this.walkObserver.pageWalk(lin, access, user, this.walkRefs, this.walkRefCount, frame | (lin & 0xfff), -1);
     return frame | (lin & 0xfff);
+  }
+
+  private noteReference(level: number, addr: number, value: number): void {
+    this.walkReferences++;
+    const i = this.walkRefCount * 3;
+    this.walkRefs[i] = level; this.walkRefs[i + 1] = addr >>> 0; this.walkRefs[i + 2] = value >>> 0;
+    this.walkRefCount++;
   }
 
   private pageFault(lin: number, present: number, write: boolean, user: boolean): never {
     const s = this.s;
     s[Reg.CR2] = lin;
-    raiseFault(s, Vector.PF, present | (write ? 2 : 0) | (user ? 4 : 0), true);
+    const error = present | (write ? 2 : 0) | (user ? 4 : 0);
+    if (this.walkObserver) this.walkObserver.pageWalk(lin, this.walkAccess, user, this.walkRefs, this.walkRefCount, 0, error);
+    raiseFault(s, Vector.PF, error, true);
   }
 
   /**
