@@ -8,6 +8,7 @@ import { Machine, RunResult } from "../vmm/machine.js";
 import { ImageError, ImageFormat, planLoad } from "../vmm/loader.js";
 import { disassemble } from "../isa/disasm.js";
 import { Access } from "../core/memory.js";
+import { collectReport, formatReport } from "../vmm/report.js";
 import { Reg } from "../state/layout.js";
 
 /** A mistake in how vmxlab was invoked. */
@@ -23,6 +24,7 @@ usage:
       --load-address A           load and entry address of a flat binary (default 0x100000)
       --ram MiB                  guest RAM in MiB (default 32)
       --json                     print one JSON summary on stdout instead of streaming
+      --report                   end with the counters: TLBs, page walks, exceptions, I/O
   vmxlab trace IMAGE --walks [run options]
                                  run a guest and print one JSON line per page walk
                                  (address, every entry read, result); serial output
@@ -39,7 +41,7 @@ triple-fault shutdown; 70 when the guest used a feature vmxlab does not model.`;
 interface Parsed { positional: string[]; flags: Map<string, string | true> }
 
 const VALUE_FLAGS = new Set(["--max-instructions", "--append", "--format", "--load-address", "--ram", "--hex", "--count", "--address"]);
-const BOOL_FLAGS = new Set(["--json", "--16", "--help", "--version", "--walks"]);
+const BOOL_FLAGS = new Set(["--json", "--16", "--help", "--version", "--walks", "--report"]);
 
 function parse(args: string[]): Parsed {
   const positional: string[] = [];
@@ -163,11 +165,12 @@ function run(p: Parsed): number {
     process.stdout.write(JSON.stringify({
       schema: "vmxlab.run/1", image: path, reason: r.reason, exitCode: r.exitCode ?? null, exitStatus: status,
       instructions: r.instructions, hostSeconds: Number(seconds.toFixed(6)), mips: Number(mips.toFixed(2)),
-      message: r.message ?? null, serial: Buffer.from(serial).toString("latin1"),
+      message: r.message ?? null, serial: Buffer.from(serial).toString("latin1"), report: collectReport(machine),
     }) + "\n");
   } else {
     const why = r.reason === "debug-exit" ? `debug-exit ${r.exitCode}` : r.reason + (r.message ? ` (${r.message})` : "");
     process.stderr.write(`\nvmxlab: stopped: ${why}; ${r.instructions} instructions in ${seconds.toFixed(3)} s (${mips.toFixed(1)} MIPS)\n`);
+    if (p.flags.has("--report")) process.stderr.write(formatReport(collectReport(machine)) + "\n");
   }
   return status;
 }

@@ -22,6 +22,8 @@ function contributory(v: number): boolean {
 }
 
 export abstract class CpuInterrupts extends CpuSegments {
+  /** Exceptions and interrupts delivered, by vector (for reports). */
+  readonly eventsByVector = new Float64Array(256);
   /** Vector of the exception being delivered, or -1 (for the #DF rules). */
   private delivering = -1;
 
@@ -34,6 +36,7 @@ export abstract class CpuInterrupts extends CpuSegments {
     const s = this.s;
     const outer = this.delivering;
     this.delivering = vector;
+    this.eventsByVector[vector & 0xff]++;
     try {
       this.deliverOnce(vector, error, hasError, source, nextEip);
       this.delivering = outer;

@@ -13,7 +13,8 @@ interface Claim { first: number; last: number; device: PortDevice }
 export class PortBus {
   private readonly byPort = new Array<PortDevice | undefined>(0x10000);
   private readonly claims: Claim[] = [];
-  /** Accesses to ports nobody claimed, for reports. */
+  /** Port accesses (IN, OUT, each element of INS/OUTS), and those nobody claimed, for reports. */
+  accesses = 0;
   unclaimedAccesses = 0;
 
   register(first: number, count: number, device: PortDevice): void {
@@ -28,6 +29,7 @@ export class PortBus {
   }
 
   in(port: number, size: number): number {
+    this.accesses++;
     const dev = this.byPort[port & 0xffff];
     if (dev === undefined) {
       this.unclaimedAccesses++;
@@ -37,6 +39,7 @@ export class PortBus {
   }
 
   out(port: number, size: number, value: number): void {
+    this.accesses++;
     const dev = this.byPort[port & 0xffff];
     if (dev === undefined) { this.unclaimedAccesses++; return; }
     dev.write(port & 0xffff, size, value);

@@ -1,0 +1,75 @@
+// The run report: the machine's counters gathered into one versioned structure
+// (docs/report-schema.md), printed as text by `vmxlab run --report` and included in
+// `--json`. Cycle accounting (issue #3) will add a cycles section; until then the report
+// says so rather than printing a number that does not exist.
+
+import { Machine } from "./machine.js";
+import { FlushCause } from "../core/tlbModel.js";
+import type { TlbModel } from "../core/tlbModel.js";
+
+export const REPORT_SCHEMA = "vmxlab.report/1";
+
+export interface TlbReport {
+  entries: number; ways: number; hits: number; misses: number; evictions: number;
+  flushes: { cr3: number; invlpg: number; mode: number };
+}
+
+export interface RunReport {
+  schema: typeof REPORT_SCHEMA;
+  instructions: number;
+  tlb: { instruction: TlbReport; data: TlbReport };
+  pageWalks: { walks: number; references: number };
+  /** Exceptions and interrupts delivered, keyed by vector number. */
+  eventsByVector: Record<string, number>;
+  ports: { accesses: number; unclaimed: number };
+  mmio: { unclaimed: number };
+  /** null until the cost model exists (issue #3). */
+  cycles: null;
+}
+
+function tlbReport(t: TlbModel): TlbReport {
+  return {
+    entries: t.sets * t.ways, ways: t.ways, hits: t.hits, misses: t.misses, evictions: t.evictions,
+    flushes: { cr3: t.flushes[FlushCause.CR3], invlpg: t.flushes[FlushCause.INVLPG], mode: t.flushes[FlushCause.MODE] },
+  };
+}
+
+export function collectReport(m: Machine): RunReport {
+  const cpu = m.cpu;
+  const events: Record<string, number> = {};
+  cpu.eventsByVector.forEach((n, v) => { if (n > 0) events[String(v)] = n; });
+  return {
+    schema: REPORT_SCHEMA,
+    instructions: cpu.retired,
+    tlb: { instruction: tlbReport(cpu.itlb), data: tlbReport(cpu.dtlb) },
+    pageWalks: { walks: cpu.pageWalks, references: cpu.walkReferences },
+    eventsByVector: events,
+    ports: { accesses: m.ports.accesses, unclaimed: m.ports.unclaimedAccesses },
+    mmio: { unclaimed: m.mmio.unclaimedAccesses },
+    cycles: null,
+  };
+}
+
+const VECTOR_NAMES: Record<number, string> = {
+  0: "#DE", 1: "#DB", 2: "NMI", 3: "#BP", 4: "#OF", 5: "#BR", 6: "#UD", 7: "#NM", 8: "#DF",
+  10: "#TS", 11: "#NP", 12: "#SS", 13: "#GP", 14: "#PF", 16: "#MF", 17: "#AC", 18: "#MC",
+};
+
+/** The report as text a person can read. */
+export function formatReport(r: RunReport): string {
+  const n = (x: number) => x.toLocaleString("en-US");
+  const lines: string[] = [];
+  lines.push(`instructions retired   ${n(r.instructions)}`);
+  for (const [name, t] of [["instruction TLB", r.tlb.instruction], ["data TLB", r.tlb.data]] as const) {
+    const total = t.hits + t.misses;
+    const rate = total > 0 ? ` (${((t.hits / total) * 100).toFixed(2)}% hits)` : "";
+    lines.push(`${name.padEnd(22)} ${t.entries} entries, ${t.ways}-way: ${n(t.hits)} hits, ${n(t.misses)} misses${rate}, ` +
+      `${n(t.evictions)} evictions; flushes: ${n(t.flushes.cr3)} CR3, ${n(t.flushes.invlpg)} INVLPG, ${n(t.flushes.mode)} mode`);
+  }
+  lines.push(`page walks             ${n(r.pageWalks.walks)} walks, ${n(r.pageWalks.references)} paging-structure references`);
+  const ev = Object.entries(r.eventsByVector).map(([v, c]) => `${VECTOR_NAMES[Number(v)] ?? `INT ${v}`}: ${n(c)}`);
+  lines.push(`exceptions/interrupts  ${ev.length > 0 ? ev.join(", ") : "none"}`);
+  lines.push(`port I/O               ${n(r.ports.accesses)} accesses (${n(r.ports.unclaimed)} to no device)`);
+  lines.push(`cycles                 not modelled yet (cost model: issue #3); instructions are counted exactly`);
+  return lines.join("\n");
+}
