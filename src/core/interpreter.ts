@@ -10,7 +10,6 @@ import { FAULT, raiseFault, Vector } from "./fault.js";
 import { CoreFlags, Lazy, sizeMask, PARITY } from "./flags.js";
 import { mul32, imul32, divu64, wide } from "./arith.js";
 import { specialize } from "./specialize.js";
-import { SegAccess } from "./memory.js";
 
 /** Why the hot loop returned. */
 export const enum Exit {
@@ -261,18 +260,9 @@ export class Core extends CoreFlags implements ByteSource {
 
   // --- Operands ------------------------------------------------------------------------
 
-  /** 32-bit read of the ModRM memory operand, with a fast path for flat segments and RAM. */
+  /** 32-bit read of the ModRM memory operand through the general path (segment checks, TLB). */
   load32(at: number, info: number): number {
-    const s = this.s;
-    const off = this.ea(at, info);
-    const seg = (this.decoded[at + Dw.OPS] >> 16) & 7;
-    if ((s[Reg.SEG_ACCESS + seg] & (SegAccess.READ | SegAccess.EXPAND_DOWN)) === SegAccess.READ &&
-        (off >>> 0) + 3 <= (s[Reg.SEG_LIMIT + seg] >>> 0)) {
-      const lin = (s[Reg.SEG_BASE + seg] + off) | 0;
-      if (this.direct && (lin & 0xfff) <= 0xffc && (lin >>> 0) + 3 < this.ramBytes) return this.view.getInt32(lin, true);
-      return this.rd32(lin);
-    }
-    return this.rd32(this.segRead(seg, off, 4));
+    return this.rd32(this.segRead(this.segOf(at), this.ea(at, info), 4));
   }
 
   /**
@@ -306,22 +296,9 @@ export class Core extends CoreFlags implements ByteSource {
     return phys;
   }
 
-  /** 32-bit write of the ModRM memory operand, with the same fast path. */
+  /** 32-bit write of the ModRM memory operand through the general path. */
   store32(at: number, info: number, v: number): void {
-    const s = this.s;
-    const off = this.ea(at, info);
-    const seg = (this.decoded[at + Dw.OPS] >> 16) & 7;
-    if ((s[Reg.SEG_ACCESS + seg] & (SegAccess.WRITE | SegAccess.EXPAND_DOWN)) === SegAccess.WRITE &&
-        (off >>> 0) + 3 <= (s[Reg.SEG_LIMIT + seg] >>> 0)) {
-      const lin = (s[Reg.SEG_BASE + seg] + off) | 0;
-      if (this.direct && (lin & 0xfff) <= 0xffc && (lin >>> 0) + 3 < this.ramBytes && this.codePages[lin >>> 12] === 0) {
-        this.view.setInt32(lin, v, true);
-        return;
-      }
-      this.wr32(lin, v);
-      return;
-    }
-    this.wr32(this.segWrite(seg, off, 4), v);
+    this.wr32(this.segWrite(this.segOf(at), this.ea(at, info), 4), v);
   }
 
   getReg(size: number, r: number): number {

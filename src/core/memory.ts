@@ -68,8 +68,6 @@ export class CoreMemory {
   paging = false;
   /** True when data breakpoints (DR7 R/W = 01 or 11) are armed: every access is checked. */
   watching = false;
-  /** Linear equals physical and nothing watches: the hot loop may use RAM directly. */
-  direct = true;
   /** Bit per segment register that is flat read/write data: base 0, limit 4 GiB. */
   flatSegs = 0;
   /** Bits B0-B3 of the data breakpoints hit by the current instruction. */
@@ -105,7 +103,6 @@ export class CoreMemory {
     const s = this.s;
     this.paging = (s[Reg.CR0] & Cr0.PG) !== 0;
     this.watching = dataBreakpointsArmed(s[Reg.DR0 + 7]);
-    this.direct = !this.paging && !this.watching;
     const user = s[Reg.CPL] === 3;
     this.readNeed = user ? Tlb.VALID | Tlb.USER_READ : Tlb.VALID;
     this.writeNeed = (user ? Tlb.VALID | Tlb.USER_WRITE : Tlb.VALID | Tlb.SUP_WRITE) | Tlb.DIRTY;
