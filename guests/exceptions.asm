@@ -387,7 +387,7 @@ bounds: dd 0, 10                ; BOUND operand: lower, upper (signed)
 gdt:
     GDT_FLAT_KERNEL                                         ; 0x00 null, 0x08 ring-0 code, 0x10 ring-0 data
     GDT_ENTRY 0, 0xFFFFF, ACC_DATA0NP, FLG_4K32             ; 0x18 data, not present
-    GDT_ENTRY tss - $$ + LOAD_ADDR, 103, ACC_TSS32, FLG_BYTE ; 0x20 32-bit TSS
+    GDT_TSS32 tss                                           ; 0x20 32-bit TSS
 gdt_end:
 gdtr:   PSEUDO_DESC gdt, gdt_end - gdt
 idtr:   PSEUDO_DESC idt, 15*8     ; vectors 0-14

@@ -330,9 +330,8 @@ trap_handler:
     align 8, db 0
 gdt:
     GDT_FLAT_KERNEL                                         ; 0x00 null, 0x08 ring-0 code, 0x10 ring-0 data
-    GDT_ENTRY 0, 0xFFFFF, ACC_CODE3, FLG_4K32               ; 0x18
-    GDT_ENTRY 0, 0xFFFFF, ACC_DATA3, FLG_4K32               ; 0x20
-    GDT_ENTRY tss - $$ + LOAD_ADDR, 103, ACC_TSS32, FLG_BYTE ; 0x28
+    GDT_FLAT_USER                                           ; 0x18 ring-3 code, 0x20 ring-3 data
+    GDT_TSS32 tss                                           ; 0x28
     dq 0                                                    ; 0x30 call gate (run time)
     GDT_ENTRY 0, 0xFFFFF, ACC_CONF0, FLG_4K32               ; 0x38
     dq 0                                                    ; 0x40 call gate (run time)

@@ -268,7 +268,7 @@ check_zero_segs_gp:
     align 8, db 0
 gdt:
     GDT_FLAT_KERNEL                                         ; 0x00 null, 0x08 ring-0 code, 0x10 ring-0 data
-    GDT_ENTRY tss - $$ + LOAD_ADDR, 103, ACC_TSS32, FLG_BYTE ; 0x18
+    GDT_TSS32 tss                                           ; 0x18
 gdt_end:
 gdtr:   PSEUDO_DESC gdt, gdt_end - gdt
 idtr:   PSEUDO_DESC idt, 256*8
