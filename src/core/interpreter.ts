@@ -754,7 +754,8 @@ export class Core extends CoreFlags implements ByteSource {
     }
   }
 
-  private adjustSp(bytes: number): void {
+  /** Moves ESP (or SP, with a 16-bit stack) by `bytes`. */
+  adjustSp(bytes: number): void {
     const s = this.s;
     if (s[Reg.STACK32] !== 0) s[Reg.ESP] = (s[Reg.ESP] + bytes) | 0;
     else s[Reg.ESP] = (s[Reg.ESP] & ~0xffff) | ((s[Reg.ESP] + bytes) & 0xffff);
@@ -1166,7 +1167,7 @@ export class Core extends CoreFlags implements ByteSource {
       const count = a32 ? s[Reg.ECX] : s[Reg.ECX] & 0xffff;
       if (count === 0) return;
       this.stringStep(kind, srcSeg, size, step, a32);
-      if (a32) s[Reg.ECX] = count - 1; else s[Reg.ECX] = (s[Reg.ECX] & ~0xffff) | ((count - 1) & 0xffff);
+      this.advance(Reg.ECX, -1, a32); // the count is CX or ECX by address size
       if (compares) {
         const z = this.zf();
         if ((rep === Rep.REPE && z === 0) || (rep === Rep.REPNE && z !== 0)) return;

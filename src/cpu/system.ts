@@ -292,7 +292,7 @@ export class CpuSystem extends CpuInterrupts {
       this.pop(size); this.pop(size);
       this.loadRealSegment(Seg.CS, sel);
       s[Reg.EIP] = o32 ? eip : eip & 0xffff;
-      this.adjustStack(release);
+      this.adjustSp(release);
       return;
     }
     const cpl = s[Reg.CPL], rpl = sel & 3, err = sel & 0xfffc;
@@ -308,13 +308,13 @@ export class CpuSystem extends CpuInterrupts {
       this.pop(size); this.pop(size);
       this.loadCs(sel, d, cpl);
       s[Reg.EIP] = target;
-      this.adjustStack(release);
+      this.adjustSp(release);
       return;
     }
     // Return to an outer ring: SS:ESP follow the parameters (SDM 2A RET).
     this.returnToOuterRing(sel, d, rpl, 2 * size + release, o32);
     s[Reg.EIP] = target;
-    this.adjustStack(release);
+    this.adjustSp(release);
   }
 
   /**
@@ -334,13 +334,6 @@ export class CpuSystem extends CpuInterrupts {
     this.setSegment(Seg.SS, ss, ssDesc.base, ssDesc.limit, ssDesc.attr);
     s[Reg.ESP] = o32 ? esp : (s[Reg.ESP] & ~0xffff) | (esp & 0xffff);
     this.nullInaccessibleSegments();
-  }
-
-  private adjustStack(bytes: number): void {
-    if (bytes === 0) return;
-    const s = this.s;
-    if (s[Reg.STACK32] !== 0) s[Reg.ESP] = (s[Reg.ESP] + bytes) | 0;
-    else s[Reg.ESP] = (s[Reg.ESP] & ~0xffff) | ((s[Reg.ESP] + bytes) & 0xffff);
   }
 
   /** SS checks on a return to an outer ring (SDM 2A RET/IRET): #GP(sel) or #SS(sel). */
@@ -492,7 +485,7 @@ export class CpuSystem extends CpuInterrupts {
         this.advance(Reg.ESI, step, a32);
       }
       if (!rep) return;
-      if (a32) s[Reg.ECX] = s[Reg.ECX] - 1; else s[Reg.ECX] = (s[Reg.ECX] & ~0xffff) | ((s[Reg.ECX] - 1) & 0xffff);
+      this.advance(Reg.ECX, -1, a32); // the count is CX or ECX by address size
     }
   }
 
