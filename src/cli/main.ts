@@ -10,6 +10,8 @@ import { disassemble } from "../isa/disasm.js";
 import { Access } from "../core/memory.js";
 import { collectReport, formatReport } from "../vmm/report.js";
 import { Reg } from "../state/layout.js";
+import { ProfileError } from "../cost/profile.js";
+import { builtinProfileNames, loadProfile, DEFAULT_PROFILE_NAME } from "../cost/profiles.js";
 
 /** A mistake in how vmxlab was invoked. */
 class UsageError extends Error {}
@@ -24,11 +26,15 @@ usage:
       --load-address A           load and entry address of a flat binary (default 0x100000)
       --ram MiB                  guest RAM in MiB (default 32)
       --json                     print one JSON summary on stdout instead of streaming
-      --report                   end with the counters: TLBs, page walks, exceptions, I/O
+      --profile P                cost profile: a shipped name (vmxlab profiles) or a
+                                 JSON file (default ${DEFAULT_PROFILE_NAME})
+      --report                   end with the report: cycles by event, instructions by
+                                 class, TLBs, page walks, exceptions, I/O
   vmxlab trace IMAGE --walks [run options]
                                  run a guest and print one JSON line per page walk
                                  (address, every entry read, result); serial output
                                  goes to stderr
+  vmxlab profiles                list the shipped cost profiles
   vmxlab disasm IMAGE [--16] [--count N]
   vmxlab disasm --hex "BYTES" [--16] [--address A]
   vmxlab --help | --version
@@ -40,7 +46,7 @@ triple-fault shutdown; 70 when the guest used a feature vmxlab does not model.`;
 
 interface Parsed { positional: string[]; flags: Map<string, string | true> }
 
-const VALUE_FLAGS = new Set(["--max-instructions", "--append", "--format", "--load-address", "--ram", "--hex", "--count", "--address"]);
+const VALUE_FLAGS = new Set(["--max-instructions", "--append", "--format", "--load-address", "--ram", "--hex", "--count", "--address", "--profile"]);
 const BOOL_FLAGS = new Set(["--json", "--16", "--help", "--version", "--walks", "--report"]);
 
 function parse(args: string[]): Parsed {
@@ -106,7 +112,8 @@ function loadedMachine(p: Parsed): { machine: Machine; path: string } {
   const path = p.positional[1];
   const image = readImage(path);
   const ramMiB = numberFlag(p, "--ram", 32, 1024);
-  const machine = new Machine({ ramBytes: ramMiB << 20 });
+  const profile = p.flags.get("--profile");
+  const machine = new Machine({ ramBytes: ramMiB << 20, profile: typeof profile === "string" ? profile : undefined });
   const append = p.flags.get("--append");
   machine.loadImage(image, {
     name: basename(path as string),
@@ -200,6 +207,14 @@ function disasm(p: Parsed): number {
   return 0;
 }
 
+function profiles(): number {
+  for (const name of builtinProfileNames()) {
+    const p = loadProfile(name);
+    process.stdout.write(`${name.padEnd(20)} ${p.cpu}${name === DEFAULT_PROFILE_NAME ? " (default)" : ""}\n`);
+  }
+  return 0;
+}
+
 function main(argv: string[]): number {
   const p = parse(argv);
   if (p.flags.has("--help") || argv.length === 0) { process.stdout.write(HELP + "\n"); return 0; }
@@ -208,13 +223,14 @@ function main(argv: string[]): number {
   if (command === "run") return run(p);
   if (command === "disasm") return disasm(p);
   if (command === "trace") return trace(p);
-  throw new UsageError(`unknown command "${command ?? ""}" (expected run, trace or disasm; see vmxlab --help)`);
+  if (command === "profiles") return profiles();
+  throw new UsageError(`unknown command "${command ?? ""}" (expected run, trace, disasm or profiles; see vmxlab --help)`);
 }
 
 try {
   process.exitCode = main(process.argv.slice(2));
 } catch (e) {
-  if (e instanceof UsageError || e instanceof ImageError) {
+  if (e instanceof UsageError || e instanceof ImageError || e instanceof ProfileError) {
     process.stderr.write(`vmxlab: ${e.message}\n`);
     process.exitCode = 2;
   } else {

@@ -10,6 +10,7 @@ import { FAULT, raiseFault, Vector } from "./fault.js";
 import { CoreFlags, Lazy, sizeMask, PARITY } from "./flags.js";
 import { mul32, imul32, divu64, wide } from "./arith.js";
 import { specialize } from "./specialize.js";
+import { Event } from "../cost/event.js";
 
 /** Why the hot loop returned. */
 export const enum Exit {
@@ -81,7 +82,7 @@ export class Core extends CoreFlags implements ByteSource {
    * the translation is only redone when a page boundary is crossed.
    */
   run(budget: number): Exit {
-    const s = this.s, d = this.decoded, view = this.view, ram32 = this.ram32;
+    const s = this.s, d = this.decoded, view = this.view, ram32 = this.ram32, counts = this.counts;
     // CS cannot change inside this loop (every CS load is a complex instruction), so its
     // limit, default size and the cache's mode tag are constants here.
     const csLimit = s[Reg.SEG_LIMIT + 1] >>> 0;
@@ -222,6 +223,7 @@ export class Core extends CoreFlags implements ByteSource {
             }
             if (this.execute(kind, at, info)) {
               this.retired += n + 1;
+              counts[d[at + Dw.COUNTER]]++;
               return Exit.MODE;
             }
             next = s[Reg.EIP];
@@ -236,6 +238,9 @@ export class Core extends CoreFlags implements ByteSource {
             n++;
           }
         }
+        // Retired: one event of its class (cost/event.ts). Paths that leave without
+        // retiring (complex, fault, a REP yielding mid-way) return before this line.
+        counts[d[at + Dw.COUNTER]]++;
         // Carry the physical address along while the next instruction is in the same page.
         const within = (phys & 0xfff) + (eip - start);
         phys = within >= 0 && within < 0x1000 ? phys + (eip - start) : this.fetchPhys(eip);
@@ -1214,6 +1219,7 @@ export class Core extends CoreFlags implements ByteSource {
         break;
       }
     }
+    this.counts[Event.STRING_ITERATION]++; // counted once the element is done (a fault undoes nothing)
   }
 
   advance(r: number, step: number, a32: boolean): void {

@@ -3,7 +3,8 @@
 // invalidation of decoded code when it is written. MMIO beyond RAM goes to a bus
 // supplied from above (core imports nothing above it).
 
-import { Reg, Cr0, Cr4, RAM_OFFSET, DTLB_MAP_OFFSET, ITLB_MAP_OFFSET, TLB_ENTRIES, CODE_PAGE_OFFSET, CODE_PAGE_BYTES, DECODE_OFFSET, DECODE_SLOTS, DECODE_WORDS, totalBytes } from "../state/layout.js";
+import { Reg, Cr0, Cr4, RAM_OFFSET, DTLB_MAP_OFFSET, ITLB_MAP_OFFSET, TLB_ENTRIES, CODE_PAGE_OFFSET, CODE_PAGE_BYTES, DECODE_OFFSET, DECODE_SLOTS, DECODE_WORDS, COUNTER_OFFSET, COUNTER_SLOTS, totalBytes } from "../state/layout.js";
+import { Event } from "../cost/event.js";
 import { raiseFault, Vector } from "./fault.js";
 import { TlbModel, TlbConfig, DEFAULT_ITLB, DEFAULT_DTLB, FlushCause } from "./tlbModel.js";
 
@@ -74,9 +75,8 @@ export class CoreMemory {
   dataHits = 0;
   readNeed = Tlb.VALID;
   writeNeed = Tlb.VALID | Tlb.SUP_WRITE | Tlb.DIRTY;
-  /** Counters for reports: page walks and the paging-structure references they made. */
-  pageWalks = 0;
-  walkReferences = 0;
+  /** The event counters (cost/event.ts) in the flat state; cost/ prices them. */
+  readonly counts: Float64Array;
   walkObserver: WalkObserver | null = null;
   private readonly walkRefs = new Float64Array(6);
   private walkRefCount = 0;
@@ -95,8 +95,13 @@ export class CoreMemory {
     this.itlb = new TlbModel(tlbs.itlb ?? DEFAULT_ITLB);
     this.codePages = new Uint8Array(this.buffer, CODE_PAGE_OFFSET, CODE_PAGE_BYTES);
     this.decoded = new Int32Array(this.buffer, DECODE_OFFSET, (DECODE_SLOTS + 1) * DECODE_WORDS);
+    this.counts = new Float64Array(this.buffer, COUNTER_OFFSET, COUNTER_SLOTS);
     this.s[Reg.RAM_BYTES] = ramBytes;
   }
+
+  /** Page walks made (each is a TLB miss) and the paging-structure references they read. */
+  get pageWalks(): number { return this.counts[Event.TLB_MISS]; }
+  get walkReferences(): number { return this.counts[Event.WALK_REFERENCE]; }
 
   /** Recomputes the mirrors after CR0, CR4 or CPL change. */
   syncMode(): void {
@@ -196,7 +201,7 @@ export class CoreMemory {
    */
   walk(lin: number, access: Access, user: boolean): number {
     const s = this.s;
-    this.pageWalks++;
+    this.counts[Event.TLB_MISS]++;
     const write = access === Access.WRITE;
     const wp = (s[Reg.CR0] & Cr0.WP) !== 0;
     this.walkRefCount = 0;
@@ -244,7 +249,7 @@ export class CoreMemory {
   }
 
   private noteReference(level: number, addr: number, value: number): void {
-    this.walkReferences++;
+    this.counts[Event.WALK_REFERENCE]++;
     const i = this.walkRefCount * 3;
     this.walkRefs[i] = level; this.walkRefs[i + 1] = addr >>> 0; this.walkRefs[i + 2] = value >>> 0;
     this.walkRefCount++;

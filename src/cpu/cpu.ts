@@ -47,7 +47,6 @@ export class Cpu extends CpuSystem {
           // Bounded slices: V8 optimizes a fresh call of run() better than a loop it replaced on
           // the stack (OSR), and a long guest loop would otherwise stay in the OSR version.
           const exit = this.run(Math.min(end - this.retired - this.eventsDelivered, 1 << 20));
-          this.tsc = this.retired;
           if (exit === Exit.COMPLEX) this.complex();
           else if (exit === Exit.FAULT) this.deliverFault();
         }
@@ -67,7 +66,7 @@ export class Cpu extends CpuSystem {
     try {
       this.executeComplex(this.complexAt);
       this.retired++;
-      this.tsc = this.retired;
+      this.counts[this.decoded[this.complexAt + Dw.COUNTER]]++;
       return true;
     } catch (e) {
       if (e !== FAULT) throw e;
@@ -110,7 +109,6 @@ export class Cpu extends CpuSystem {
     // the instruction itself loads it (IRET): SDM 3A 17.3.1.1.
     s[Reg.EFLAGS] &= ~Flag.RF;
     const exit = this.run(1);
-    this.tsc = this.retired;
     let kind = -1;
     if (exit === Exit.COMPLEX) {
       kind = this.decoded[this.complexAt + Dw.INFO] & Info.KIND_MASK;

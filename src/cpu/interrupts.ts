@@ -3,6 +3,7 @@
 // gates, and the double-fault rules (SDM 3A 6.15, table 6-5).
 
 import { Reg, Seg, Flag } from "../state/layout.js";
+import { Event } from "../cost/event.js";
 import { raiseFault, Vector, FAULT } from "../core/fault.js";
 import { CpuSegments } from "./segments.js";
 
@@ -37,6 +38,7 @@ export abstract class CpuInterrupts extends CpuSegments {
     const outer = this.delivering;
     this.delivering = vector;
     this.eventsByVector[vector & 0xff]++;
+    this.counts[Event.EXCEPTION]++;
     try {
       this.deliverOnce(vector, error, hasError, source, nextEip);
       this.delivering = outer;
@@ -104,7 +106,7 @@ export abstract class CpuInterrupts extends CpuSegments {
       this.checkTssStack(ss, newCpl, ssDesc, ext);
       if ((targetEip >>> 0) > (d.limit >>> 0)) raiseFault(s, Vector.GP, 0, true);
       // Commit: load SS:ESP and CS, then push on the new stack.
-      s[Reg.CPL] = newCpl;
+      this.changePrivilege(newCpl);
       this.syncMode();
       this.setSegment(Seg.SS, ss, ssDesc.base, ssDesc.limit, ssDesc.attr);
       s[Reg.ESP] = esp;

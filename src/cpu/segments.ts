@@ -3,6 +3,7 @@
 // attributes in the VMCS access-rights format of SDM 3C 24.4.1).
 
 import { Reg, Seg, Flag, Cr0 } from "../state/layout.js";
+import { Event } from "../cost/event.js";
 import { Core } from "../core/interpreter.js";
 import { SegAccess } from "../core/memory.js";
 import { raiseFault, Vector } from "../core/fault.js";
@@ -146,10 +147,16 @@ export class CpuSegments extends Core {
     this.setSegment(seg, sel, d.base, d.limit, d.attr);
   }
 
+  /** Sets CPL; a change of ring is a priced event (stack switch, checks). */
+  changePrivilege(cpl: number): void {
+    if (this.s[Reg.CPL] !== cpl) this.counts[Event.PRIVILEGE_CHANGE]++;
+    this.s[Reg.CPL] = cpl;
+  }
+
   /** Loads CS from a checked code descriptor and sets CPL (far transfers). */
   loadCs(sel: number, d: Descriptor, cpl: number): void {
     this.markAccessed(sel, d);
-    this.s[Reg.CPL] = cpl;
+    this.changePrivilege(cpl);
     this.setSegment(Seg.CS, (sel & 0xfffc) | cpl, d.base, d.limit, d.attr);
   }
 

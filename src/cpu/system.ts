@@ -2,7 +2,10 @@
 // IRET, I/O with the TSS permission bitmap, descriptor-table and control-register
 // instructions, CPUID, MSRs, SYSENTER/SYSEXIT and hardware task switches.
 
-import { Reg, Seg, Flag, Cr0, Cr4 } from "../state/layout.js";
+import { Reg, Seg, Flag, Cr0, Cr4, TSC_OFFSET_SLOT } from "../state/layout.js";
+import { Event } from "../cost/event.js";
+import { Accounting } from "../cost/accounting.js";
+import { loadProfile } from "../cost/profiles.js";
 import { Kind } from "../isa/kind.js";
 import { Dw, Info, Rep } from "../isa/decode.js";
 import { raiseFault, Vector } from "../core/fault.js";
@@ -38,8 +41,11 @@ export const CPUID_SIGNATURE = 0x633;
 
 export class CpuSystem extends CpuInterrupts {
   io: PortIo = { in: () => 0xffffffff, out: () => {} };
-  /** Cycles the guest can read with RDTSC; set by the run loop from the cost model. */
-  tsc = 0;
+  /** Prices the event counters; its cycle count is the TSC (DESIGN.md invariant 5). */
+  readonly accounting = new Accounting(this.counts, loadProfile());
+
+  /** IA32_TIME_STAMP_COUNTER: cycles so far plus what WRMSR added (SDM 3B 18.17). */
+  get tsc(): number { return this.accounting.cycles() + this.counts[TSC_OFFSET_SLOT]; }
 
   /** Executes the complex instruction decoded at `at`. EIP already points past it. */
   executeComplex(at: number): void {
@@ -100,8 +106,8 @@ export class CpuSystem extends CpuInterrupts {
       case Kind.IN: case Kind.OUT: {
         const port = PORT_IN_DX[d[at + Dw.ROW]] !== 0 ? s[Reg.EDX] & 0xffff : d[at + Dw.IMM] & 0xff;
         this.checkIoPermission(port, size);
-        if (kind === Kind.IN) this.setReg(size, 0, this.io.in(port, size));
-        else this.io.out(port, size, this.getReg(size, 0) & (size === 4 ? -1 : (1 << (size * 8)) - 1));
+        if (kind === Kind.IN) this.setReg(size, 0, this.portIn(port, size));
+        else this.portOut(port, size, this.getReg(size, 0) & (size === 4 ? -1 : (1 << (size * 8)) - 1));
         break;
       }
       case Kind.INS: case Kind.OUTS: this.stringIo(kind, at, info, size); break;
@@ -167,8 +173,7 @@ export class CpuSystem extends CpuInterrupts {
       case Kind.CPUID: this.cpuid(); break;
       case Kind.RDTSC:
         if ((s[Reg.CR4] & Cr4.TSD) !== 0 && pm && cpl !== 0) raiseFault(s, Vector.GP, 0, true);
-        s[Reg.EAX] = this.tsc % 0x100000000 | 0;
-        s[Reg.EDX] = Math.floor(this.tsc / 0x100000000) | 0;
+        this.readTsc();
         break;
       case Kind.RDMSR: this.requireCpl0(); this.readMsr(); break;
       case Kind.WRMSR: this.requireCpl0(); this.writeMsr(); break;
@@ -263,7 +268,7 @@ export class CpuSystem extends CpuInterrupts {
       const copied: number[] = [];
       for (let i = params - 1; i >= 0; i--) copied.push(this.peek(size, i * size));
       const target = new Descriptor(); target.lo = d.lo; target.hi = d.hi;
-      s[Reg.CPL] = newCpl;
+      this.changePrivilege(newCpl);
       this.syncMode();
       this.setSegment(Seg.SS, ss, ssDesc.base, ssDesc.limit, ssDesc.attr);
       s[Reg.ESP] = esp;
@@ -434,7 +439,7 @@ export class CpuSystem extends CpuInterrupts {
     const esp = this.peek(4, 12), ss = this.peek(4, 16);
     const es = this.peek(4, 20), ds = this.peek(4, 24), fs = this.peek(4, 28), gs = this.peek(4, 32);
     this.setEflags(flags);
-    s[Reg.CPL] = 3;
+    this.changePrivilege(3);
     this.syncMode();
     this.loadRealSegment(Seg.CS, cs);
     this.loadRealSegment(Seg.SS, ss);
@@ -463,6 +468,16 @@ export class CpuSystem extends CpuInterrupts {
     if ((bits & want) !== 0) raiseFault(s, Vector.GP, 0, true);
   }
 
+  /** Every port access passes here: one priced event each. */
+  private portIn(port: number, size: number): number {
+    this.counts[Event.IO_ACCESS]++;
+    return this.io.in(port, size);
+  }
+  private portOut(port: number, size: number, value: number): void {
+    this.counts[Event.IO_ACCESS]++;
+    this.io.out(port, size, value);
+  }
+
   private stringIo(kind: number, at: number, info: number, size: number): void {
     const s = this.s;
     const a32 = (info & Info.A32) !== 0;
@@ -477,13 +492,14 @@ export class CpuSystem extends CpuInterrupts {
         const di = a32 ? s[Reg.EDI] : s[Reg.EDI] & 0xffff;
         const lin = this.segWrite(Seg.ES, di, size);
         this.xlateWrite(lin);
-        this.wr(lin, size, this.io.in(port, size));
+        this.wr(lin, size, this.portIn(port, size));
         this.advance(Reg.EDI, step, a32);
       } else {
         const si = a32 ? s[Reg.ESI] : s[Reg.ESI] & 0xffff;
-        this.io.out(port, size, this.rd(this.segRead(srcSeg, si, size), size));
+        this.portOut(port, size, this.rd(this.segRead(srcSeg, si, size), size));
         this.advance(Reg.ESI, step, a32);
       }
+      this.counts[Event.STRING_ITERATION]++;
       if (!rep) return;
       this.advance(Reg.ECX, -1, a32); // the count is CX or ECX by address size
     }
@@ -647,10 +663,17 @@ export class CpuSystem extends CpuInterrupts {
     s[Reg.EAX] = CPUID_SIGNATURE; s[Reg.EBX] = 0; s[Reg.ECX] = 0; s[Reg.EDX] = CPUID_FEATURES_EDX;
   }
 
+  /** EDX:EAX = TSC (RDTSC, RDMSR 0x10). */
+  private readTsc(): void {
+    const tsc = this.tsc;
+    this.s[Reg.EAX] = tsc % 0x100000000 | 0;
+    this.s[Reg.EDX] = Math.floor(tsc / 0x100000000) | 0;
+  }
+
   private readMsr(): void {
     const s = this.s;
     switch (s[Reg.ECX] >>> 0) {
-      case Msr.TSC: s[Reg.EAX] = this.tsc % 0x100000000 | 0; s[Reg.EDX] = Math.floor(this.tsc / 0x100000000) | 0; return;
+      case Msr.TSC: this.readTsc(); return;
       case Msr.SYSENTER_CS: s[Reg.EAX] = s[Reg.SYSENTER_CS]; s[Reg.EDX] = 0; return;
       case Msr.SYSENTER_ESP: s[Reg.EAX] = s[Reg.SYSENTER_ESP]; s[Reg.EDX] = 0; return;
       case Msr.SYSENTER_EIP: s[Reg.EAX] = s[Reg.SYSENTER_EIP]; s[Reg.EDX] = 0; return;
@@ -661,6 +684,7 @@ export class CpuSystem extends CpuInterrupts {
   private writeMsr(): void {
     const s = this.s;
     switch (s[Reg.ECX] >>> 0) {
+      case Msr.TSC: this.counts[TSC_OFFSET_SLOT] = (s[Reg.EDX] >>> 0) * 0x100000000 + (s[Reg.EAX] >>> 0) - this.accounting.cycles(); return;
       case Msr.SYSENTER_CS: s[Reg.SYSENTER_CS] = s[Reg.EAX] & 0xffff; return;
       case Msr.SYSENTER_ESP: s[Reg.SYSENTER_ESP] = s[Reg.EAX]; return;
       case Msr.SYSENTER_EIP: s[Reg.SYSENTER_EIP] = s[Reg.EAX]; return;
@@ -674,7 +698,7 @@ export class CpuSystem extends CpuInterrupts {
     const cs = s[Reg.SYSENTER_CS] & 0xfffc;
     if (!this.protectedMode || cs === 0) raiseFault(s, Vector.GP, 0, true);
     this.setEflags(this.getEflags() & ~(Flag.VM | Flag.IF | Flag.RF));
-    s[Reg.CPL] = 0;
+    this.changePrivilege(0);
     this.setSegment(Seg.CS, cs, 0, -1, 0xc09b);
     this.setSegment(Seg.SS, cs + 8, 0, -1, 0xc093);
     s[Reg.ESP] = s[Reg.SYSENTER_ESP];
@@ -687,7 +711,7 @@ export class CpuSystem extends CpuInterrupts {
     const s = this.s;
     const base = s[Reg.SYSENTER_CS] & 0xfffc;
     if (!this.protectedMode || this.v86 || s[Reg.CPL] !== 0 || base === 0) raiseFault(s, Vector.GP, 0, true);
-    s[Reg.CPL] = 3;
+    this.changePrivilege(3);
     this.setSegment(Seg.CS, (base + 16) | 3, 0, -1, 0xc0fb);
     this.setSegment(Seg.SS, (base + 24) | 3, 0, -1, 0xc0f3);
     s[Reg.ESP] = s[Reg.ECX];
@@ -751,6 +775,7 @@ export class CpuSystem extends CpuInterrupts {
       newFlags |= Flag.NT;
     }
     if (reason !== "iret") this.setBusy(sel, true);
+    this.counts[Event.TASK_SWITCH]++;
     s[Reg.TR_SEL] = sel; s[Reg.TR_BASE] = base; s[Reg.TR_LIMIT] = d.limit; s[Reg.TR_ATTR] = d.attr | 0x2;
     s[Reg.CR0] |= Cr0.TS;
     if ((s[Reg.CR0] & Cr0.PG) !== 0) { s[Reg.CR3] = cr3; this.flushTlb(false); }
@@ -771,6 +796,8 @@ export class CpuSystem extends CpuInterrupts {
     this.readDescriptor(csSel, cs, Vector.TS);
     if (!cs.isCode) raiseFault(s, Vector.TS, csSel & 0xfffc, true);
     if (!cs.present) raiseFault(s, Vector.NP, csSel & 0xfffc, true);
+    // The task switch's price covers a change of ring: set CPL before loadCs counts one.
+    s[Reg.CPL] = csSel & 3;
     this.loadCs(csSel, cs, csSel & 3);
     const ssDesc = new Descriptor();
     this.checkTssStack(sels[Seg.SS], csSel & 3, ssDesc, 0);

@@ -4,9 +4,14 @@
 
 import { OPCODES, OpcodeRow, PREFIX_SEGMENT, PREFIX_OPSIZE, PREFIX_ADDRSIZE, PREFIX_LOCK, PREFIX_REPNE, PREFIX_REP } from "./opcodes.js";
 import { Kind } from "./kind.js";
+import { instructionCounter } from "../cost/event.js";
 
 /** Word offsets inside a decoded record. */
-export const enum Dw { TAG = 0, INFO = 1, OPS = 2, DISP = 3, IMM = 4, IMM2 = 5, ROW = 6 }
+export const enum Dw {
+  TAG = 0, INFO = 1, OPS = 2, DISP = 3, IMM = 4, IMM2 = 5, ROW = 6,
+  /** The event counter a retirement of this instruction increments (cost/event.ts). */
+  COUNTER = 7,
+}
 export const DECODED_WORDS = 8;
 
 /** Bit fields of Dw.INFO. */
@@ -17,6 +22,8 @@ export const enum Info {
   O32 = 1 << 23, A32 = 1 << 24, REGFORM = 1 << 25,
   REP_SHIFT = 26, REP_MASK = 0x3, LOCK = 1 << 28, SEG_OVERRIDE = 1 << 29,
 }
+const INVALID_COUNTER = instructionCounter("invalid", false);
+
 /** Values of the REP field. */
 export const enum Rep { NONE = 0, REPE = 1, REPNE = 2 }
 
@@ -146,6 +153,7 @@ export function decode(src: ByteSource, code32: boolean, out: Int32Array, at: nu
   }
   if (rowIndex < 0) {
     writeRecord(out, at, Kind.INVALID, 0, pos, 0, o32, a32, 0, 0, 0);
+    out[at + Dw.COUNTER] = INVALID_COUNTER;
     return pos;
   }
   const row = OPCODES[rowIndex];
@@ -227,6 +235,8 @@ export function decode(src: ByteSource, code32: boolean, out: Int32Array, at: nu
   writeRecord(out, at, kind, row.sub, pos, size, o32, a32, regForm, rep, (lock ? Info.LOCK : 0) | (seg >= 0 ? Info.SEG_OVERRIDE : 0),
     reg | (base << Ops.RM_SHIFT) | (index << Ops.INDEX_SHIFT) | (scale << Ops.SCALE_SHIFT) | (segField << Ops.SEG_SHIFT) | (addr16 ? Ops.ADDR16 : 0),
     disp, imm, rowIndex, imm2);
+  const memory = row.memoryOperand && (shape.moffs || (modrm >= 0 && regForm === 0));
+  out[at + Dw.COUNTER] = row.counter + (memory ? 1 : 0);
   return pos;
 }
 

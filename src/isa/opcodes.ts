@@ -9,12 +9,10 @@
 // low three opcode bits. Fixed registers are named (AL, eAX, CL, DX, 1).
 
 import { Kind, AluOp, ShiftOp, BitOp, FlagOp, LoopOp } from "./kind.js";
+import { CostClass, instructionCounter } from "../cost/event.js";
 
 /** How much an instruction costs is decided by class; cost/ prices each class. */
-export type CostClass =
-  | "alu" | "mov" | "mul" | "div" | "shift" | "bit" | "bcd" | "stack" | "branch"
-  | "call" | "string" | "flag" | "nop" | "far" | "interrupt" | "io" | "system"
-  | "segment" | "serialize" | "invalid";
+export type { CostClass };
 
 /**
  * VM-exit condition under VT-x (SDM 3C 26.1-26.2): "always" for instructions that exit
@@ -44,6 +42,13 @@ export interface OpcodeRow {
   readonly flagsWritten: number;
   readonly flagsUndefined: number;
   readonly cost: CostClass;
+  /**
+   * True when an E, M or O operand is a memory access (not LEA's address or INVLPG's
+   * page): with a ModRM memory form it adds the profile's mem.operand cost.
+   */
+  readonly memoryOperand: boolean;
+  /** Event counter (cost/event.ts) of this row in register form; +1 with a memory operand. */
+  readonly counter: number;
   /** Raises #GP unless CPL = 0 (SDM 3A 5.9). */
   readonly privileged: boolean;
   /** Sensitive but unprivileged: a virtualization hole under ring compression (Popek-Goldberg). */
@@ -86,13 +91,16 @@ function op(mnemonic: string, code: string, operands: string, kind: Kind, o: Row
   let map: 0 | 1 = 0;
   if (parts[0] === "0F" && parts.length === 2) { map = 1; parts.shift(); }
   const [byteText, digitText] = parts[0].split("/");
+  const operandList = operands === "" ? [] : operands.split(",");
+  const cost = o.cost ?? "alu";
   OPCODES.push({
     mnemonic, map, opcode: parseInt(byteText, 16), ext: digitText === undefined ? -1 : Number(digitText), form,
     prefix: o.prefix ?? 0,
-    operands: operands === "" ? [] : operands.split(","),
+    operands: operandList,
     kind, sub: o.sub ?? 0,
     flagsWritten: flagMask(o.flags ?? ""), flagsUndefined: flagMask(o.undef ?? ""),
-    cost: o.cost ?? "alu", privileged: o.priv ?? false, sensitive: o.sens ?? false, vmExit: o.exit ?? "",
+    cost, memoryOperand: kind !== Kind.LEA && kind !== Kind.INVLPG && operandList.some((x) => /^[EMO]/.test(x)),
+    counter: instructionCounter(cost, false), privileged: o.priv ?? false, sensitive: o.sens ?? false, vmExit: o.exit ?? "",
   });
 }
 

@@ -62,6 +62,14 @@ export const enum Cr4 { VME = 0x1, PVI = 0x2, TSD = 0x4, DE = 0x8, PSE = 0x10, P
 
 /** Byte layout of the whole buffer: state words, decode cache, TLB, then guest RAM. */
 export const STATE_BYTES = 4096;
+/**
+ * Event counters (cost/event.ts) as float64 inside the state page: exact up to 2^53, and
+ * plain loads and stores for both engines.
+ */
+export const COUNTER_OFFSET = 2048;
+export const COUNTER_SLOTS = 128;
+/** The last float64 slot of that area: TSC minus cycles, set by WRMSR IA32_TIME_STAMP_COUNTER. */
+export const TSC_OFFSET_SLOT = COUNTER_SLOTS - 1;
 /** Decoded-instruction cache: direct-mapped on physical address, 8 words per slot. */
 export const DECODE_SLOTS = 1 << 16;
 export const DECODE_WORDS = 8;

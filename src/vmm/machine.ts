@@ -10,12 +10,16 @@ import { Uart16550 } from "../dev/uart16550.js";
 import { DebugExit, SystemControlPortA } from "../dev/debugExit.js";
 import { planLoad, ImageError, ImageFormat } from "./loader.js";
 import type { TlbConfig } from "../core/tlbModel.js";
+import { loadProfile } from "../cost/profiles.js";
+import type { Profile } from "../cost/profile.js";
 
 export interface MachineOptions {
   /** Guest RAM in bytes (default 32 MiB). */
   ramBytes?: number;
   /** TLB geometry and replacement (defaults: the Pentium's, core/tlbModel.ts). */
   tlb?: { itlb?: TlbConfig; dtlb?: TlbConfig };
+  /** Cost profile: a shipped profile's name, a file path, or a checked Profile (default: cost/profiles.ts). */
+  profile?: string | Profile;
 }
 
 export interface LoadOptions {
@@ -62,6 +66,9 @@ export class Machine {
     }
     this.ramBytes = ramBytes;
     this.cpu = new Cpu(ramBytes, options.tlb);
+    if (options.profile !== undefined) {
+      this.cpu.accounting.profile = typeof options.profile === "string" ? loadProfile(options.profile) : options.profile;
+    }
     this.mmio = new MmioBus(ramBytes);
     this.cpu.bus = this.mmio;
     this.ports.register(0x3f8, 8, this.uart);
@@ -77,6 +84,7 @@ export class Machine {
   reset(): void {
     const cpu = this.cpu, s = cpu.s;
     s.fill(0);
+    cpu.counts.fill(0); // the event counters, and so the TSC, start at 0 (SDM 3B 18.17)
     s[Reg.RAM_BYTES] = this.ramBytes;
     s[Reg.CR0] = Cr0.CD | Cr0.NW | Cr0.ET;
     cpu.setEflags(2);

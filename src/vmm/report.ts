@@ -1,13 +1,14 @@
 // The run report: the machine's counters gathered into one versioned structure
 // (docs/report-schema.md), printed as text by `vmxlab run --report` and included in
-// `--json`. Cycle accounting (issue #3) will add a cycles section; until then the report
-// says so rather than printing a number that does not exist.
+// `--json`. Cycles come from cost/accounting.ts: event counts times the profile's prices.
 
 import { Machine } from "./machine.js";
 import { FlushCause } from "../core/tlbModel.js";
 import type { TlbModel } from "../core/tlbModel.js";
+import type { PricedCount } from "../cost/accounting.js";
+import type { CostClass } from "../cost/event.js";
 
-export const REPORT_SCHEMA = "vmxlab.report/1";
+export const REPORT_SCHEMA = "vmxlab.report/2";
 
 export interface TlbReport {
   entries: number; ways: number; hits: number; misses: number; evictions: number;
@@ -23,8 +24,19 @@ export interface RunReport {
   eventsByVector: Record<string, number>;
   ports: { accesses: number; unclaimed: number };
   mmio: { unclaimed: number };
-  /** null until the cost model exists (issue #3). */
-  cycles: null;
+  /** Instructions retired by class of the opcode table (src/isa/opcodes.ts). */
+  instructionsByClass: Record<CostClass, number>;
+  cycles: CycleReport;
+}
+
+export interface CycleReport {
+  /** Name and processor of the cost profile that priced the events. */
+  profile: string;
+  cpu: string;
+  /** All cycles: the TSC the guest reads, less any WRMSR offset. */
+  total: number;
+  /** Every priced event: its count and cycles; the cycles sum to `total`. */
+  byEvent: PricedCount[];
 }
 
 function tlbReport(t: TlbModel): TlbReport {
@@ -46,7 +58,11 @@ export function collectReport(m: Machine): RunReport {
     eventsByVector: events,
     ports: { accesses: m.ports.accesses, unclaimed: m.ports.unclaimedAccesses },
     mmio: { unclaimed: m.mmio.unclaimedAccesses },
-    cycles: null,
+    instructionsByClass: cpu.accounting.instructionsByClass(),
+    cycles: {
+      profile: cpu.accounting.profile.name, cpu: cpu.accounting.profile.cpu,
+      total: cpu.accounting.cycles(), byEvent: cpu.accounting.breakdown(),
+    },
   };
 }
 
@@ -70,6 +86,15 @@ export function formatReport(r: RunReport): string {
   const ev = Object.entries(r.eventsByVector).map(([v, c]) => `${VECTOR_NAMES[Number(v)] ?? `INT ${v}`}: ${n(c)}`);
   lines.push(`exceptions/interrupts  ${ev.length > 0 ? ev.join(", ") : "none"}`);
   lines.push(`port I/O               ${n(r.ports.accesses)} accesses (${n(r.ports.unclaimed)} to no device)`);
-  lines.push(`cycles                 not modelled yet (cost model: issue #3); instructions are counted exactly`);
+  const classes = Object.entries(r.instructionsByClass).filter(([, c]) => c > 0).sort((a, b) => b[1] - a[1]);
+  lines.push(`instructions by class  ${classes.map(([k, c]) => `${k} ${n(c)}`).join(", ")}`);
+  const c = r.cycles;
+  lines.push(`cycles                 ${n(c.total)} (profile ${c.profile}: ${c.cpu})`);
+  const width = Math.max(...c.byEvent.map((e) => n(e.cycles).length));
+  for (const e of c.byEvent) {
+    if (e.count === 0) continue;
+    const share = c.total > 0 ? ((e.cycles / c.total) * 100).toFixed(1).padStart(5) : "  0.0";
+    lines.push(`  ${e.event.padEnd(20)} ${n(e.cycles).padStart(width)} cycles ${share}%  (${n(e.count)} x ${e.count > 0 ? n(e.cycles / e.count) : 0})`);
+  }
   return lines.join("\n");
 }

@@ -194,3 +194,33 @@ async function cli(argv) {
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   process.exitCode = await cli(process.argv.slice(2));
 }
+
+/**
+ * The guest's instruction stream as QEMU executes it: QEMU runs one instruction per
+ * translation block (-singlestep) and logs every block it executes (-d exec,nochain),
+ * limited to the linear range [from, from+length) so the BIOS is left out. Returns the
+ * linear address (CS base + EIP) of each executed block in order. A REP string
+ * instruction appears once per iteration (QEMU re-enters it for each element).
+ * @param {string} imagePath a multiboot .elf
+ * @param {{ append?: string, timeoutMs?: number, from?: number, length?: number }} [opts]
+ * @returns {Promise<{ run: Awaited<ReturnType<typeof runQemu>>, addresses: number[] }>}
+ */
+export async function traceQemu(imagePath, { append, timeoutMs = 60000, from = 0x100000, length = 0x100000 } = {}) {
+  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), "vmxlab-qemu-trace-"));
+  const log = path.join(dir, "exec.log");
+  try {
+    const run = await runQemu(imagePath, {
+      append, timeoutMs,
+      extraArgs: ["-singlestep", "-d", "exec,nochain", "-dfilter", `0x${from.toString(16)}+0x${length.toString(16)}`, "-D", log],
+    });
+    const text = await fsp.readFile(log, "latin1");
+    const addresses = [];
+    // "Trace 0: 0x7f... [cs_base/eip/flags/...]" (QEMU 7.2 accel/tcg/cpu-exec.c)
+    for (const m of text.matchAll(/^Trace \d+: 0x[0-9a-f]+ \[([0-9a-f]+)\/([0-9a-f]+)\//gm)) {
+      addresses.push((parseInt(m[1], 16) + parseInt(m[2], 16)) >>> 0);
+    }
+    return { run, addresses };
+  } finally {
+    await fsp.rm(dir, { recursive: true, force: true });
+  }
+}
