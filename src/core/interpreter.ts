@@ -3,14 +3,14 @@
 // transfers, interrupts, I/O, system instructions), which cpu/ executes in TypeScript.
 // Handlers are small methods named after their kind; none allocates.
 
-import { Reg, Flag, Cr0, DECODE_SLOTS, DECODE_WORDS } from "../state/layout.js";
+import { Reg, Flag, Cr0, DECODE_SLOTS, DECODE_WORDS, RETIRE_COUNTER_WORD } from "../state/layout.js";
 import { Kind, AluOp, FlagOp, LoopOp } from "../isa/kind.js";
 import { decode, Dw, Info, Rep, NO_REG, ByteSource } from "../isa/decode.js";
 import { FAULT, raiseFault, Vector } from "./fault.js";
 import { CoreFlags, Lazy, sizeMask, PARITY } from "./flags.js";
 import { mul32, imul32, divu64, wide } from "./arith.js";
 import { specialize } from "./specialize.js";
-import { Event } from "../cost/event.js";
+import { Event, INSTRUCTION_COUNTERS } from "../cost/event.js";
 
 /** Why the hot loop returned. */
 export const enum Exit {
@@ -82,7 +82,17 @@ export class Core extends CoreFlags implements ByteSource {
    * the translation is only redone when a page boundary is crossed.
    */
   run(budget: number): Exit {
-    const s = this.s, d = this.decoded, view = this.view, ram32 = this.ram32, counts = this.counts;
+    const exit = this.runLoop(budget);
+    // Fold this call's retirements into the float64 event counters.
+    const r = this.retireCounts, c = this.counts;
+    for (let i = 0; i < INSTRUCTION_COUNTERS; i++) {
+      if (r[i] !== 0) { c[i] += r[i]; r[i] = 0; }
+    }
+    return exit;
+  }
+
+  private runLoop(budget: number): Exit {
+    const s = this.s, d = this.decoded, view = this.view, ram32 = this.ram32;
     // CS cannot change inside this loop (every CS load is a complex instruction), so its
     // limit, default size and the cache's mode tag are constants here.
     const csLimit = s[Reg.SEG_LIMIT + 1] >>> 0;
@@ -223,7 +233,7 @@ export class Core extends CoreFlags implements ByteSource {
             }
             if (this.execute(kind, at, info)) {
               this.retired += n + 1;
-              counts[d[at + Dw.COUNTER]]++;
+              d[RETIRE_COUNTER_WORD + d[at + Dw.COUNTER]]++;
               return Exit.MODE;
             }
             next = s[Reg.EIP];
@@ -240,7 +250,7 @@ export class Core extends CoreFlags implements ByteSource {
         }
         // Retired: one event of its class (cost/event.ts). Paths that leave without
         // retiring (complex, fault, a REP yielding mid-way) return before this line.
-        counts[d[at + Dw.COUNTER]]++;
+        d[RETIRE_COUNTER_WORD + d[at + Dw.COUNTER]]++;
         // Carry the physical address along while the next instruction is in the same page.
         const within = (phys & 0xfff) + (eip - start);
         phys = within >= 0 && within < 0x1000 ? phys + (eip - start) : this.fetchPhys(eip);

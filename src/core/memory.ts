@@ -3,7 +3,7 @@
 // invalidation of decoded code when it is written. MMIO beyond RAM goes to a bus
 // supplied from above (core imports nothing above it).
 
-import { Reg, Cr0, Cr4, RAM_OFFSET, DTLB_MAP_OFFSET, ITLB_MAP_OFFSET, TLB_ENTRIES, CODE_PAGE_OFFSET, CODE_PAGE_BYTES, DECODE_OFFSET, DECODE_SLOTS, DECODE_WORDS, COUNTER_OFFSET, COUNTER_SLOTS, totalBytes } from "../state/layout.js";
+import { Reg, Cr0, Cr4, RAM_OFFSET, DTLB_MAP_OFFSET, ITLB_MAP_OFFSET, TLB_ENTRIES, CODE_PAGE_OFFSET, CODE_PAGE_BYTES, DECODE_OFFSET, DECODE_SLOTS, DECODE_WORDS, COUNTER_OFFSET, COUNTER_SLOTS, RETIRE_COUNTER_WORD, RETIRE_COUNTER_SLOTS, totalBytes } from "../state/layout.js";
 import { Event } from "../cost/event.js";
 import { raiseFault, Vector } from "./fault.js";
 import { TlbModel, TlbConfig, DEFAULT_ITLB, DEFAULT_DTLB, FlushCause } from "./tlbModel.js";
@@ -77,6 +77,8 @@ export class CoreMemory {
   writeNeed = Tlb.VALID | Tlb.SUP_WRITE | Tlb.DIRTY;
   /** The event counters (cost/event.ts) in the flat state; cost/ prices them. */
   readonly counts: Float64Array;
+  /** Retirements by instruction counter during one call of the hot loop (state/layout.ts). */
+  readonly retireCounts: Int32Array;
   walkObserver: WalkObserver | null = null;
   private readonly walkRefs = new Float64Array(6);
   private walkRefCount = 0;
@@ -94,8 +96,9 @@ export class CoreMemory {
     this.dtlb = new TlbModel(tlbs.dtlb ?? DEFAULT_DTLB);
     this.itlb = new TlbModel(tlbs.itlb ?? DEFAULT_ITLB);
     this.codePages = new Uint8Array(this.buffer, CODE_PAGE_OFFSET, CODE_PAGE_BYTES);
-    this.decoded = new Int32Array(this.buffer, DECODE_OFFSET, (DECODE_SLOTS + 1) * DECODE_WORDS);
+    this.decoded = new Int32Array(this.buffer, DECODE_OFFSET, RETIRE_COUNTER_WORD + RETIRE_COUNTER_SLOTS);
     this.counts = new Float64Array(this.buffer, COUNTER_OFFSET, COUNTER_SLOTS);
+    this.retireCounts = new Int32Array(this.buffer, DECODE_OFFSET + RETIRE_COUNTER_WORD * 4, RETIRE_COUNTER_SLOTS);
     this.s[Reg.RAM_BYTES] = ramBytes;
   }
 

@@ -15,6 +15,9 @@ export const INSTRUCTION_CLASSES = [
 ] as const;
 export type CostClass = (typeof INSTRUCTION_CLASSES)[number];
 
+/** Counters 0 .. INSTRUCTION_COUNTERS-1 count retired instructions. */
+export const INSTRUCTION_COUNTERS = INSTRUCTION_CLASSES.length * 2;
+
 /** Counter of instructions of class `c`, with or without a memory operand. */
 export function instructionCounter(c: CostClass, memory: boolean): number {
   return INSTRUCTION_CLASSES.indexOf(c) * 2 + (memory ? 1 : 0);

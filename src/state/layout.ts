@@ -67,6 +67,7 @@ export const STATE_BYTES = 4096;
  * plain loads and stores for both engines.
  */
 export const COUNTER_OFFSET = 2048;
+
 export const COUNTER_SLOTS = 128;
 /** The last float64 slot of that area: TSC minus cycles, set by WRMSR IA32_TIME_STAMP_COUNTER. */
 export const TSC_OFFSET_SLOT = COUNTER_SLOTS - 1;
@@ -74,8 +75,16 @@ export const TSC_OFFSET_SLOT = COUNTER_SLOTS - 1;
 export const DECODE_SLOTS = 1 << 16;
 export const DECODE_WORDS = 8;
 export const DECODE_OFFSET = STATE_BYTES;
+/**
+ * Instructions retired per counter during the current call of the hot loop, as int32,
+ * right after the decode cache: the loop indexes them through the same array as the
+ * records, which keeps the per-instruction count to one increment. They are added into
+ * the float64 counters and cleared whenever the loop returns (a call retires < 2^31).
+ */
+export const RETIRE_COUNTER_WORD = (DECODE_SLOTS + 1) * DECODE_WORDS;
+export const RETIRE_COUNTER_SLOTS = 64;
 /** One extra slot past the cache holds instructions that are never cached (page-crossing, ROM). */
-export const DECODE_BYTES = (DECODE_SLOTS + 1) * DECODE_WORDS * 4;
+export const DECODE_BYTES = (RETIRE_COUNTER_WORD + RETIRE_COUNTER_SLOTS) * 4;
 /** One bit per 4 KiB physical page that holds cached decoded code. */
 export const CODE_PAGE_OFFSET = DECODE_OFFSET + DECODE_BYTES;
 export const CODE_PAGE_BYTES = 1 << 20; // one byte per page of the 4 GiB space
