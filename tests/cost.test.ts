@@ -166,6 +166,24 @@ describe("cycles from events (hand calculations)", () => {
   });
 });
 
+describe("page-fault nanobenchmark (guests/pfbench.elf)", () => {
+  it("measures the handler's path with RDTSC: 14 instructions per fault when instructions cost one cycle", () => {
+    const m = new Machine({ ramBytes: 32 << 20, profile: "tests/fixtures/instructions-profile.json" });
+    const out: number[] = [];
+    m.onSerial = (b) => out.push(b);
+    m.loadImage(new Uint8Array(fs.readFileSync("guests/pfbench.elf")), { name: "pfbench.elf" });
+    expect(m.run({ maxInstructions: 1_000_000 }).exitCode).toBe(0);
+    // pf_handler by hand: push, push, mov eax,cr2, shr, and, mov ebx,[next], or, mov [pt],
+    // add [next], inc [faults], pop, pop, add esp,4, iretd = 14; the faulting read does not
+    // retire, so the first pass is the second plus 14 per page. The second pass: 64 x (mov,
+    // add, dec, jnz) plus mov ebx / mov edi / mov ecx and the first RDTSC = 260.
+    const text = Buffer.from(out).toString("latin1");
+    expect(text).toContain("pfbench: mapped pass cycles: 260\n");
+    expect(text).toContain(`pfbench: faulting pass cycles: ${260 + 64 * 14}\n`);
+    expect(text).toContain("pfbench: cycles per fault: 14\n");
+  });
+});
+
 describe("golden report: vmxlab's priced counts equal QEMU's executed instruction stream", () => {
   /**
    * Prices QEMU's instruction stream with a profile: each executed instruction is decoded

@@ -20,8 +20,16 @@ if (!haveQemu) console.warn("vmxlab-vs-QEMU guest test skipped: qemu-system-i386
 /** Short command lines keep the compute guest quick; the rest take none. */
 const APPEND: Record<string, string> = { compute: "iterations=3" };
 
+/**
+ * Guests that print RDTSC differences. QEMU runs them with -icount shift=0, where RDTSC
+ * counts instructions, and vmxlab with a profile that prices each instruction at one
+ * cycle and nothing else: both then print instruction counts, which must agree.
+ */
+const TSC_GUESTS = new Set(["pfbench"]);
+const INSTRUCTIONS_PROFILE = "tests/fixtures/instructions-profile.json";
+
 function runOnVmxlab(g: Guest, append: string): { serial: string; exitCode: number | null; reason: string } {
-  const m = new Machine({ ramBytes: 32 << 20 });
+  const m = new Machine({ ramBytes: 32 << 20, profile: TSC_GUESTS.has(g.name) ? INSTRUCTIONS_PROFILE : undefined });
   const bytes: number[] = [];
   m.onSerial = (b) => bytes.push(b);
   m.loadImage(new Uint8Array(fs.readFileSync(g.outPath)), { name: g.outName, append });
@@ -32,7 +40,8 @@ function runOnVmxlab(g: Guest, append: string): { serial: string; exitCode: numb
 describe.skipIf(!haveQemu)("guests print the same on vmxlab and QEMU", () => {
   it.each(guests.map((g) => [g.name, g] as const))("%s", async (name, g) => {
     const append = APPEND[name] ?? "";
-    const qemu = await runQemu(g.outPath, { append: append || undefined, timeoutMs: 120_000 });
+    const extraArgs = TSC_GUESTS.has(name) ? ["-icount", "shift=0"] : [];
+    const qemu = await runQemu(g.outPath, { append: append || undefined, timeoutMs: 120_000, extraArgs });
     expect(qemu.timedOut).toBe(false);
     const mine = runOnVmxlab(g, append);
     expect(mine.reason).toBe("debug-exit");
