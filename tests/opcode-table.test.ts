@@ -68,3 +68,21 @@ describe("opcode table", () => {
     }
   });
 });
+
+describe("memory operands (priced as mem.operand)", () => {
+  // SDM Appendix A.2: E and M address memory (E also a register), O is a moffs; ES is a
+  // segment register, LEA computes an address without accessing it, INVLPG names a page.
+  const row = (mnemonic: string, operands: string) => {
+    const r = OPCODES.find((x) => x.mnemonic === mnemonic && x.operands.join(",") === operands);
+    if (!r) throw new Error(`no row ${mnemonic} ${operands}`);
+    return r;
+  };
+  it.each([
+    ["add", "Ev,Gv", true], ["mov", "eAX,Ov", true], ["push", "Ev", true], ["lgdt", "Ms", true],
+    ["push", "ES", false], ["pop", "ES", false], ["lea", "Gv,M", false], ["invlpg", "M", false],
+    ["push", "Zv", false], ["add", "AL,Ib", false],
+  ] as const)("%s %s: %s", (mnemonic, operands, memory) => {
+    expect(row(mnemonic, operands).memoryOperand).toBe(memory);
+  });
+});
+

@@ -35,6 +35,8 @@ export class Core extends CoreFlags implements ByteSource {
   complexAt = 0;
   /** Added to the physical address in a cache tag: bit 31 marks 32-bit code. */
   modeTag = 0;
+  /** True while a fault would come before the current instruction is counted. */
+  private uncounted = false;
   /** Set by a REP string instruction that stops mid-way to let the loop look around. */
   repeating = false;
   /** Linear address of the instruction being decoded (for ByteSource). */
@@ -59,6 +61,7 @@ export class Core extends CoreFlags implements ByteSource {
 
   /** Decodes the instruction at `lin` (physical `phys`), caching it when that is safe. */
   private decodeAt(lin: number, phys: number, at: number): number {
+    this.uncounted = true; // a fault while decoding comes before the instruction is counted
     this.fetchLin = lin;
     // An instruction that may cross a page, or that lies outside RAM, is not cached: the
     // second page's mapping, or a device, may change without a write we can see.
@@ -73,6 +76,7 @@ export class Core extends CoreFlags implements ByteSource {
     } else {
       this.decoded[at + Dw.TAG] = -1;
     }
+    this.uncounted = false;
     return at;
   }
 
@@ -100,8 +104,9 @@ export class Core extends CoreFlags implements ByteSource {
     const modeTag = this.modeTag;
     let n = 0;
     let eip = s[Reg.EIP];
+    let phys = 0;
     try {
-      let phys = this.fetchPhys(eip);
+      phys = this.nextPhys(eip);
       while (n < budget) {
         const start = eip;
         let at = (phys & (DECODE_SLOTS - 1)) * DECODE_WORDS;
@@ -109,9 +114,12 @@ export class Core extends CoreFlags implements ByteSource {
         const info = d[at + Dw.INFO];
         let next = eip + ((info >> Info.LEN_SHIFT) & Info.LEN_MASK);
         // SDM 3A 5.3: every byte of the instruction must lie within the CS limit.
-        if ((next - 1) >>> 0 > csLimit) raiseFault(s, Vector.GP, 0, true);
+        if ((next - 1) >>> 0 > csLimit) { this.uncounted = true; raiseFault(s, Vector.GP, 0, true); }
         if (!code32) next &= 0xffff;
         const kind = info & Info.KIND_MASK;
+        // Counted as retired here, where the record is at hand (cost/event.ts); the paths
+        // that leave without retiring (complex, fault, a REP yielding mid-way) take it back.
+        d[RETIRE_COUNTER_WORD + d[at + Dw.COUNTER]]++;
         // The fast variants (core/specialize.ts) run inline and keep EIP in a local; the
         // state's EIP is written before anything else can look at it.
         // The memory operand of a fast variant, resolved at one call site: its RAM offset
@@ -227,13 +235,13 @@ export class Core extends CoreFlags implements ByteSource {
             s[Reg.EIP] = next;
             if (kind >= Kind.COMPLEX_FIRST) {
               this.complexAt = at;
+              d[RETIRE_COUNTER_WORD + d[at + Dw.COUNTER]]--; // cpu/ counts it once it completes
               s[Reg.INSN_EIP] = eip;
               this.retired += n;
               return Exit.COMPLEX;
             }
             if (this.execute(kind, at, info)) {
               this.retired += n + 1;
-              d[RETIRE_COUNTER_WORD + d[at + Dw.COUNTER]]++;
               return Exit.MODE;
             }
             next = s[Reg.EIP];
@@ -242,21 +250,27 @@ export class Core extends CoreFlags implements ByteSource {
             // the run loop can look around (single-step trap, device stop, budget).
             if (this.repeating) {
               this.repeating = false;
+              d[RETIRE_COUNTER_WORD + d[at + Dw.COUNTER]]--;
               this.retired += n;
               return Exit.LIMIT;
             }
             n++;
           }
         }
-        // Retired: one event of its class (cost/event.ts). Paths that leave without
-        // retiring (complex, fault, a REP yielding mid-way) return before this line.
-        d[RETIRE_COUNTER_WORD + d[at + Dw.COUNTER]]++;
         // Carry the physical address along while the next instruction is in the same page.
         const within = (phys & 0xfff) + (eip - start);
-        phys = within >= 0 && within < 0x1000 ? phys + (eip - start) : this.fetchPhys(eip);
+        phys = within >= 0 && within < 0x1000 ? phys + (eip - start) : this.nextPhys(eip);
       }
     } catch (e) {
       if (e !== FAULT) throw e;
+      // The faulting instruction was counted unless the fault came first (fetch, decode,
+      // CS limit); its record is the cached one for `phys`, or the uncached scratch slot.
+      if (!this.uncounted) {
+        let at = (phys & (DECODE_SLOTS - 1)) * DECODE_WORDS;
+        if (d[at] !== (phys ^ modeTag)) at = SCRATCH;
+        d[RETIRE_COUNTER_WORD + d[at + Dw.COUNTER]]--;
+      }
+      this.uncounted = false;
       s[Reg.EIP] = eip;
       s[Reg.INSN_EIP] = eip;
       this.retired += n;
@@ -265,6 +279,14 @@ export class Core extends CoreFlags implements ByteSource {
     s[Reg.EIP] = eip;
     this.retired += n;
     return Exit.LIMIT;
+  }
+
+  /** fetchPhys for the instruction about to be counted: a fault here precedes its count. */
+  private nextPhys(eip: number): number {
+    this.uncounted = true;
+    const phys = this.fetchPhys(eip);
+    this.uncounted = false;
+    return phys;
   }
 
   /** Physical address of the instruction at CS:eip. */

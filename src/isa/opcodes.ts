@@ -99,7 +99,7 @@ function op(mnemonic: string, code: string, operands: string, kind: Kind, o: Row
     operands: operandList,
     kind, sub: o.sub ?? 0,
     flagsWritten: flagMask(o.flags ?? ""), flagsUndefined: flagMask(o.undef ?? ""),
-    cost, memoryOperand: kind !== Kind.LEA && kind !== Kind.INVLPG && operandList.some((x) => /^[EMO]/.test(x)),
+    cost, memoryOperand: kind !== Kind.LEA && kind !== Kind.INVLPG && operandList.some((x) => /^[EMO][a-z]*$/.test(x)), // not "ES"
     counter: instructionCounter(cost, false), privileged: o.priv ?? false, sensitive: o.sens ?? false, vmExit: o.exit ?? "",
   });
 }
