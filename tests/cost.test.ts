@@ -71,6 +71,14 @@ describe("cost profiles", () => {
     });
   }
 
+  it("the report names the events a profile marks UNSOURCED", () => {
+    const p = base();
+    p.events["task.switch"] = { cycles: 0, source: "UNSOURCED: no measurement found" };
+    const { report } = runCode([0xf4], checkProfile(p, "p"));
+    expect(report.cycles.unsourced).toEqual(["task.switch"]);
+    expect(runCode([0xf4]).report.cycles.unsourced).toEqual([]);
+  });
+
   it("rejects text that is not JSON", () => {
     expect(() => parseProfile("{ nope", "x.json")).toThrow(/^x\.json: not valid JSON/);
   });

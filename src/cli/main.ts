@@ -10,7 +10,7 @@ import { disassemble } from "../isa/disasm.js";
 import { Access } from "../core/memory.js";
 import { collectReport, formatReport } from "../vmm/report.js";
 import { Reg } from "../state/layout.js";
-import { ProfileError } from "../cost/profile.js";
+import { ProfileError, unsourcedEvents } from "../cost/profile.js";
 import { builtinProfileNames, loadProfile, DEFAULT_PROFILE_NAME } from "../cost/profiles.js";
 
 /** A mistake in how vmxlab was invoked. */
@@ -210,7 +210,9 @@ function disasm(p: Parsed): number {
 function profiles(): number {
   for (const name of builtinProfileNames()) {
     const p = loadProfile(name);
-    process.stdout.write(`${name.padEnd(20)} ${p.cpu}${name === DEFAULT_PROFILE_NAME ? " (default)" : ""}\n`);
+    const unsourced = unsourcedEvents(p).length;
+    const notes = [name === DEFAULT_PROFILE_NAME ? "default" : "", unsourced > 0 ? `${unsourced} events without a source, priced 0` : ""].filter(Boolean);
+    process.stdout.write(`${name.padEnd(18)} ${p.cpu}${notes.length > 0 ? ` [${notes.join("; ")}]` : ""}\n`);
   }
   return 0;
 }

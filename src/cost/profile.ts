@@ -58,3 +58,11 @@ export function parseProfile(text: string, origin: string): Profile {
   }
   return checkProfile(value, origin);
 }
+
+/**
+ * Events whose source starts with "UNSOURCED": the profile has no published or measured
+ * number for them and prices them at a placeholder, which reports must say.
+ */
+export function unsourcedEvents(p: Profile): string[] {
+  return Object.entries(p.events).filter(([, e]) => /^UNSOURCED\b/.test(e.source)).map(([name]) => name);
+}

@@ -6,6 +6,7 @@ import { Machine } from "./machine.js";
 import { FlushCause } from "../core/tlbModel.js";
 import type { TlbModel } from "../core/tlbModel.js";
 import type { PricedCount } from "../cost/accounting.js";
+import { unsourcedEvents } from "../cost/profile.js";
 import type { CostClass } from "../cost/event.js";
 
 export const REPORT_SCHEMA = "vmxlab.report/2";
@@ -37,6 +38,8 @@ export interface CycleReport {
   total: number;
   /** Every priced event: its count and cycles; the cycles sum to `total`. */
   byEvent: PricedCount[];
+  /** Events the profile prices at a placeholder because it has no source for them. */
+  unsourced: string[];
 }
 
 function tlbReport(t: TlbModel): TlbReport {
@@ -62,6 +65,7 @@ export function collectReport(m: Machine): RunReport {
     cycles: {
       profile: cpu.accounting.profile.name, cpu: cpu.accounting.profile.cpu,
       total: cpu.accounting.cycles(), byEvent: cpu.accounting.breakdown(),
+      unsourced: unsourcedEvents(cpu.accounting.profile),
     },
   };
 }
@@ -90,6 +94,9 @@ export function formatReport(r: RunReport): string {
   lines.push(`instructions by class  ${classes.map(([k, c]) => `${k} ${n(c)}`).join(", ")}`);
   const c = r.cycles;
   lines.push(`cycles                 ${n(c.total)} (profile ${c.profile}: ${c.cpu})`);
+  if (c.unsourced.length > 0) {
+    lines.push(`  note: this profile has no source for ${c.unsourced.join(", ")}; it prices them at 0 cycles`);
+  }
   const width = Math.max(...c.byEvent.map((e) => n(e.cycles).length));
   for (const e of c.byEvent) {
     if (e.count === 0) continue;
