@@ -1,0 +1,65 @@
+// npm run bench:accounting -- what per-instruction cycle accounting costs the hot loop.
+//
+// Builds a second copy of vmxlab whose hot loop does not count retirements (the lines
+// that touch the retire counters in src/core/interpreter.ts are removed), then runs each
+// bench guest on both builds, alternating, and reports the best time of each. The copy
+// without counting computes wrong cycles; it exists only to be timed.
+//
+//   node bench/accounting-overhead.mjs [--repeat K] [--instructions N]
+
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { spawnSync } from "node:child_process";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const GUESTS = ["bench-alu", "bench-mem", "bench-mem-paged"];
+const COUNT_LINE = /^\s*d\[RETIRE_COUNTER_WORD \+ d\[at \+ Dw\.COUNTER\]\](\+\+|--);.*$/gm;
+
+function option(name, fallback) {
+  const i = process.argv.indexOf(name);
+  if (i < 0) return fallback;
+  const v = Number(process.argv[i + 1]);
+  if (!Number.isInteger(v) || v <= 0) { console.error(`${name} needs a positive integer`); process.exit(2); }
+  return v;
+}
+const repeat = option("--repeat", 5);
+const instructions = option("--instructions", 100_000_000);
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "vmxlab-nocount-"));
+try {
+  fs.cpSync(path.join(ROOT, "src"), path.join(tmp, "src"), { recursive: true });
+  for (const f of ["tsconfig.json", "package.json"]) fs.copyFileSync(path.join(ROOT, f), path.join(tmp, f)); // package.json: ESM
+  fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(tmp, "node_modules"));
+  const loop = path.join(tmp, "src/core/interpreter.ts");
+  const text = fs.readFileSync(loop, "utf8");
+  const removed = text.match(COUNT_LINE)?.length ?? 0;
+  if (removed < 4) throw new Error(`expected the 4 retire-counter lines in interpreter.ts, found ${removed}: update COUNT_LINE`);
+  fs.writeFileSync(loop, text.replace(COUNT_LINE, ""));
+  const tsc = spawnSync(process.execPath, [path.join(ROOT, "node_modules/typescript/bin/tsc"), "-p", path.join(tmp, "tsconfig.json")], { encoding: "utf8" });
+  if (tsc.status !== 0) throw new Error(`tsc failed on the copy:\n${tsc.stdout}${tsc.stderr}`);
+
+  const counting = await import(pathToFileURL(path.join(ROOT, "dist/index.js")).href);
+  const plain = await import(pathToFileURL(path.join(tmp, "dist/index.js")).href);
+  const time = (lib, image) => {
+    const m = new lib.Machine({ ramBytes: 32 << 20 });
+    m.loadImage(image, {});
+    const t0 = process.hrtime.bigint();
+    const r = m.run({ maxInstructions: instructions });
+    return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, instructions: r.instructions };
+  };
+  console.log(`${os.cpus()[0].model}, ${os.cpus().length} cores, Node ${process.version}; best of ${repeat}, ${instructions.toLocaleString("en-US")} instructions each`);
+  console.log("guest              no counting   counting    overhead");
+  for (const g of GUESTS) {
+    const image = new Uint8Array(fs.readFileSync(path.join(ROOT, "guests", `${g}.img`)));
+    let a = Infinity, b = Infinity;
+    for (let i = 0; i < repeat; i++) {
+      a = Math.min(a, time(plain, image).seconds);
+      b = Math.min(b, time(counting, image).seconds);
+    }
+    console.log(`${g.padEnd(18)} ${a.toFixed(3).padStart(8)} s ${b.toFixed(3).padStart(8)} s ${(((b / a) - 1) * 100).toFixed(1).padStart(8)}%`);
+  }
+} finally {
+  fs.rmSync(tmp, { recursive: true, force: true });
+}
