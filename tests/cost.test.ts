@@ -23,7 +23,7 @@ const PRIMES = [2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 
 function primeProfile(): Profile {
   const events: Record<string, { cycles: number; source: string }> = {};
   PRICED_EVENTS.forEach((e, i) => { events[e] = { cycles: PRIMES[i], source: "test: distinct primes" }; });
-  return checkProfile({ schema: "vmxlab.profile/1", name: "primes", cpu: "none", model: "test", events }, "primes");
+  return checkProfile({ schema: "vmxlab.profile/1", name: "primes", cpu: "none", model: "test", clockMHz: 1000, events }, "primes");
 }
 const P = primeProfile().events;
 const price = (e: string) => P[e].cycles;
@@ -57,6 +57,7 @@ describe("cost profiles", () => {
     ["an empty source", (p) => { p.events["exception"].source = " "; }, /event "exception" has no source/],
     ["a missing event", (p) => { delete p.events["io.access"]; }, /event "io.access" is missing/],
     ["a wrong schema", (p) => { p.schema = "vmxlab.profile/9"; }, /"schema" must be/],
+    ["a missing clock", (p) => { delete p.clockMHz; }, /"clockMHz" must be a positive integer/],
   ];
   for (const [what, spoil, message] of cases) {
     it(`rejects ${what} with one line naming it`, () => {

@@ -34,8 +34,20 @@ export class Accounting {
       this.prices[instructionCounter(c, false)] = price(`insn.${c}`);
       this.prices[instructionCounter(c, true)] = price(`insn.${c}`) + price("mem.operand");
     }
-    for (let i = Event.STRING_ITERATION; i < Event.COUNT; i++) this.prices[i] = price(counterName(i));
+    for (let i = Event.STRING_ITERATION; i < Event.IDLE_CYCLE; i++) this.prices[i] = price(counterName(i));
+    this.prices[Event.IDLE_CYCLE] = 1;
+    // An upper bound on what one instruction in the hot loop can cost: the dearest class
+    // with a memory operand, plus a fetch walk and a data walk of two references each.
+    let dearest = 0;
+    for (let i = 0; i < Event.STRING_ITERATION; i++) dearest = Math.max(dearest, this.prices[i]);
+    this.stepBound = dearest + 2 * (price("tlb.miss") + 2 * price("walk.reference"));
   }
+
+  /** Cycles one hot-loop instruction costs at most (for running up to a deadline). */
+  stepBound = 1;
+
+  /** The profile's core clock in Hz (timers convert cycles to time with it). */
+  get clockHz(): number { return this.current.clockMHz * 1e6; }
 
   /** Cycles of everything counted so far: the TSC (DESIGN.md invariant 5). */
   cycles(): number {
@@ -69,7 +81,7 @@ export class Accounting {
     lines.push({ event: "mem.operand", count: memory, cycles: memory * p["mem.operand"].cycles });
     for (let i = Event.STRING_ITERATION; i < Event.COUNT; i++) {
       const name = counterName(i);
-      lines.push({ event: name, count: c[i], cycles: c[i] * p[name].cycles });
+      lines.push({ event: name, count: c[i], cycles: c[i] * this.prices[i] });
     }
     return lines;
   }

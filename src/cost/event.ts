@@ -39,8 +39,10 @@ export const enum Event {
   TASK_SWITCH = 45,
   /** One I/O port access (IN, OUT, or one element of INS/OUTS). */
   IO_ACCESS = 46,
+  /** A cycle spent halted until an interrupt: not priced, a cycle is a cycle. */
+  IDLE_CYCLE = 47,
   /** Number of counters in use; the state layout reserves room for more. */
-  COUNT = 47,
+  COUNT = 48,
 }
 
 /** The profile's name for each counter (the events a profile must price). */
@@ -49,11 +51,11 @@ export function counterName(i: number): string {
   return EVENT_NAMES[i - Event.STRING_ITERATION];
 }
 
-const EVENT_NAMES = ["string.iteration", "tlb.miss", "walk.reference", "exception", "privilege.change", "task.switch", "io.access"];
+const EVENT_NAMES = ["string.iteration", "tlb.miss", "walk.reference", "exception", "privilege.change", "task.switch", "io.access", "idle.cycle"];
 
-/** Names a profile prices: one per instruction class, the memory operand, and each event. */
+/** Names a profile prices: one per instruction class, the memory operand, and each event but idle.cycle. */
 export const PRICED_EVENTS: readonly string[] = [
   ...INSTRUCTION_CLASSES.filter((c) => c !== "invalid").map((c) => `insn.${c}`),
   "mem.operand",
-  ...EVENT_NAMES,
+  ...EVENT_NAMES.filter((e) => e !== "idle.cycle"),
 ];

@@ -18,6 +18,8 @@ export interface Profile {
   readonly cpu: string;
   /** What one cycle count means under this profile. */
   readonly model: string;
+  /** Core clock in MHz: timers (8254, APIC) turn cycles into time with it. */
+  readonly clockMHz: number;
   readonly events: Readonly<Record<string, PricedEvent>>;
 }
 
@@ -32,6 +34,9 @@ export function checkProfile(value: unknown, origin: string): Profile {
   if (v.schema !== PROFILE_SCHEMA) fail(`"schema" must be "${PROFILE_SCHEMA}"`);
   for (const key of ["name", "cpu", "model"]) {
     if (typeof v[key] !== "string" || (v[key] as string).trim() === "") fail(`"${key}" must be a non-empty string`);
+  }
+  if (typeof v.clockMHz !== "number" || !Number.isInteger(v.clockMHz) || v.clockMHz <= 0 || v.clockMHz > 100000) {
+    fail(`"clockMHz" must be a positive integer (the core clock in MHz)`);
   }
   const events = v.events;
   if (typeof events !== "object" || events === null || Array.isArray(events)) fail(`"events" must be an object`);

@@ -9,8 +9,16 @@ import { Kind } from "../isa/kind.js";
 import { Dw, Info } from "../isa/decode.js";
 import { CpuSystem } from "./system.js";
 import { Source, TripleFault, Unsupported } from "./interrupts.js";
+import { DeviceUnsupported } from "../dev/portBus.js";
+import { Event } from "../cost/event.js";
 
-export type StopReason = "limit" | "halt" | "shutdown" | "stop" | "unsupported" | "exception";
+export type StopReason = "limit" | "halt" | "shutdown" | "stop" | "unsupported" | "exception" | "deadline";
+
+/** An interrupt controller as the CPU sees it: INTR asserted, and the INTA cycle. */
+export interface InterruptSource {
+  pending(): boolean;
+  acknowledge(): number;
+}
 
 /** DR6 bits (SDM 3A 17.2.3). */
 const DR6_BS = 0x4000;
@@ -29,24 +37,45 @@ export class Cpu extends CpuSystem {
   /** Faults delivered; each ends an instruction step without retiring it. */
   eventsDelivered = 0;
 
-  /** Runs up to `limit` instructions. */
-  runFor(limit: number): StopReason {
+  /** Where external interrupts come from (the PIC pair), or null when nothing interrupts. */
+  interruptSource: InterruptSource | null = null;
+
+  /**
+   * Runs up to `limit` steps (instructions retired or events delivered), or until the
+   * cycle count reaches `untilCycle` ("deadline": a timer is due). External interrupts
+   * are taken between instructions when IF = 1 and no STI/MOV SS shadow is pending.
+   */
+  runFor(limit: number, untilCycle = Infinity): StopReason {
     const s = this.s;
     const end = this.retired + this.eventsDelivered + limit;
     this.stopRequested = false;
     this.pendingException = false;
     try {
       while (this.retired + this.eventsDelivered < end) {
+        let slice = Math.min(end - this.retired - this.eventsDelivered, 1 << 20);
+        if (untilCycle !== Infinity) {
+          const left = untilCycle - this.accounting.cycles();
+          if (left <= 0) return "deadline";
+          // Never run past the deadline by more than one instruction's worth.
+          slice = Math.min(slice, Math.max(1, Math.floor(left / this.accounting.stepBound)));
+        }
+        if (s[Reg.INHIBIT_IRQ] === 0 && this.interruptSource !== null && (s[Reg.EFLAGS] & Flag.IF) !== 0 &&
+            this.interruptSource.pending()) {
+          this.acceptInterrupt();
+          continue;
+        }
         if (s[Reg.HALTED] !== 0) return "halt";
-        // Single-stepping and breakpoints need the loop to look after every instruction.
+        // Single-stepping and breakpoints need the loop to look after every instruction;
+        // so does the instruction after STI or MOV SS, whose shadow then ends (SDM 3A 6.8.3).
         const stepping = (s[Reg.EFLAGS] & Flag.TF) !== 0;
         const breakpoints = (s[Reg.DR0 + 7] & 0xff) !== 0;
         if (stepping || breakpoints) {
           this.stepWithDebug(stepping, breakpoints);
         } else {
+          if (s[Reg.INHIBIT_IRQ] !== 0) { s[Reg.INHIBIT_IRQ] = 0; slice = 1; }
           // Bounded slices: V8 optimizes a fresh call of run() better than a loop it replaced on
           // the stack (OSR), and a long guest loop would otherwise stay in the OSR version.
-          const exit = this.run(Math.min(end - this.retired - this.eventsDelivered, 1 << 20));
+          const exit = this.run(slice);
           if (exit === Exit.COMPLEX) this.complex();
           else if (exit === Exit.FAULT) this.deliverFault();
         }
@@ -54,10 +83,30 @@ export class Cpu extends CpuSystem {
       }
     } catch (e) {
       if (e instanceof TripleFault) { this.stopMessage = e.message; return "shutdown"; }
-      if (e instanceof Unsupported) { this.stopMessage = `unsupported: ${e.message}`; return "unsupported"; }
+      if (e instanceof Unsupported || e instanceof DeviceUnsupported) { this.stopMessage = `unsupported: ${e.message}`; return "unsupported"; }
       throw e;
     }
     return "limit";
+  }
+
+  /**
+   * Takes the interrupt the controller asserts (SDM 3A 6.3.2): INTA gives the vector, the
+   * processor leaves HLT and delivers it through the IDT (or IVT) like an external event.
+   * The one place external interrupts enter the CPU (VMX will intercept here).
+   */
+  private acceptInterrupt(): void {
+    const s = this.s;
+    const vector = this.interruptSource!.acknowledge();
+    s[Reg.HALTED] = 0;
+    s[Reg.INSN_EIP] = s[Reg.EIP];
+    this.eventsDelivered++;
+    this.deliver(vector, 0, false, Source.EXTERNAL, s[Reg.EIP]);
+  }
+
+  /** Spends the cycles up to `cycle` halted (HLT waiting for a timer). */
+  idleUntil(cycle: number): void {
+    const now = this.accounting.cycles();
+    if (cycle > now) this.counts[Event.IDLE_CYCLE] += cycle - now;
   }
 
   /** Executes the complex instruction the hot loop stopped at; a fault is delivered. */

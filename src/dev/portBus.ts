@@ -8,6 +8,9 @@ export interface PortDevice {
   write(port: number, size: number, value: number): void;
 }
 
+/** Thrown by a device for programming its model does not cover; the run ends naming it. */
+export class DeviceUnsupported extends Error {}
+
 interface Claim { first: number; last: number; device: PortDevice }
 
 export class PortBus {

@@ -3,7 +3,9 @@
 // KVM's (run until an exit that the caller cares about).
 
 import { Reg, Seg, Cr0 } from "../state/layout.js";
-import { Cpu } from "../cpu/cpu.js";
+import { Cpu, StopReason } from "../cpu/cpu.js";
+import { PicPair } from "../dev/pic8259.js";
+import { Pit8254, PIT_HZ } from "../dev/pit8254.js";
 import { PortBus } from "../dev/portBus.js";
 import { MmioBus } from "../dev/mmioBus.js";
 import { Uart16550 } from "../dev/uart16550.js";
@@ -55,6 +57,8 @@ export class Machine {
   readonly mmio: MmioBus;
   readonly uart = new Uart16550(0x3f8);
   readonly debugExit = new DebugExit();
+  readonly pic = new PicPair();
+  readonly pit: Pit8254;
   /** Called for every byte the guest transmits on COM1. */
   onSerial: ((byte: number) => void) | null = null;
   readonly ramBytes: number;
@@ -74,6 +78,12 @@ export class Machine {
     this.ports.register(0x3f8, 8, this.uart);
     this.ports.register(0xf4, 1, this.debugExit);
     this.ports.register(0x92, 1, new SystemControlPortA());
+    this.ports.register(0x20, 2, this.pic);
+    this.ports.register(0xa0, 2, this.pic);
+    this.pit = new Pit8254(() => this.pitTick(), () => this.pic.pulseIrq(0));
+    this.ports.register(0x40, 4, this.pit);
+    this.ports.register(0x61, 1, this.pit);
+    this.cpu.interruptSource = this.pic;
     this.uart.onTransmit = (b) => { if (this.onSerial) this.onSerial(b); };
     this.debugExit.onExit = () => { this.cpu.stopRequested = true; };
     this.cpu.io = this.ports;
@@ -164,19 +174,47 @@ export class Machine {
   run(options: { maxInstructions?: number } = {}): RunResult {
     const cpu = this.cpu;
     const limit = options.maxInstructions ?? Number.MAX_SAFE_INTEGER;
-    const start = cpu.retired;
-    const stop = cpu.runFor(limit);
+    const start = cpu.retired, startSteps = cpu.retired + cpu.eventsDelivered;
+    let stop: StopReason;
+    // Run until the next timer event, let the timers raise their interrupts, go on. A
+    // halted CPU with IF = 1 sleeps until the next event (its cycles count as idle).
+    for (;;) {
+      this.pit.service();
+      const next = this.pit.nextInterruptTick();
+      const deadline = next === Infinity ? Infinity : this.cycleOfTick(next);
+      stop = cpu.runFor(limit - (cpu.retired + cpu.eventsDelivered - startSteps), deadline);
+      if (stop === "deadline") continue;
+      if (stop === "halt" && (cpu.getEflags() & 0x200) !== 0) {
+        // The guest may have programmed the timer since the deadline was computed.
+        this.pit.service();
+        const wake = this.pit.nextInterruptTick();
+        if (wake !== Infinity) { cpu.idleUntil(this.cycleOfTick(wake)); continue; }
+      }
+      break;
+    }
     const instructions = cpu.retired - start;
     switch (stop) {
       case "stop": return { reason: "debug-exit", exitCode: this.debugExit.value ?? 0, instructions };
       case "halt": {
         const intr = (cpu.getEflags() & 0x200) !== 0;
-        return { reason: "halt", instructions, message: intr ? "HLT with interrupts enabled, but no device can interrupt" : "HLT with interrupts disabled" };
+        return { reason: "halt", instructions, message: intr ? "HLT with interrupts enabled and no interrupt due" : "HLT with interrupts disabled" };
       }
       case "shutdown": return { reason: "shutdown", instructions, message: cpu.stopMessage };
       case "unsupported": return { reason: "error", instructions, message: cpu.stopMessage };
       default: return { reason: "limit", instructions };
     }
+  }
+
+  /** The 8254's clock: cycles so far at the profile's core clock, in 1.193182 MHz ticks (exact). */
+  private pitTick(): number {
+    const hz = BigInt(this.cpu.accounting.clockHz);
+    return Number((BigInt(this.cpu.accounting.cycles()) * BigInt(PIT_HZ)) / hz);
+  }
+
+  /** The first cycle at which the 8254 clock has reached `tick`. */
+  private cycleOfTick(tick: number): number {
+    const hz = BigInt(this.cpu.accounting.clockHz), pit = BigInt(PIT_HZ);
+    return Number((BigInt(tick) * hz + pit - 1n) / pit);
   }
 
   get instructionsRetired(): number {
