@@ -11,6 +11,8 @@ import { Machine } from "../dist/index.js";
 import { listGuests } from "../tools/build-guests.mjs";
 // @ts-ignore -- plain ESM JavaScript without type declarations
 import { available as qemuAvailable, guestOutput, runQemu } from "../tools/peers/qemu.mjs";
+import { DiskImage } from "../dist/vmm/diskImage.js";
+import { DISK_GUESTS, makeTestDisk, qemuDiskArgs } from "./fixtures/disk.js";
 
 interface Guest { name: string; outName: string; outPath: string }
 const guests: Guest[] = listGuests();
@@ -29,7 +31,8 @@ const TSC_GUESTS = new Set(["pfbench"]);
 const INSTRUCTIONS_PROFILE = "tests/fixtures/instructions-profile.json";
 
 function runOnVmxlab(g: Guest, append: string): { serial: string; exitCode: number | null; reason: string } {
-  const m = new Machine({ ramBytes: 32 << 20, profile: TSC_GUESTS.has(g.name) ? INSTRUCTIONS_PROFILE : undefined });
+  const disk = DISK_GUESTS.has(g.name) ? new DiskImage(makeTestDisk()) : undefined;
+  const m = new Machine({ ramBytes: 32 << 20, profile: TSC_GUESTS.has(g.name) ? INSTRUCTIONS_PROFILE : undefined, disk });
   const bytes: number[] = [];
   m.onSerial = (b) => bytes.push(b);
   m.loadImage(new Uint8Array(fs.readFileSync(g.outPath)), { name: g.outName, append });
@@ -40,7 +43,7 @@ function runOnVmxlab(g: Guest, append: string): { serial: string; exitCode: numb
 describe.skipIf(!haveQemu)("guests print the same on vmxlab and QEMU", () => {
   it.each(guests.map((g) => [g.name, g] as const))("%s", async (name, g) => {
     const append = APPEND[name] ?? "";
-    const extraArgs = TSC_GUESTS.has(name) ? ["-icount", "shift=0"] : [];
+    const extraArgs = TSC_GUESTS.has(name) ? ["-icount", "shift=0"] : DISK_GUESTS.has(name) ? qemuDiskArgs(makeTestDisk()) : [];
     const qemu = await runQemu(g.outPath, { append: append || undefined, timeoutMs: 120_000, extraArgs });
     expect(qemu.timedOut).toBe(false);
     const mine = runOnVmxlab(g, append);

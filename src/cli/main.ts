@@ -11,6 +11,7 @@ import { Access } from "../core/memory.js";
 import { collectReport, formatReport } from "../vmm/report.js";
 import { Reg } from "../state/layout.js";
 import { ProfileError, unsourcedEvents } from "../cost/profile.js";
+import { DiskImage } from "../vmm/diskImage.js";
 import { builtinProfileNames, loadProfile, DEFAULT_PROFILE_NAME } from "../cost/profiles.js";
 
 /** A mistake in how vmxlab was invoked. */
@@ -25,6 +26,7 @@ usage:
       --format F                 auto | multiboot | bootsector | flat (default auto)
       --load-address A           load and entry address of a flat binary (default 0x100000)
       --ram MiB                  guest RAM in MiB (default 32)
+      --disk FILE                raw disk image as the primary-master ATA disk
       --json                     print one JSON summary on stdout instead of streaming
       --profile P                cost profile: a shipped name (vmxlab profiles) or a
                                  JSON file (default ${DEFAULT_PROFILE_NAME})
@@ -46,7 +48,7 @@ triple-fault shutdown; 70 when the guest used a feature vmxlab does not model.`;
 
 interface Parsed { positional: string[]; flags: Map<string, string | true> }
 
-const VALUE_FLAGS = new Set(["--max-instructions", "--append", "--format", "--load-address", "--ram", "--hex", "--count", "--address", "--profile"]);
+const VALUE_FLAGS = new Set(["--max-instructions", "--append", "--format", "--load-address", "--ram", "--hex", "--count", "--address", "--profile", "--disk"]);
 const BOOL_FLAGS = new Set(["--json", "--16", "--help", "--version", "--walks", "--report"]);
 
 function parse(args: string[]): Parsed {
@@ -113,7 +115,9 @@ function loadedMachine(p: Parsed): { machine: Machine; path: string } {
   const image = readImage(path);
   const ramMiB = numberFlag(p, "--ram", 32, 1024);
   const profile = p.flags.get("--profile");
-  const machine = new Machine({ ramBytes: ramMiB << 20, profile: typeof profile === "string" ? profile : undefined });
+  const diskPath = p.flags.get("--disk");
+  const disk = typeof diskPath === "string" ? new DiskImage(diskPath) : undefined;
+  const machine = new Machine({ ramBytes: ramMiB << 20, profile: typeof profile === "string" ? profile : undefined, disk });
   const append = p.flags.get("--append");
   machine.loadImage(image, {
     name: basename(path as string),

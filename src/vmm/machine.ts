@@ -6,6 +6,7 @@ import { Reg, Seg, Cr0 } from "../state/layout.js";
 import { Cpu, StopReason } from "../cpu/cpu.js";
 import { PicPair } from "../dev/pic8259.js";
 import { Pit8254, PIT_HZ } from "../dev/pit8254.js";
+import { AtaDisk, BlockStore } from "../dev/ataDisk.js";
 import { PortBus } from "../dev/portBus.js";
 import { MmioBus } from "../dev/mmioBus.js";
 import { Uart16550 } from "../dev/uart16550.js";
@@ -22,6 +23,8 @@ export interface MachineOptions {
   tlb?: { itlb?: TlbConfig; dtlb?: TlbConfig };
   /** Cost profile: a shipped profile's name, a file path, or a checked Profile (default: cost/profiles.ts). */
   profile?: string | Profile;
+  /** Sectors of the ATA disk on the primary channel (master), or none. */
+  disk?: BlockStore;
 }
 
 export interface LoadOptions {
@@ -59,6 +62,8 @@ export class Machine {
   readonly debugExit = new DebugExit();
   readonly pic = new PicPair();
   readonly pit: Pit8254;
+  /** The primary-master ATA disk, when MachineOptions.disk gave one. */
+  readonly disk: AtaDisk | null = null;
   /** Called for every byte the guest transmits on COM1. */
   onSerial: ((byte: number) => void) | null = null;
   readonly ramBytes: number;
@@ -84,6 +89,11 @@ export class Machine {
     this.ports.register(0x40, 4, this.pit);
     this.ports.register(0x61, 1, this.pit);
     this.cpu.interruptSource = this.pic;
+    if (options.disk) {
+      this.disk = new AtaDisk(options.disk, (level) => this.pic.setIrq(14, level));
+      this.ports.register(0x1f0, 8, this.disk);
+      this.ports.register(0x3f6, 1, this.disk);
+    }
     this.uart.onTransmit = (b) => { if (this.onSerial) this.onSerial(b); };
     this.debugExit.onExit = () => { this.cpu.stopRequested = true; };
     this.cpu.io = this.ports;
