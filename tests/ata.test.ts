@@ -6,7 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import { spawn, spawnSync } from "node:child_process";
 import { AtaDisk, type BlockStore } from "../src/dev/ataDisk.js";
-import { makeTestDisk } from "./fixtures/disk.js";
+import { makeTestDisk } from "./fixtures/guest-setup.js";
 
 /** An in-memory store that logs every call, so tests can see the order of events. */
 function memoryStore(sectors: number) {

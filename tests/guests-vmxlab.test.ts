@@ -12,7 +12,7 @@ import { listGuests } from "../tools/build-guests.mjs";
 // @ts-ignore -- plain ESM JavaScript without type declarations
 import { available as qemuAvailable, guestOutput, runQemu } from "../tools/peers/qemu.mjs";
 import { DiskImage } from "../dist/vmm/diskImage.js";
-import { DISK_GUESTS, makeTestDisk, qemuDiskArgs } from "./fixtures/disk.js";
+import { DISK_GUESTS, SERIAL_INPUT, makeTestDisk, qemuDiskArgs } from "./fixtures/guest-setup.js";
 
 interface Guest { name: string; outName: string; outPath: string }
 const guests: Guest[] = listGuests();
@@ -36,6 +36,8 @@ function runOnVmxlab(g: Guest, append: string): { serial: string; exitCode: numb
   const bytes: number[] = [];
   m.onSerial = (b) => bytes.push(b);
   m.loadImage(new Uint8Array(fs.readFileSync(g.outPath)), { name: g.outName, append });
+  const input = SERIAL_INPUT[g.name];
+  if (input !== undefined) m.uart.receive(Buffer.from(input, "latin1"));
   const r = m.run({ maxInstructions: 2_000_000_000 });
   return { serial: Buffer.from(bytes).toString("latin1"), exitCode: r.reason === "debug-exit" ? (r.exitCode ?? null) : null, reason: r.reason };
 }
@@ -44,7 +46,7 @@ describe.skipIf(!haveQemu)("guests print the same on vmxlab and QEMU", () => {
   it.each(guests.map((g) => [g.name, g] as const))("%s", async (name, g) => {
     const append = APPEND[name] ?? "";
     const extraArgs = TSC_GUESTS.has(name) ? ["-icount", "shift=0"] : DISK_GUESTS.has(name) ? qemuDiskArgs(makeTestDisk()) : [];
-    const qemu = await runQemu(g.outPath, { append: append || undefined, timeoutMs: 120_000, extraArgs });
+    const qemu = await runQemu(g.outPath, { append: append || undefined, timeoutMs: 120_000, extraArgs, input: SERIAL_INPUT[name] });
     expect(qemu.timedOut).toBe(false);
     const mine = runOnVmxlab(g, append);
     expect(mine.reason).toBe("debug-exit");

@@ -27,6 +27,8 @@ usage:
       --load-address A           load and entry address of a flat binary (default 0x100000)
       --ram MiB                  guest RAM in MiB (default 32)
       --disk FILE                raw disk image as the primary-master ATA disk
+      --serial-input FILE        bytes the guest receives on COM1 ("-" = stdin), all
+                                 queued at the start (deterministic)
       --json                     print one JSON summary on stdout instead of streaming
       --profile P                cost profile: a shipped name (vmxlab profiles) or a
                                  JSON file (default ${DEFAULT_PROFILE_NAME})
@@ -48,7 +50,7 @@ triple-fault shutdown; 70 when the guest used a feature vmxlab does not model.`;
 
 interface Parsed { positional: string[]; flags: Map<string, string | true> }
 
-const VALUE_FLAGS = new Set(["--max-instructions", "--append", "--format", "--load-address", "--ram", "--hex", "--count", "--address", "--profile", "--disk"]);
+const VALUE_FLAGS = new Set(["--max-instructions", "--append", "--format", "--load-address", "--ram", "--hex", "--count", "--address", "--profile", "--disk", "--serial-input"]);
 const BOOL_FLAGS = new Set(["--json", "--16", "--help", "--version", "--walks", "--report"]);
 
 function parse(args: string[]): Parsed {
@@ -92,6 +94,16 @@ function readImage(path: string | undefined): Uint8Array {
   }
 }
 
+/** The whole --serial-input file (or stdin for "-"). */
+function readInput(path: string): Uint8Array {
+  try {
+    return new Uint8Array(readFileSync(path === "-" ? 0 : path));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UsageError(`--serial-input ${path}: ${code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : `cannot read (${code ?? String(e)})`}`);
+  }
+}
+
 function formatOption(p: Parsed): ImageFormat {
   const f = p.flags.get("--format") ?? "auto";
   if (f !== "auto" && f !== "multiboot" && f !== "bootsector" && f !== "flat") throw new UsageError(`--format must be auto, multiboot, bootsector or flat, not "${String(f)}"`);
@@ -125,6 +137,8 @@ function loadedMachine(p: Parsed): { machine: Machine; path: string } {
     format: formatOption(p),
     loadAddress: numberFlag(p, "--load-address", 0x100000, 0xffffffff),
   });
+  const input = p.flags.get("--serial-input");
+  if (typeof input === "string") machine.uart.receive(readInput(input));
   return { machine, path: path as string };
 }
 

@@ -26,6 +26,8 @@ const DR6_BS = 0x4000;
 export class Cpu extends CpuSystem {
   /** Set by a device (debug-exit) to end the run after the current instruction. */
   stopRequested = false;
+  /** Set by a device whose next event time changed (a timer reprogrammed): runFor returns "deadline". */
+  rescheduleRequested = false;
   /** Text of the last unsupported feature or shutdown cause. */
   stopMessage = "";
   /**
@@ -80,6 +82,7 @@ export class Cpu extends CpuSystem {
           else if (exit === Exit.FAULT) this.deliverFault();
         }
         if (this.stopRequested) return this.stopOnException && this.pendingException ? "exception" : "stop";
+        if (this.rescheduleRequested) { this.rescheduleRequested = false; return "deadline"; }
       }
     } catch (e) {
       if (e instanceof TripleFault) { this.stopMessage = e.message; return "shutdown"; }

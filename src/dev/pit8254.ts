@@ -81,6 +81,9 @@ export class Pit8254 implements PortDevice {
   /** The last tick whose channel-0 edges have been delivered. */
   private serviced = 0;
 
+  /** Called when channel 0's next interrupt time may have changed (the host reschedules). */
+  onReprogram: (() => void) | null = null;
+
   /** `now()` is the current PIT tick; `irq0()` pulses IRQ 0. */
   constructor(private readonly now: () => number, private readonly irq0: () => void) {
     this.channels[2].gate = false; // port 0x61 bit 0 starts low
@@ -135,7 +138,7 @@ export class Pit8254 implements PortDevice {
       this.speaker = (v >> 1) & 1;
       return;
     }
-    if (port === 0x43) { this.control(v, now); return; }
+    if (port === 0x43) { this.control(v, now); if (this.onReprogram) this.onReprogram(); return; }
     const c = this.channels[port - 0x40];
     let complete = false;
     if (c.access === 1) { c.reload = v; complete = true; }
@@ -149,6 +152,7 @@ export class Pit8254 implements PortDevice {
     c.start = now + 1;
     c.pausedAt = c.gate ? -1 : now + 1;
     c.nullCount = false;
+    if (this.onReprogram) this.onReprogram();
   }
 
   private control(v: number, now: number): void {

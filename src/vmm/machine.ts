@@ -86,9 +86,11 @@ export class Machine {
     this.ports.register(0x20, 2, this.pic);
     this.ports.register(0xa0, 2, this.pic);
     this.pit = new Pit8254(() => this.pitTick(), () => this.pic.pulseIrq(0));
+    this.pit.onReprogram = () => { this.cpu.rescheduleRequested = true; };
     this.ports.register(0x40, 4, this.pit);
     this.ports.register(0x61, 1, this.pit);
     this.cpu.interruptSource = this.pic;
+    this.uart.irq = (level) => this.pic.setIrq(4, level);
     if (options.disk) {
       this.disk = new AtaDisk(options.disk, (level) => this.pic.setIrq(14, level));
       this.ports.register(0x1f0, 8, this.disk);

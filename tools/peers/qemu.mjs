@@ -48,13 +48,14 @@ const BASE_ARGS = [
  * Run one guest image on QEMU.
  * @param {string} imagePath a multiboot .elf or a boot .img
  * @param {{ append?: string, timeoutMs?: number, extraArgs?: string[],
- *           onByte?: (byte: number, hrtimeNs: bigint) => void }} [opts]
+ *           onByte?: (byte: number, hrtimeNs: bigint) => void, input?: Buffer|string }} [opts]
+ *   input: bytes for the guest to receive on COM1 (QEMU's stdin)
  * @returns {Promise<{ serial: Buffer, exitStatus: number|null, rawStatus: number|null,
  *                     signal: string|null, timedOut: boolean, stderr: string }>}
  *   exitStatus is the value the guest wrote to port 0xF4, or null when the run ended
  *   another way (timeout, triple fault with -no-reboot, QEMU error).
  */
-export async function runQemu(imagePath, { append, timeoutMs = 60000, extraArgs = [], onByte } = {}) {
+export async function runQemu(imagePath, { append, timeoutMs = 60000, extraArgs = [], onByte, input } = {}) {
   const ext = path.extname(imagePath).toLowerCase();
   const image = await fsp.readFile(imagePath); // throws ENOENT with the path in it
   const args = [...BASE_ARGS];
@@ -84,7 +85,8 @@ export async function runQemu(imagePath, { append, timeoutMs = 60000, extraArgs 
 
   let timer = null;
   try {
-    const child = spawn(QEMU, args, { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(QEMU, args, { stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"] });
+    if (input !== undefined) child.stdin.end(input); // COM1 receives these bytes
     const chunks = [];
     let stderr = "";
     child.stdout.on("data", (chunk) => {
