@@ -233,11 +233,7 @@ wait_drq:
 %include "exit.inc"
 %include "desc.inc"
 
-    align 8, db 0
-gdt:
-    GDT_FLAT_KERNEL
-gdt_end:
-gdtr:   PSEUDO_DESC gdt, gdt_end - gdt
+    FLAT_GDT
 
 signature:  db "vmxlab disk test"
 msg_name:   db "ata", 0

@@ -92,11 +92,7 @@ wait_not_busy:
 %include "exit.inc"
 %include "desc.inc"
 
-    align 8, db 0
-gdt:
-    GDT_FLAT_KERNEL
-gdt_end:
-gdtr:   PSEUDO_DESC gdt, gdt_end - gdt
+    FLAT_GDT
 
 msg_name:    db "atastream", 0
 msg_flushed: db "flushed ", 0

@@ -37,33 +37,18 @@ start:
     mov esi, msg_start
     call uart_puts
 
+    mov edi, idt
+    mov bl, GATE_INT0
+    mov ecx, 0x20
     mov eax, irq0_handler
-    mov ebx, 0x20
-    call set_gate
+    call idt_set_gate
+    mov ecx, 0x24
     mov eax, irq4_handler
-    mov ebx, 0x24
-    call set_gate
+    call idt_set_gate
     lidt [idtr]
 
-    ; 8259A pair as on a PC; unmask IRQ 0 (timer) and IRQ 4 (COM1).
-    mov al, 0x11
-    out 0x20, al
-    out 0xA0, al
-    mov al, 0x20
-    out 0x21, al
-    mov al, 0x28
-    out 0xA1, al
-    mov al, 0x04
-    out 0x21, al
-    mov al, 0x02
-    out 0xA1, al
-    mov al, 0x01
-    out 0x21, al
-    out 0xA1, al
-    mov al, 0xEE
-    out 0x21, al
-    mov al, 0xFF
-    out 0xA1, al
+    mov ax, 0xFFEE              ; unmask IRQ 0 (timer) and IRQ 4 (COM1)
+    call pic_init_pc
 
     ; COM1: "received data available" interrupt, OUT2 on.
     mov dx, 0x3F9
@@ -225,24 +210,12 @@ uart_init_keep_input:
     out dx, al
     ret
 
-; set_gate: EAX = handler, EBX = vector; a 32-bit ring-0 interrupt gate.
-set_gate:
-    mov word [idt + ebx*8], ax
-    mov word [idt + ebx*8 + 2], SEL_KCODE
-    mov word [idt + ebx*8 + 4], 0x8E00
-    shr eax, 16
-    mov word [idt + ebx*8 + 6], ax
-    ret
-
 %include "uart.inc"
 %include "exit.inc"
 %include "desc.inc"
+%include "pic.inc"
 
-    align 8, db 0
-gdt:
-    GDT_FLAT_KERNEL
-gdt_end:
-gdtr:   PSEUDO_DESC gdt, gdt_end - gdt
+    FLAT_GDT
 idtr:   PSEUDO_DESC idt, 256*8
 
 msg_name:   db "multitask", 0

@@ -41,12 +41,11 @@ start:
     call uart_init
 
     ; #PF -> pf_handler through a 32-bit ring-0 interrupt gate (SDM Figure 6-2).
+    mov edi, idt
+    mov ecx, 14
     mov eax, pf_handler
-    mov word [idt + 14*8], ax
-    mov word [idt + 14*8 + 2], SEL_KCODE
-    mov word [idt + 14*8 + 4], 0x8E00
-    shr eax, 16
-    mov word [idt + 14*8 + 6], ax
+    mov bl, GATE_INT0
+    call idt_set_gate
     lidt [idtr]
 
     ; 0-4 MiB identity (SDM Table 4-6), then PDE 0 and PDE 2.
@@ -142,11 +141,7 @@ pf_handler:
 %include "exit.inc"
 %include "desc.inc"
 
-    align 8, db 0
-gdt:
-    GDT_FLAT_KERNEL             ; 0x00 null, 0x08 ring-0 code, 0x10 ring-0 data
-gdt_end:
-gdtr:   PSEUDO_DESC gdt, gdt_end - gdt
+    FLAT_GDT
 idtr:   PSEUDO_DESC idt, 256*8
 
 msg_faults:     db "pfbench: ", 0

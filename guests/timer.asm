@@ -37,33 +37,15 @@ start:
     call uart_puts
 
     ; IRQ 0 -> vector 0x20: a 32-bit ring-0 interrupt gate (SDM Figure 6-2).
+    mov edi, idt
+    mov ecx, 0x20
     mov eax, irq0_handler
-    mov word [idt + 0x20*8], ax
-    mov word [idt + 0x20*8 + 2], SEL_KCODE
-    mov word [idt + 0x20*8 + 4], 0x8E00
-    shr eax, 16
-    mov word [idt + 0x20*8 + 6], ax
+    mov bl, GATE_INT0
+    call idt_set_gate
     lidt [idtr]
 
-    ; The PC wiring: master vectors 0x20-0x27, slave 0x28-0x2F on IR2, 8086 mode.
-    mov al, 0x11                ; ICW1: edge, cascade, ICW4 follows
-    out 0x20, al
-    out 0xA0, al
-    mov al, 0x20                ; ICW2
-    out 0x21, al
-    mov al, 0x28
-    out 0xA1, al
-    mov al, 0x04                ; ICW3: slave on IR2 / slave identity 2
-    out 0x21, al
-    mov al, 0x02
-    out 0xA1, al
-    mov al, 0x01                ; ICW4: 8086 mode, normal EOI
-    out 0x21, al
-    out 0xA1, al
-    mov al, 0xFE                ; OCW1: only IRQ 0
-    out 0x21, al
-    mov al, 0xFF
-    out 0xA1, al
+    mov ax, 0xFFFE              ; the PC wiring; only IRQ 0 unmasked
+    call pic_init_pc
     in al, 0x21
     movzx eax, al
     CHECK "IMR reads back", eax, 0xFE
@@ -140,12 +122,9 @@ irq0_handler:
 %include "uart.inc"
 %include "exit.inc"
 %include "desc.inc"
+%include "pic.inc"
 
-    align 8, db 0
-gdt:
-    GDT_FLAT_KERNEL             ; 0x00 null, 0x08 ring-0 code, 0x10 ring-0 data
-gdt_end:
-gdtr:   PSEUDO_DESC gdt, gdt_end - gdt
+    FLAT_GDT
 idtr:   PSEUDO_DESC idt, 256*8
 expect_eip: dd start.after_hlt
 
