@@ -65,5 +65,9 @@ describe("instruction counters agree with instructions retired", () => {
     const r = reportOf(`guests/${name}.elf`);
     const byClass = Object.values(r.instructionsByClass).reduce((a, b) => a + b, 0);
     expect(byClass).toBe(r.instructions);
+    // Every claimed port access is some device's, and each one is a priced io.access event.
+    const byDevice = Object.values(r.ports.byDevice).reduce((a, b) => a + b, 0);
+    expect(byDevice).toBe(r.ports.accesses - r.ports.unclaimed);
+    expect(r.cycles.byEvent.find((e) => e.event === "io.access")?.count).toBe(r.ports.accesses);
   });
 });

@@ -19,6 +19,8 @@ export class PortBus {
   /** Port accesses (IN, OUT, each element of INS/OUTS), and those nobody claimed, for reports. */
   accesses = 0;
   unclaimedAccesses = 0;
+  /** Accesses per device (register accesses are what device emulation costs a hypervisor). */
+  readonly accessesByDevice = new Map<PortDevice, number>();
 
   register(first: number, count: number, device: PortDevice): void {
     const last = first + count - 1;
@@ -38,6 +40,7 @@ export class PortBus {
       this.unclaimedAccesses++;
       return size === 4 ? -1 : (1 << (size * 8)) - 1;
     }
+    this.accessesByDevice.set(dev, (this.accessesByDevice.get(dev) ?? 0) + 1);
     return dev.read(port & 0xffff, size);
   }
 
@@ -45,6 +48,7 @@ export class PortBus {
     this.accesses++;
     const dev = this.byPort[port & 0xffff];
     if (dev === undefined) { this.unclaimedAccesses++; return; }
+    this.accessesByDevice.set(dev, (this.accessesByDevice.get(dev) ?? 0) + 1);
     dev.write(port & 0xffff, size, value);
   }
 }

@@ -23,7 +23,7 @@ export interface RunReport {
   pageWalks: { walks: number; references: number };
   /** Exceptions and interrupts delivered, keyed by vector number. */
   eventsByVector: Record<string, number>;
-  ports: { accesses: number; unclaimed: number };
+  ports: { accesses: number; unclaimed: number; byDevice: Record<string, number> };
   mmio: { unclaimed: number };
   /** Instructions retired by class of the opcode table (src/isa/opcodes.ts). */
   instructionsByClass: Record<CostClass, number>;
@@ -59,7 +59,10 @@ export function collectReport(m: Machine): RunReport {
     tlb: { instruction: tlbReport(cpu.itlb), data: tlbReport(cpu.dtlb) },
     pageWalks: { walks: cpu.pageWalks, references: cpu.walkReferences },
     eventsByVector: events,
-    ports: { accesses: m.ports.accesses, unclaimed: m.ports.unclaimedAccesses },
+    ports: {
+      accesses: m.ports.accesses, unclaimed: m.ports.unclaimedAccesses,
+      byDevice: Object.fromEntries([...m.ports.accessesByDevice].map(([d, n]) => [d.name, n])),
+    },
     mmio: { unclaimed: m.mmio.unclaimedAccesses },
     instructionsByClass: cpu.accounting.instructionsByClass(),
     cycles: {
@@ -89,7 +92,8 @@ export function formatReport(r: RunReport): string {
   lines.push(`page walks             ${n(r.pageWalks.walks)} walks, ${n(r.pageWalks.references)} paging-structure references`);
   const ev = Object.entries(r.eventsByVector).map(([v, c]) => `${VECTOR_NAMES[Number(v)] ?? `INT ${v}`}: ${n(c)}`);
   lines.push(`exceptions/interrupts  ${ev.length > 0 ? ev.join(", ") : "none"}`);
-  lines.push(`port I/O               ${n(r.ports.accesses)} accesses (${n(r.ports.unclaimed)} to no device)`);
+  const devices = Object.entries(r.ports.byDevice).map(([d, c]) => `${d} ${n(c)}`).join(", ");
+  lines.push(`port I/O               ${n(r.ports.accesses)} accesses (${n(r.ports.unclaimed)} to no device)${devices ? `: ${devices}` : ""}`);
   const classes = Object.entries(r.instructionsByClass).filter(([, c]) => c > 0).sort((a, b) => b[1] - a[1]);
   lines.push(`instructions by class  ${classes.map(([k, c]) => `${k} ${n(c)}`).join(", ")}`);
   const c = r.cycles;
