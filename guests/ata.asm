@@ -218,11 +218,14 @@ wait_not_busy:
     movzx eax, al
     ret
 
-; wait_drq: waits for BSY clear and DRQ set (ERR ends the run as a failed check).
+; wait_drq: waits until BSY is clear and DRQ or ERR is set (a device may take a moment
+; to take up a command: the ATA spec's 400 ns); ERR ends the run as a failed check.
 wait_drq:
     call wait_not_busy
-    test al, ST_DRQ
-    jnz .ok
+    test al, ST_DRQ | ST_ERR
+    jz wait_drq
+    test al, ST_ERR
+    jz .ok
     CHECK "DRQ expected", eax, ST_DRQ | ST_DRDY
     mov esi, msg_name
     jmp check_done

@@ -1,7 +1,7 @@
 // The CLI as a user meets it: the shipped guest runs and the exit status follows its
 // debug-exit value; every mistake is one line on stderr with status 2, never a trace.
 import { describe, expect, it } from "vitest";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -104,5 +104,18 @@ describe("vmxlab disasm", () => {
     expect(r.status).toBe(0);
     expect(r.stdout.trim().split("\n")).toHaveLength(3);
     expect(r.stdout).toMatch(/^00007c00 /);
+  });
+});
+
+describe("output closed early", () => {
+  it("disasm into a reader that has gone ends quietly with status 0", async () => {
+    // The reader closes its end before vmxlab writes, so every write meets EPIPE.
+    const child = spawn(process.execPath, ["dist/cli/main.js", "disasm", "guests/compute.elf"], { stdio: ["ignore", "pipe", "pipe"] });
+    child.stdout.destroy();
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => { stderr += d.toString(); });
+    const status = await new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+    expect(stderr).toBe("");
+    expect(status).toBe(0);
   });
 });

@@ -247,6 +247,9 @@ function main(argv: string[]): number {
   throw new UsageError(`unknown command "${command ?? ""}" (expected run, trace, disasm or profiles; see vmxlab --help)`);
 }
 
+// A reader that stops early (`vmxlab disasm ... | head`) is not an error.
+process.stdout.on("error", (e: NodeJS.ErrnoException) => { if (e.code === "EPIPE") process.exit(process.exitCode ?? 0); else throw e; });
+
 try {
   process.exitCode = main(process.argv.slice(2));
 } catch (e) {
