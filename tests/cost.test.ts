@@ -135,6 +135,19 @@ describe("cycles from events (hand calculations)", () => {
     }
   });
 
+  it("WRMSR IA32_TIME_STAMP_COUNTER sets the TSC; it then advances by cycles (SDM 3B 18.17)", () => {
+    const { m } = runCode([
+      0xb9, 0x10, 0, 0, 0, //    mov ecx, 0x10   (IA32_TIME_STAMP_COUNTER)
+      0xb8, 0xe8, 0x03, 0, 0, // mov eax, 1000
+      0x31, 0xd2, //             xor edx, edx
+      0x0f, 0x30, //             wrmsr           TSC := 1000 at this point
+      0x0f, 0x31, //             rdtsc           reads 1000 + the WRMSR's own price
+      0xf4,
+    ]);
+    expect(m.cpu.s[0]).toBe(1000 + price("insn.serialize"));
+    expect(m.cpu.s[2]).toBe(0);
+  });
+
   it("prices port accesses and string iterations as events of their own", () => {
     const { report } = runCode([
       0x66, 0xba, 0xf8, 0x03, //   mov dx, 0x3f8        mov
