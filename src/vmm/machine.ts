@@ -7,6 +7,7 @@ import { Cpu, StopReason } from "../cpu/cpu.js";
 import { PicPair } from "../dev/pic8259.js";
 import { Pit8254, PIT_HZ } from "../dev/pit8254.js";
 import { AtaDisk, BlockStore } from "../dev/ataDisk.js";
+import { I8042 } from "../dev/i8042.js";
 import { PortBus } from "../dev/portBus.js";
 import { MmioBus } from "../dev/mmioBus.js";
 import { Uart16550 } from "../dev/uart16550.js";
@@ -62,6 +63,9 @@ export class Machine {
   readonly debugExit = new DebugExit();
   readonly pic = new PicPair();
   readonly pit: Pit8254;
+  readonly keyboard: I8042;
+  /** Set when the guest pulsed the CPU's reset line; the run ends (like QEMU -no-reboot). */
+  private resetRequested = false;
   /** The primary-master ATA disk, when MachineOptions.disk gave one. */
   readonly disk: AtaDisk | null = null;
   /** Called for every byte the guest transmits on COM1. */
@@ -91,6 +95,9 @@ export class Machine {
     this.ports.register(0x61, 1, this.pit);
     this.cpu.interruptSource = this.pic;
     this.uart.irq = (level) => this.pic.setIrq(4, level);
+    this.keyboard = new I8042((level) => this.pic.setIrq(1, level), () => { this.resetRequested = true; this.cpu.stopRequested = true; });
+    this.ports.register(0x60, 1, this.keyboard);
+    this.ports.register(0x64, 1, this.keyboard);
     if (options.disk) {
       this.disk = new AtaDisk(options.disk, (level) => this.pic.setIrq(14, level));
       this.ports.register(0x1f0, 8, this.disk);
@@ -125,6 +132,7 @@ export class Machine {
     cpu.flushDecoded();
     cpu.syncMode();
     this.debugExit.value = null;
+    this.resetRequested = false;
   }
 
   /** Loads a guest image and sets the CPU state its boot protocol defines. */
@@ -206,7 +214,9 @@ export class Machine {
     }
     const instructions = cpu.retired - start;
     switch (stop) {
-      case "stop": return { reason: "debug-exit", exitCode: this.debugExit.value ?? 0, instructions };
+      case "stop":
+        if (this.resetRequested) return { reason: "shutdown", instructions, message: "the guest reset the CPU through the 8042 (no reboot)" };
+        return { reason: "debug-exit", exitCode: this.debugExit.value ?? 0, instructions };
       case "halt": {
         const intr = (cpu.getEflags() & 0x200) !== 0;
         return { reason: "halt", instructions, message: intr ? "HLT with interrupts enabled and no interrupt due" : "HLT with interrupts disabled" };
