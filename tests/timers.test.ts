@@ -143,3 +143,19 @@ describe("timer interrupts on the machine (guests/timer.elf)", () => {
     expect(r.eventsByVector["32"]).toBe(11); // ten ticks and the one taken after STI; HLT
   });
 });
+
+describe("sleeping with nothing to wake the CPU", () => {
+  it("HLT with IF=1 and IRQ 0 masked ends the run instead of idling forever", async () => {
+    const { Machine } = await import("../dist/vmm/machine.js");
+    const m = new Machine({ ramBytes: 4 << 20 });
+    m.loadImage(Uint8Array.from([
+      0xb0, 0xff, 0xe6, 0x21, //       mov al, 0xFF; out 0x21, al   (OCW1: mask every master IRQ)
+      0xb0, 0x34, 0xe6, 0x43, //       mov al, 0x34; out 0x43, al   (channel 0, mode 2)
+      0xb0, 0x00, 0xe6, 0x40, 0xe6, 0x40, // count 0 = 65536
+      0xfb, 0xf4, //                   sti; hlt
+    ]), { format: "flat" });
+    const r = m.run({ maxInstructions: 1000 });
+    expect(r.reason).toBe("halt");
+    expect(r.message).toMatch(/no interrupt due/);
+  });
+});

@@ -196,6 +196,9 @@ export class Machine {
     const limit = options.maxInstructions ?? Number.MAX_SAFE_INTEGER;
     const start = cpu.retired, startSteps = cpu.retired + cpu.eventsDelivered;
     let stop: StopReason;
+    // Steps done when the CPU last went to sleep: waking up to a timer edge that brings
+    // no interrupt (IRQ 0 masked) would otherwise idle forever.
+    let sleptAt = -1;
     // Run until the next timer event, let the timers raise their interrupts, go on. A
     // halted CPU with IF = 1 sleeps until the next event (its cycles count as idle).
     for (;;) {
@@ -208,7 +211,8 @@ export class Machine {
         // The guest may have programmed the timer since the deadline was computed.
         this.pit.service();
         const wake = this.pit.nextInterruptTick();
-        if (wake !== Infinity) { cpu.idleUntil(this.cycleOfTick(wake)); continue; }
+        const steps = cpu.retired + cpu.eventsDelivered;
+        if (wake !== Infinity && steps !== sleptAt) { sleptAt = steps; cpu.idleUntil(this.cycleOfTick(wake)); continue; }
       }
       break;
     }
