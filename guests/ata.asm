@@ -27,19 +27,6 @@
 
 SEL_KCODE   equ 0x08
 SEL_KDATA   equ 0x10
-ATA_DATA    equ 0x1F0
-ATA_ERROR   equ 0x1F1
-ATA_COUNT   equ 0x1F2
-ATA_LBA0    equ 0x1F3
-ATA_LBA1    equ 0x1F4
-ATA_LBA2    equ 0x1F5
-ATA_DEVICE  equ 0x1F6
-ATA_STATUS  equ 0x1F7           ; read: Status; write: Command
-ATA_CONTROL equ 0x3F6
-ST_ERR      equ 0x01
-ST_DRQ      equ 0x08
-ST_DRDY     equ 0x40
-ST_BSY      equ 0x80
 
 start:
     cli
@@ -56,13 +43,13 @@ start:
     mov dx, ATA_DEVICE
     mov al, 0xE0                ; master, LBA
     out dx, al
-    call wait_not_busy
+    call ata_wait_not_busy
     and eax, ST_DRDY | ST_ERR
     CHECK "status ready after select", eax, ST_DRDY
 
     ; IDENTIFY DEVICE: one sector of data words.
     mov al, 0xEC
-    call issue
+    call ata_issue
     call wait_drq
     mov edi, buffer
     mov ecx, 256
@@ -87,9 +74,9 @@ start:
     ; Sector 0: the signature the host wrote.
     xor eax, eax
     mov cl, 1
-    call set_lba
+    call ata_set_lba
     mov al, 0x20                ; READ SECTORS
-    call issue
+    call ata_issue
     call wait_drq
     mov edi, buffer
     mov ecx, 256
@@ -113,9 +100,9 @@ start:
     loop .fill
     mov eax, 1
     mov cl, 2
-    call set_lba
+    call ata_set_lba
     mov al, 0x30                ; WRITE SECTORS
-    call issue
+    call ata_issue
     mov esi, buffer
     mov ebx, 2
 .write_sector:
@@ -125,22 +112,22 @@ start:
     rep outsw
     dec ebx
     jnz .write_sector
-    call wait_not_busy
+    call ata_wait_not_busy
     and eax, ST_ERR | ST_DRQ
     CHECK "write of sectors 1-2 without error", eax, 0
 
     mov al, 0xE7                ; FLUSH CACHE
-    call issue
-    call wait_not_busy
+    call ata_issue
+    call ata_wait_not_busy
     and eax, ST_ERR
     CHECK "FLUSH CACHE without error", eax, 0
 
     ; Read them back into the second half of the buffer and compare.
     mov eax, 1
     mov cl, 2
-    call set_lba
+    call ata_set_lba
     mov al, 0x20
-    call issue
+    call ata_issue
     mov edi, readback
     mov ebx, 2
 .read_sector:
@@ -161,16 +148,16 @@ start:
     ; One sector starting at the first LBA past the end.
     mov eax, [sectors]
     mov cl, 1
-    call set_lba
+    call ata_set_lba
     mov al, 0x20
-    call issue
-    call wait_not_busy
+    call ata_issue
+    call ata_wait_not_busy
     and eax, ST_ERR
     CHECK "read past the end sets ERR", eax, ST_ERR
 
     mov al, 0xFF                ; not an ATA command: aborted (ERROR.ABRT)
-    call issue
-    call wait_not_busy
+    call ata_issue
+    call ata_wait_not_busy
     mov dx, ATA_ERROR
     in al, dx
     movzx eax, al
@@ -180,50 +167,9 @@ start:
     mov esi, msg_name
     jmp check_done
 
-; set_lba: EAX = LBA (28 bits), CL = sector count. Clobbers EDX, EAX.
-set_lba:
-    push eax
-    mov dx, ATA_COUNT
-    mov al, cl
-    out dx, al
-    pop eax
-    mov dx, ATA_LBA0
-    out dx, al
-    shr eax, 8
-    mov dx, ATA_LBA1
-    out dx, al
-    shr eax, 8
-    mov dx, ATA_LBA2
-    out dx, al
-    shr eax, 8
-    and al, 0x0F
-    or al, 0xE0                 ; master, LBA, LBA bits 27-24
-    mov dx, ATA_DEVICE
-    out dx, al
-    ret
-
-; issue: AL = command.
-issue:
-    mov dx, ATA_STATUS
-    out dx, al
-    ret
-
-; wait_not_busy: EAX = the first Status value with BSY clear.
-wait_not_busy:
-    mov dx, ATA_STATUS
-.poll:
-    in al, dx
-    test al, ST_BSY
-    jnz .poll
-    movzx eax, al
-    ret
-
-; wait_drq: waits until BSY is clear and DRQ or ERR is set (a device may take a moment
-; to take up a command: the ATA spec's 400 ns); ERR ends the run as a failed check.
+; wait_drq: ata_wait_drq, and ERR ends the run as a failed check.
 wait_drq:
-    call wait_not_busy
-    test al, ST_DRQ | ST_ERR
-    jz wait_drq
+    call ata_wait_drq
     test al, ST_ERR
     jz .ok
     CHECK "DRQ expected", eax, ST_DRQ | ST_DRDY
@@ -235,6 +181,7 @@ wait_drq:
 %include "uart.inc"
 %include "exit.inc"
 %include "desc.inc"
+%include "ata.inc"
 
     FLAT_GDT
 

@@ -23,7 +23,7 @@ start:
     mov esp, stack_top
     cld
     call uart_init
-    mov dx, 0x3F6
+    mov dx, ATA_CONTROL
     mov al, 0x02                ; nIEN: polled
     out dx, al
     mov ebx, 1                  ; k
@@ -32,36 +32,22 @@ start:
     mov eax, ebx
     mov ecx, 128
     rep stosd
-    mov dx, 0x1F2
-    mov al, 1
-    out dx, al
     mov eax, ebx
-    mov dx, 0x1F3
-    out dx, al
-    shr eax, 8
-    mov dx, 0x1F4
-    out dx, al
-    mov dx, 0x1F5
-    xor al, al
-    out dx, al
-    mov dx, 0x1F6
-    mov al, 0xE0
-    out dx, al
-    mov dx, 0x1F7
+    mov cl, 1
+    call ata_set_lba
     mov al, 0x30                ; WRITE SECTORS
-    out dx, al
-    call wait_not_busy
+    call ata_issue
+    call ata_wait_not_busy
     mov esi, buffer
     mov ecx, 256
-    mov dx, 0x1F0
+    mov dx, ATA_DATA
     rep outsw
-    call wait_not_busy
+    call ata_wait_not_busy
     test al, 0x09               ; ERR or DRQ still set
     jnz .failed
-    mov dx, 0x1F7
     mov al, 0xE7                ; FLUSH CACHE
-    out dx, al
-    call wait_not_busy
+    call ata_issue
+    call ata_wait_not_busy
     test al, 0x01
     jnz .failed
     mov esi, msg_flushed
@@ -80,17 +66,10 @@ start:
     mov esi, msg_name
     jmp check_done
 
-wait_not_busy:
-    mov dx, 0x1F7
-.poll:
-    in al, dx
-    test al, 0x80
-    jnz .poll
-    ret
-
 %include "uart.inc"
 %include "exit.inc"
 %include "desc.inc"
+%include "ata.inc"
 
     FLAT_GDT
 

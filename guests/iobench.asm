@@ -30,7 +30,7 @@ start:
     mov esp, stack_top
     cld
     call uart_init
-    mov dx, 0x3F6
+    mov dx, ATA_CONTROL
     mov al, 0x02                ; nIEN: polled
     out dx, al
 
@@ -54,18 +54,17 @@ start:
 .write_sector:
     call wait_drq
     mov ecx, 256
-    mov dx, 0x1F0
+    mov dx, ATA_DATA
     rep outsw
     dec ebp
     jnz .write_sector
     add ebx, PER_CMD
     cmp ebx, 1 + SECTORS
     jb .write_cmd
-    call wait_not_busy
-    mov dx, 0x1F7
+    call ata_wait_not_busy
     mov al, 0xE7                ; FLUSH CACHE: the writes count once they are durable
-    out dx, al
-    call wait_not_busy
+    call ata_issue
+    call ata_wait_not_busy
     rdtsc
     sub eax, [t0]
     mov [write_cycles], eax
@@ -81,7 +80,7 @@ start:
 .read_sector:
     call wait_drq
     mov ecx, 256
-    mov dx, 0x1F0
+    mov dx, ATA_DATA
     rep insw
     dec ebp
     jnz .read_sector
@@ -113,30 +112,14 @@ start:
     mov esi, msg_name
     jmp check_done
 
-; command: AL = command, EBX = LBA; PER_CMD sectors, master, LBA mode. Waits for BSY to
-; clear first: a device ignores a command written while it is still busy (ATA-6 7.15.6).
+; command: AL = command, EBX = LBA; PER_CMD sectors.
 command:
     push eax
-    call wait_not_busy
-    mov dx, 0x1F2
-    mov al, PER_CMD
-    out dx, al
     mov eax, ebx
-    mov dx, 0x1F3
-    out dx, al
-    shr eax, 8
-    mov dx, 0x1F4
-    out dx, al
-    shr eax, 8
-    mov dx, 0x1F5
-    out dx, al
-    mov dx, 0x1F6
-    mov al, 0xE0
-    out dx, al
+    mov cl, PER_CMD
+    call ata_set_lba
     pop eax
-    mov dx, 0x1F7
-    out dx, al
-    ret
+    jmp ata_issue
 
 ; print_per_kib: ESI = label, EAX = cycles for KIB KiB.
 print_per_kib:
@@ -147,23 +130,11 @@ print_per_kib:
     call print_dec
     jmp uart_newline
 
-wait_not_busy:
-    mov dx, 0x1F7
-.poll:
-    in al, dx
-    test al, 0x80
-    jnz .poll
-    ret
-
-; wait_drq: waits until BSY is clear and DRQ or ERR is set. A device may take a moment
-; to take up a command (the ATA spec's 400 ns), so "neither yet" means poll again.
+; wait_drq: ata_wait_drq, and ERR ends the run as a failed check.
 wait_drq:
-    call wait_not_busy
-    test al, 0x09
-    jz wait_drq
-    test al, 0x01
+    call ata_wait_drq
+    test al, ST_ERR
     jz .ok
-    movzx eax, al
     CHECK "iobench: DRQ", eax, 0x58
     mov esi, msg_name
     jmp check_done
@@ -173,6 +144,7 @@ wait_drq:
 %include "uart.inc"
 %include "exit.inc"
 %include "desc.inc"
+%include "ata.inc"
 
     FLAT_GDT
 
