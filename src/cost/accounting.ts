@@ -69,14 +69,13 @@ export class Accounting {
    * memory operands separately, then the other events. The lines sum to cycles().
    */
   breakdown(): PricedCount[] {
-    const p = this.current.events, c = this.counts;
+    const p = this.current.events, c = this.counts, byClass = this.instructionsByClass();
     const lines: PricedCount[] = [];
     let memory = 0;
     for (const k of INSTRUCTION_CLASSES) {
       if (k === "invalid") continue;
-      const count = c[instructionCounter(k, false)] + c[instructionCounter(k, true)];
       memory += c[instructionCounter(k, true)];
-      lines.push({ event: `insn.${k}`, count, cycles: count * p[`insn.${k}`].cycles });
+      lines.push({ event: `insn.${k}`, count: byClass[k], cycles: byClass[k] * p[`insn.${k}`].cycles });
     }
     lines.push({ event: "mem.operand", count: memory, cycles: memory * p["mem.operand"].cycles });
     for (let i = Event.STRING_ITERATION; i < Event.COUNT; i++) {

@@ -202,17 +202,13 @@ export class Machine {
     // Run until the next timer event, let the timers raise their interrupts, go on. A
     // halted CPU with IF = 1 sleeps until the next event (its cycles count as idle).
     for (;;) {
-      this.pit.service();
-      const next = this.pit.nextInterruptTick();
-      const deadline = next === Infinity ? Infinity : this.cycleOfTick(next);
-      stop = cpu.runFor(limit - (cpu.retired + cpu.eventsDelivered - startSteps), deadline);
+      stop = cpu.runFor(limit - (cpu.retired + cpu.eventsDelivered - startSteps), this.serviceTimers());
       if (stop === "deadline") continue;
       if (stop === "halt" && (cpu.getEflags() & 0x200) !== 0) {
         // The guest may have programmed the timer since the deadline was computed.
-        this.pit.service();
-        const wake = this.pit.nextInterruptTick();
+        const wake = this.serviceTimers();
         const steps = cpu.retired + cpu.eventsDelivered;
-        if (wake !== Infinity && steps !== sleptAt) { sleptAt = steps; cpu.idleUntil(this.cycleOfTick(wake)); continue; }
+        if (wake !== Infinity && steps !== sleptAt) { sleptAt = steps; cpu.idleUntil(wake); continue; }
       }
       break;
     }
@@ -229,6 +225,13 @@ export class Machine {
       case "unsupported": return { reason: "error", instructions, message: cpu.stopMessage };
       default: return { reason: "limit", instructions };
     }
+  }
+
+  /** Lets the timers raise what is due; returns the cycle of their next interrupt, or Infinity. */
+  private serviceTimers(): number {
+    this.pit.service();
+    const next = this.pit.nextInterruptTick();
+    return next === Infinity ? Infinity : this.cycleOfTick(next);
   }
 
   /** The 8254's clock: cycles so far at the profile's core clock, in 1.193182 MHz ticks (exact). */
