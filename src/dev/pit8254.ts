@@ -43,6 +43,11 @@ class Channel {
     }
   }
 
+  /** Counter latch: holds the count until both bytes are read; a second latch is ignored. */
+  latch(now: number): void {
+    if (this.latched < 0) { this.latched = this.count(now); this.latchedLow = true; }
+  }
+
   /** The OUT pin at tick `now`. */
   out(now: number): boolean {
     if (this.start < 0) return this.mode !== 0;
@@ -162,7 +167,7 @@ export class Pit8254 implements PortDevice {
       for (let i = 0; i < 3; i++) {
         if (((v >> (i + 1)) & 1) === 0) continue;
         const c = this.channels[i];
-        if ((v & 0x20) === 0 && c.latched < 0) { c.latched = c.count(now); c.latchedLow = true; }
+        if ((v & 0x20) === 0) c.latch(now);
         if ((v & 0x10) === 0 && c.status < 0) {
           c.status = ((c.out(now) ? 1 : 0) << 7) | ((c.nullCount ? 1 : 0) << 6) | (c.access << 4) | (c.mode << 1);
         }
@@ -172,7 +177,7 @@ export class Pit8254 implements PortDevice {
     const c = this.channels[sel];
     const access = (v >> 4) & 3;
     if (access === 0) { // counter latch command
-      if (c.latched < 0) { c.latched = c.count(now); c.latchedLow = true; }
+      c.latch(now);
       return;
     }
     let mode = (v >> 1) & 7;
