@@ -182,8 +182,12 @@ describe("cycles from events (hand calculations)", () => {
     const { report } = runCode(code);
     expect(report.eventsByVector).toEqual({ "0": 1 });
     const expected = 4 * (price("insn.mov") + price("mem.operand")) + (price("insn.system") + price("mem.operand")) +
-      price("insn.alu") + price("exception") + price("insn.system");
+      price("insn.alu") + price("exception") + price("insn.system") +
+      // ESP is 0 at entry, so the delivery's three pushes (EFLAGS, CS, EIP) wrap to
+      // 0xFFFFFFF4-0xFFFFFFFC, beyond RAM: three mmio.access events.
+      3 * price("mmio.access");
     expect(report.instructionsByClass.div).toBe(0);
+    expect(report.mmio).toEqual({ accesses: 3, unclaimed: 3, byDevice: {} });
     expect(report.cycles.total).toBe(expected);
   });
 });

@@ -24,6 +24,10 @@ describe("MMIO bus", () => {
     expect(m.run({ maxInstructions: 10 }).reason).toBe("halt");
     expect(m.cpu.s[Reg.EAX]).toBe(0x11223344);
     expect(dev.log).toEqual(["r4@16", "w2@32=beef", "w1@3=5a"]);
+    // Three device accesses, each an mmio.access event (cost/event.ts).
+    expect(m.mmio.accesses).toBe(3);
+    expect(m.mmio.accessesByDevice.get(dev)).toBe(3);
+    expect(m.cpu.counts[47]).toBe(3);
   });
 
   it("reads all ones where no device answers, and refuses overlapping windows", () => {

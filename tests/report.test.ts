@@ -69,5 +69,6 @@ describe("instruction counters agree with instructions retired", () => {
     const byDevice = Object.values(r.ports.byDevice).reduce((a, b) => a + b, 0);
     expect(byDevice).toBe(r.ports.accesses - r.ports.unclaimed);
     expect(r.cycles.byEvent.find((e) => e.event === "io.access")?.count).toBe(r.ports.accesses);
+    expect(r.cycles.byEvent.find((e) => e.event === "mmio.access")?.count).toBe(r.mmio.accesses);
   });
 });

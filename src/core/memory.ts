@@ -283,38 +283,48 @@ export class CoreMemory {
 
   // --- Physical accesses ---------------------------------------------------------------
 
+  /** An access beyond RAM: a device register, or nothing (all ones). Each is an mmio.access event. */
+  private mmioRead(p: number, size: number): number {
+    this.counts[Event.MMIO_ACCESS]++;
+    return this.bus ? this.bus.read(p >>> 0, size) : -1;
+  }
+  private mmioWrite(p: number, size: number, v: number): void {
+    this.counts[Event.MMIO_ACCESS]++;
+    if (this.bus) this.bus.write(p >>> 0, size, v);
+  }
+
   physRead8(p: number): number {
     if ((p >>> 0) < this.ramBytes) return this.ram[p];
-    return this.bus ? this.bus.read(p >>> 0, 1) & 0xff : 0xff;
+    return this.mmioRead(p, 1) & 0xff;
   }
   physRead16(p: number): number {
     if ((p >>> 0) + 1 < this.ramBytes) return this.view.getUint16(p, true);
-    if (this.bus && (p >>> 0) >= this.ramBytes) return this.bus.read(p >>> 0, 2) & 0xffff;
+    if ((p >>> 0) >= this.ramBytes) return this.mmioRead(p, 2) & 0xffff;
     return this.physRead8(p) | (this.physRead8(p + 1) << 8);
   }
   physRead32(p: number): number {
     if ((p >>> 0) + 3 < this.ramBytes) return this.view.getInt32(p, true);
-    if (this.bus && (p >>> 0) >= this.ramBytes) return this.bus.read(p >>> 0, 4) | 0;
+    if ((p >>> 0) >= this.ramBytes) return this.mmioRead(p, 4) | 0;
     return this.physRead16(p) | (this.physRead16(p + 2) << 16);
   }
   physWrite8(p: number, v: number): void {
     if ((p >>> 0) < this.ramBytes) {
       this.ram[p] = v;
       if (this.codePages[p >>> 12] !== 0) this.invalidateCode(p, 1);
-    } else if (this.bus) this.bus.write(p >>> 0, 1, v & 0xff);
+    } else this.mmioWrite(p, 1, v & 0xff);
   }
   physWrite16(p: number, v: number): void {
     if ((p >>> 0) + 1 < this.ramBytes) {
       this.view.setUint16(p, v, true);
       if (this.codePages[p >>> 12] !== 0) this.invalidateCode(p, 2);
-    } else if (this.bus && (p >>> 0) >= this.ramBytes) this.bus.write(p >>> 0, 2, v & 0xffff);
+    } else if ((p >>> 0) >= this.ramBytes) this.mmioWrite(p, 2, v & 0xffff);
     else { this.physWrite8(p, v); this.physWrite8(p + 1, v >> 8); }
   }
   physWrite32(p: number, v: number): void {
     if ((p >>> 0) + 3 < this.ramBytes) {
       this.view.setInt32(p, v, true);
       if (this.codePages[p >>> 12] !== 0) this.invalidateCode(p, 4);
-    } else if (this.bus && (p >>> 0) >= this.ramBytes) this.bus.write(p >>> 0, 4, v);
+    } else if ((p >>> 0) >= this.ramBytes) this.mmioWrite(p, 4, v);
     else { this.physWrite16(p, v); this.physWrite16(p + 2, v >> 16); }
   }
 

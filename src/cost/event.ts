@@ -39,10 +39,12 @@ export const enum Event {
   TASK_SWITCH = 45,
   /** One I/O port access (IN, OUT, or one element of INS/OUTS). */
   IO_ACCESS = 46,
+  /** One load or store that reached a device register beyond RAM (MMIO). */
+  MMIO_ACCESS = 47,
   /** A cycle spent halted until an interrupt: not priced, a cycle is a cycle. */
-  IDLE_CYCLE = 47,
+  IDLE_CYCLE = 48,
   /** Number of counters in use; the state layout reserves room for more. */
-  COUNT = 48,
+  COUNT = 49,
 }
 
 /** The profile's name for each counter (the events a profile must price). */
@@ -51,7 +53,7 @@ export function counterName(i: number): string {
   return EVENT_NAMES[i - Event.STRING_ITERATION];
 }
 
-const EVENT_NAMES = ["string.iteration", "tlb.miss", "walk.reference", "exception", "privilege.change", "task.switch", "io.access", "idle.cycle"];
+const EVENT_NAMES = ["string.iteration", "tlb.miss", "walk.reference", "exception", "privilege.change", "task.switch", "io.access", "mmio.access", "idle.cycle"];
 
 /** Names a profile prices: one per instruction class, the memory operand, and each event but idle.cycle. */
 export const PRICED_EVENTS: readonly string[] = [

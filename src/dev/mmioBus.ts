@@ -15,8 +15,10 @@ interface Window { base: number; end: number; device: MmioDevice }
 
 export class MmioBus implements PhysicalBus {
   private readonly windows: Window[] = [];
-  /** Accesses that hit no device, for reports. */
+  /** Accesses (each load or store beyond RAM), those that hit no device, and those per device, for reports. */
+  accesses = 0;
   unclaimedAccesses = 0;
+  readonly accessesByDevice = new Map<MmioDevice, number>();
 
   constructor(private readonly ramBytes: number) {}
 
@@ -35,15 +37,23 @@ export class MmioBus implements PhysicalBus {
     return undefined;
   }
 
-  read(addr: number, size: number): number {
+  /** The window an access falls in, counted; undefined (and counted as unclaimed) if none. */
+  private claim(addr: number): Window | undefined {
+    this.accesses++;
     const w = this.find(addr);
-    if (w === undefined) { this.unclaimedAccesses++; return size === 4 ? -1 : (1 << (size * 8)) - 1; }
+    if (w === undefined) { this.unclaimedAccesses++; return undefined; }
+    this.accessesByDevice.set(w.device, (this.accessesByDevice.get(w.device) ?? 0) + 1);
+    return w;
+  }
+
+  read(addr: number, size: number): number {
+    const w = this.claim(addr);
+    if (w === undefined) return size === 4 ? -1 : (1 << (size * 8)) - 1;
     return w.device.read(addr - w.base, size);
   }
 
   write(addr: number, size: number, value: number): void {
-    const w = this.find(addr);
-    if (w === undefined) { this.unclaimedAccesses++; return; }
-    w.device.write(addr - w.base, size, value);
+    const w = this.claim(addr);
+    if (w !== undefined) w.device.write(addr - w.base, size, value);
   }
 }

@@ -89,17 +89,17 @@ export class Machine {
     this.ports.register(0x92, 1, new SystemControlPortA());
     this.ports.register(0x20, 2, this.pic);
     this.ports.register(0xa0, 2, this.pic);
-    this.pit = new Pit8254(() => this.pitTick(), () => this.pic.pulseIrq(0));
+    this.pit = new Pit8254(() => this.pitTick(), () => this.pulseIrq(0));
     this.pit.onReprogram = () => { this.cpu.rescheduleRequested = true; };
     this.ports.register(0x40, 4, this.pit);
     this.ports.register(0x61, 1, this.pit);
     this.cpu.interruptSource = this.pic;
-    this.uart.irq = (level) => this.pic.setIrq(4, level);
-    this.keyboard = new I8042((level) => this.pic.setIrq(1, level), () => { this.resetRequested = true; this.cpu.stopRequested = true; });
+    this.uart.irq = (level) => this.setIrq(4, level);
+    this.keyboard = new I8042((level) => this.setIrq(1, level), () => { this.resetRequested = true; this.cpu.stopRequested = true; });
     this.ports.register(0x60, 1, this.keyboard);
     this.ports.register(0x64, 1, this.keyboard);
     if (options.disk) {
-      this.disk = new AtaDisk(options.disk, (level) => this.pic.setIrq(14, level));
+      this.disk = new AtaDisk(options.disk, (level) => this.setIrq(14, level));
       this.ports.register(0x1f0, 8, this.disk);
       this.ports.register(0x3f6, 1, this.disk);
     }
@@ -225,6 +225,19 @@ export class Machine {
       case "unsupported": return { reason: "error", instructions, message: cpu.stopMessage };
       default: return { reason: "limit", instructions };
     }
+  }
+
+  /**
+   * Drives ISA interrupt line `line` (0-15) to `level`: every device's interrupt goes
+   * through here, so the interrupt controllers that listen are wired in one place.
+   */
+  setIrq(line: number, level: boolean): void {
+    this.pic.setIrq(line, level);
+  }
+
+  /** An edge on line `line` (a timer's output pulsing). */
+  pulseIrq(line: number): void {
+    this.pic.pulseIrq(line);
   }
 
   /** Lets the timers raise what is due; returns the cycle of their next interrupt, or Infinity. */

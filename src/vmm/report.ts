@@ -24,7 +24,7 @@ export interface RunReport {
   /** Exceptions and interrupts delivered, keyed by vector number. */
   eventsByVector: Record<string, number>;
   ports: { accesses: number; unclaimed: number; byDevice: Record<string, number> };
-  mmio: { unclaimed: number };
+  mmio: { accesses: number; unclaimed: number; byDevice: Record<string, number> };
   /** Instructions retired by class of the opcode table (src/isa/opcodes.ts). */
   instructionsByClass: Record<CostClass, number>;
   cycles: CycleReport;
@@ -63,7 +63,10 @@ export function collectReport(m: Machine): RunReport {
       accesses: m.ports.accesses, unclaimed: m.ports.unclaimedAccesses,
       byDevice: Object.fromEntries([...m.ports.accessesByDevice].map(([d, n]) => [d.name, n])),
     },
-    mmio: { unclaimed: m.mmio.unclaimedAccesses },
+    mmio: {
+      accesses: m.mmio.accesses, unclaimed: m.mmio.unclaimedAccesses,
+      byDevice: Object.fromEntries([...m.mmio.accessesByDevice].map(([d, n]) => [d.name, n])),
+    },
     instructionsByClass: cpu.accounting.instructionsByClass(),
     cycles: {
       profile: cpu.accounting.profile.name, cpu: cpu.accounting.profile.cpu,
@@ -94,6 +97,8 @@ export function formatReport(r: RunReport): string {
   lines.push(`exceptions/interrupts  ${ev.length > 0 ? ev.join(", ") : "none"}`);
   const devices = Object.entries(r.ports.byDevice).map(([d, c]) => `${d} ${n(c)}`).join(", ");
   lines.push(`port I/O               ${n(r.ports.accesses)} accesses (${n(r.ports.unclaimed)} to no device)${devices ? `: ${devices}` : ""}`);
+  const mmioDevices = Object.entries(r.mmio.byDevice).map(([d, c]) => `${d} ${n(c)}`).join(", ");
+  lines.push(`MMIO                   ${n(r.mmio.accesses)} accesses (${n(r.mmio.unclaimed)} to no device)${mmioDevices ? `: ${mmioDevices}` : ""}`);
   const classes = Object.entries(r.instructionsByClass).filter(([, c]) => c > 0).sort((a, b) => b[1] - a[1]);
   lines.push(`instructions by class  ${classes.map(([k, c]) => `${k} ${n(c)}`).join(", ")}`);
   const c = r.cycles;
