@@ -39,3 +39,27 @@ describe("MMIO bus", () => {
     expect(m.mmio.read(0xfec00000, 1)).toBe(0xff);
   });
 });
+
+describe("device access to guest RAM", () => {
+  it("a device write over code the CPU has run replaces that code (decoded copies are dropped)", () => {
+    const m = new Machine({ ramBytes: 4 << 20 });
+    // 0x100000: inc eax ; hlt  -- run it once, so it is in the decode cache.
+    m.loadImage(Uint8Array.from([0x40, 0xf4]), { format: "flat", loadAddress: 0x100000 });
+    expect(m.run({ maxInstructions: 10 }).reason).toBe("halt");
+    expect(m.cpu.s[Reg.EAX]).toBe(1);
+    // A device stores "dec eax" (0x48) over the INC; the CPU must execute the new byte.
+    m.guestRam.write(0x100000, Uint8Array.from([0x48]));
+    m.cpu.s[Reg.EIP] = 0x100000;
+    m.cpu.s[Reg.HALTED] = 0;
+    expect(m.run({ maxInstructions: 10 }).reason).toBe("halt");
+    expect(m.cpu.s[Reg.EAX]).toBe(0);
+  });
+
+  it("refuses ranges that leave RAM", () => {
+    const m = new Machine({ ramBytes: 4 << 20 });
+    expect(m.guestRam.contains(0x3ffff0, 16)).toBe(true);
+    expect(m.guestRam.contains(0x3ffff0, 17)).toBe(false);
+    expect(m.guestRam.contains(0xfffffff0 | 0, 4)).toBe(false);
+    expect(m.guestRam.contains(0, -1)).toBe(false);
+  });
+});

@@ -10,6 +10,7 @@ import { AtaDisk, BlockStore } from "../dev/ataDisk.js";
 import { I8042 } from "../dev/i8042.js";
 import { PortBus } from "../dev/portBus.js";
 import { MmioBus } from "../dev/mmioBus.js";
+import { GuestRam } from "../dev/dma.js";
 import { Uart16550 } from "../dev/uart16550.js";
 import { DebugExit, SystemControlPortA } from "../dev/debugExit.js";
 import { planLoad, ImageError, ImageFormat } from "./loader.js";
@@ -59,6 +60,8 @@ export class Machine {
   readonly ports = new PortBus();
   /** Physical addresses beyond RAM; devices register windows here. */
   readonly mmio: MmioBus;
+  /** Guest RAM as devices see it (DMA, shared rings). */
+  readonly guestRam: GuestRam;
   readonly uart = new Uart16550(0x3f8);
   readonly debugExit = new DebugExit();
   readonly pic = new PicPair();
@@ -83,6 +86,7 @@ export class Machine {
       this.cpu.accounting.profile = typeof options.profile === "string" ? loadProfile(options.profile) : options.profile;
     }
     this.mmio = new MmioBus(ramBytes);
+    this.guestRam = new GuestRam(this.cpu);
     this.cpu.bus = this.mmio;
     this.ports.register(0x3f8, 8, this.uart);
     this.ports.register(0xf4, 1, this.debugExit);
