@@ -29,6 +29,8 @@ usage:
       --disk FILE                raw disk image as the primary-master ATA disk
       --serial-input FILE        bytes the guest receives on COM1 ("-" = stdin), all
                                  queued at the start (deterministic)
+      --screen on|off            mirror the text screen at 0xB8000 to stdout as lines
+                                 (default on; only guests that write there show any)
       --json                     print one JSON summary on stdout instead of streaming
       --profile P                cost profile: a shipped name (vmxlab profiles) or a
                                  JSON file (default ${DEFAULT_PROFILE_NAME})
@@ -50,7 +52,7 @@ triple-fault shutdown; 70 when the guest used a feature vmxlab does not model.`;
 
 interface Parsed { positional: string[]; flags: Map<string, string | true> }
 
-const VALUE_FLAGS = new Set(["--max-instructions", "--append", "--format", "--load-address", "--ram", "--hex", "--count", "--address", "--profile", "--disk", "--serial-input"]);
+const VALUE_FLAGS = new Set(["--max-instructions", "--append", "--format", "--load-address", "--ram", "--hex", "--count", "--address", "--profile", "--disk", "--serial-input", "--screen"]);
 const BOOL_FLAGS = new Set(["--json", "--16", "--help", "--version", "--walks", "--report"]);
 
 function parse(args: string[]): Parsed {
@@ -180,17 +182,22 @@ function run(p: Parsed): number {
   const chunk: number[] = [];
   const flush = () => { if (chunk.length > 0) { process.stdout.write(Buffer.from(chunk)); chunk.length = 0; } };
   machine.onSerial = json ? (b) => serial.push(b) : (b) => { chunk.push(b); if (b === 10 || chunk.length >= 4096) flush(); };
+  const screenMode = p.flags.get("--screen") ?? "on";
+  if (screenMode !== "on" && screenMode !== "off") throw new UsageError(`--screen must be on or off, not "${String(screenMode)}"`);
+  const screen: string[] = [];
+  if (screenMode === "on") machine.onScreen = json ? (lines) => screen.push(...lines) : (lines) => { flush(); process.stdout.write(lines.join("\n") + "\n"); };
   const t0 = process.hrtime.bigint();
   const r = machine.run({ maxInstructions });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   flush();
+  machine.finishScreen();
   const mips = seconds > 0 ? r.instructions / seconds / 1e6 : 0;
   const status = exitStatusOf(r);
   if (json) {
     process.stdout.write(JSON.stringify({
       schema: "vmxlab.run/1", image: path, reason: r.reason, exitCode: r.exitCode ?? null, exitStatus: status,
       instructions: r.instructions, hostSeconds: Number(seconds.toFixed(6)), mips: Number(mips.toFixed(2)),
-      message: r.message ?? null, serial: Buffer.from(serial).toString("latin1"), report: collectReport(machine),
+      message: r.message ?? null, serial: Buffer.from(serial).toString("latin1"), screen, report: collectReport(machine),
     }) + "\n");
   } else {
     const why = r.reason === "debug-exit" ? `debug-exit ${r.exitCode}` : r.reason + (r.message ? ` (${r.message})` : "");

@@ -10,7 +10,8 @@ import { FAULT, raiseFault, Vector } from "./fault.js";
 import { CoreFlags, Lazy, sizeMask, PARITY } from "./flags.js";
 import { mul32, imul32, divu64, wide } from "./arith.js";
 import { specialize } from "./specialize.js";
-import { Event, INSTRUCTION_COUNTERS } from "../cost/event.js";
+import { Event } from "../cost/event.js";
+import { CodePage } from "./memory.js";
 
 /** Why the hot loop returned. */
 export const enum Exit {
@@ -57,6 +58,7 @@ export class Core extends CoreFlags implements ByteSource {
     const d = this.decoded;
     for (let i = 0; i <= DECODE_SLOTS; i++) d[i * DECODE_WORDS] = -1;
     this.codePages.fill(0);
+    for (const page of this.watchedPages) this.codePages[page] = CodePage.WATCHED;
   }
 
   /** Decodes the instruction at `lin` (physical `phys`), caching it when that is safe. */
@@ -72,7 +74,7 @@ export class Core extends CoreFlags implements ByteSource {
     this.decoded[at + Dw.INFO] = specialize(this.decoded[at + Dw.INFO]);
     if (cacheable) {
       this.decoded[at + Dw.TAG] = phys ^ this.modeTag;
-      this.codePages[phys >>> 12] = 1;
+      this.codePages[phys >>> 12] |= CodePage.CODE;
     } else {
       this.decoded[at + Dw.TAG] = -1;
     }
@@ -87,11 +89,7 @@ export class Core extends CoreFlags implements ByteSource {
    */
   run(budget: number): Exit {
     const exit = this.runLoop(budget);
-    // Fold this call's retirements into the float64 event counters.
-    const r = this.retireCounts, c = this.counts;
-    for (let i = 0; i < INSTRUCTION_COUNTERS; i++) {
-      if (r[i] !== 0) { c[i] += r[i]; r[i] = 0; }
-    }
+    this.foldRetirements();
     return exit;
   }
 
@@ -140,7 +138,7 @@ export class Core extends CoreFlags implements ByteSource {
               p = -1; // the result goes to the register
             } else if (kind === Kind.FAST_ALU_MR32) {
               b = s[ops & 15];
-              if (p < 0) { s[Reg.EIP] = next; this.execute(Kind.ALU_EG, at, info); eip = next; n++; break; }
+              if (p < 0) { s[Reg.EIP] = next; this.execute(Kind.ALU_EG, at, info); eip = next; n++; if (this.attention) budget = 0; break; }
               a = (p & 3) === 0 ? ram32[p >> 2] : view.getInt32(p, true);
             } else { dst = (ops >> 4) & 15; a = s[dst]; b = kind === Kind.FAST_ALU_RR32 ? s[ops & 15] : d[at + Dw.IMM]; }
             let r: number;
@@ -168,13 +166,13 @@ export class Core extends CoreFlags implements ByteSource {
           }
           case Kind.FAST_STORE32: {
             if (p >= 0) { if ((p & 3) === 0) ram32[p >> 2] = s[d[at + Dw.OPS] & 15]; else view.setInt32(p, s[d[at + Dw.OPS] & 15], true); }
-            else this.store32(at, info, s[d[at + Dw.OPS] & 15]);
+            else { this.store32(at, info, s[d[at + Dw.OPS] & 15]); if (this.attention) budget = 0; }
             eip = next; n++;
             break;
           }
           case Kind.FAST_STORE_IMM: {
             const size = (info >> Info.SIZE_SHIFT) & Info.SIZE_MASK;
-            if (p < 0) this.writeE(at, info, size, d[at + Dw.IMM]);
+            if (p < 0) { this.writeE(at, info, size, d[at + Dw.IMM]); if (this.attention) budget = 0; }
             else if (size === 4) view.setInt32(p, d[at + Dw.IMM], true);
             else this.ram[p] = d[at + Dw.IMM];
             eip = next; n++;
@@ -246,6 +244,8 @@ export class Core extends CoreFlags implements ByteSource {
             }
             next = s[Reg.EIP];
             eip = next;
+            // A device asked to look at what this instruction stored: end the slice after it.
+            if (this.attention) budget = 0;
             // A REP string instruction that yields mid-way has not retired yet; return so
             // the run loop can look around (single-step trap, device stop, budget).
             if (this.repeating) {

@@ -4,7 +4,7 @@
 // supplied from above (core imports nothing above it).
 
 import { Reg, Cr0, Cr4, RAM_OFFSET, DTLB_MAP_OFFSET, ITLB_MAP_OFFSET, TLB_ENTRIES, CODE_PAGE_OFFSET, CODE_PAGE_BYTES, DECODE_OFFSET, DECODE_SLOTS, DECODE_WORDS, COUNTER_OFFSET, COUNTER_SLOTS, RETIRE_COUNTER_WORD, RETIRE_COUNTER_SLOTS, totalBytes } from "../state/layout.js";
-import { Event } from "../cost/event.js";
+import { Event, INSTRUCTION_COUNTERS } from "../cost/event.js";
 import { raiseFault, Vector } from "./fault.js";
 import { TlbModel, TlbConfig, DEFAULT_ITLB, DEFAULT_DTLB, FlushCause } from "./tlbModel.js";
 
@@ -12,6 +12,18 @@ import { TlbModel, TlbConfig, DEFAULT_ITLB, DEFAULT_DTLB, FlushCause } from "./t
 export interface PhysicalBus {
   read(addr: number, size: number): number;
   write(addr: number, size: number, value: number): void;
+}
+
+/**
+ * Page flags in the code-page map: stores to a page with any flag leave the fast path.
+ * CODE: decoded instructions are cached from it. WATCHED: a device wants to see stores.
+ */
+export const enum CodePage { CODE = 1, WATCHED = 2 }
+
+/** Told of every store to a watched page (a frame buffer), after the store. */
+export interface WriteWatcher {
+  /** True asks the CPU to stop after the current instruction (CoreMemory.attention). */
+  written(phys: number, size: number): boolean;
 }
 
 /** Per-segment access flags kept in Reg.SEG_ACCESS (derived from the descriptor). */
@@ -64,6 +76,14 @@ export class CoreMemory {
   readonly codePages: Uint8Array;
   readonly decoded: Int32Array;
   bus: PhysicalBus | null = null;
+  /** Pages whose stores go to `writeWatcher` (kept across flushes of the decode cache). */
+  readonly watchedPages: number[] = [];
+  writeWatcher: WriteWatcher | null = null;
+  /**
+   * Set when a device wants the run loop to look at it now: the hot loop ends its slice
+   * after the instruction (checked only on its slow paths, which watched stores take).
+   */
+  attention = false;
 
   /** Mirrors of state the hot loop tests on every access (kept in sync by syncMode()). */
   paging = false;
@@ -281,16 +301,45 @@ export class CoreMemory {
     this.itlb.invalidate(lin >>> 12, FlushCause.INVLPG, this.itlbMap);
   }
 
+  /** Sends every store to the 4 KiB pages of [first, first + bytes) to `watcher`. */
+  watchWrites(first: number, bytes: number, watcher: WriteWatcher): void {
+    this.writeWatcher = watcher;
+    for (let page = first >>> 12; page <= (first + bytes - 1) >>> 12; page++) {
+      this.watchedPages.push(page);
+      this.codePages[page] |= CodePage.WATCHED;
+    }
+  }
+
   // --- Physical accesses ---------------------------------------------------------------
 
-  /** An access beyond RAM: a device register, or nothing (all ones). Each is an mmio.access event. */
+  /**
+   * An access beyond RAM: a device register, or nothing (all ones). Each is an mmio.access
+   * event. The device sees the cycle count up to and including this instruction, and a
+   * store ends the hot loop's slice after it, so the run loop sees what the store started
+   * (a doorbell, a timer programmed) at once.
+   */
   private mmioRead(p: number, size: number): number {
     this.counts[Event.MMIO_ACCESS]++;
+    this.foldRetirements();
     return this.bus ? this.bus.read(p >>> 0, size) : -1;
   }
   private mmioWrite(p: number, size: number, v: number): void {
     this.counts[Event.MMIO_ACCESS]++;
+    this.foldRetirements();
+    this.attention = true;
     if (this.bus) this.bus.write(p >>> 0, size, v);
+  }
+
+  /**
+   * Moves the hot loop's int32 retirement counts into the event counters, so that the
+   * cycle count is exact now. A count may go negative afterwards (an instruction taken
+   * back after a fault); the next fold carries that too.
+   */
+  foldRetirements(): void {
+    const r = this.retireCounts, c = this.counts;
+    for (let i = 0; i < INSTRUCTION_COUNTERS; i++) {
+      if (r[i] !== 0) { c[i] += r[i]; r[i] = 0; }
+    }
   }
 
   physRead8(p: number): number {
@@ -333,6 +382,7 @@ export class CoreMemory {
    * bytes before it may include the written bytes (SDM 2A 2.3.11: 15-byte maximum).
    */
   invalidateCode(p: number, size: number): void {
+    if ((this.codePages[p >>> 12] & CodePage.WATCHED) !== 0 && this.writeWatcher !== null && this.writeWatcher.written(p, size)) this.attention = true;
     const d = this.decoded;
     for (let a = p - 14; a < p + size; a++) {
       const at = (a & (DECODE_SLOTS - 1)) * DECODE_WORDS;

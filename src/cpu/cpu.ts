@@ -82,7 +82,7 @@ export class Cpu extends CpuSystem {
           else if (exit === Exit.FAULT) this.deliverFault();
         }
         if (this.stopRequested) return this.stopOnException && this.pendingException ? "exception" : "stop";
-        if (this.rescheduleRequested) { this.rescheduleRequested = false; return "deadline"; }
+        if (this.rescheduleRequested || this.attention) { this.rescheduleRequested = false; this.attention = false; return "deadline"; }
       }
     } catch (e) {
       if (e instanceof TripleFault) { this.stopMessage = e.message; return "shutdown"; }

@@ -11,6 +11,7 @@ import { I8042 } from "../dev/i8042.js";
 import { PortBus } from "../dev/portBus.js";
 import { MmioBus } from "../dev/mmioBus.js";
 import { GuestRam } from "../dev/dma.js";
+import { CgaText, CGA_TEXT_BASE, COLUMNS, ROWS, DOT_CLOCK_HZ } from "../dev/cgaText.js";
 import { Uart16550 } from "../dev/uart16550.js";
 import { DebugExit, SystemControlPortA } from "../dev/debugExit.js";
 import { planLoad, ImageError, ImageFormat } from "./loader.js";
@@ -71,6 +72,10 @@ export class Machine {
   private resetRequested = false;
   /** The primary-master ATA disk, when MachineOptions.disk gave one. */
   readonly disk: AtaDisk | null = null;
+  /** The colour text screen at 0xB8000. */
+  readonly screen: CgaText;
+  /** Called with the text-screen lines that became final (see dev/cgaText.ts). */
+  onScreen: ((lines: string[]) => void) | null = null;
   /** Called for every byte the guest transmits on COM1. */
   onSerial: ((byte: number) => void) | null = null;
   readonly ramBytes: number;
@@ -87,6 +92,10 @@ export class Machine {
     }
     this.mmio = new MmioBus(ramBytes);
     this.guestRam = new GuestRam(this.cpu);
+    this.screen = new CgaText(this.guestRam, () => this.cpu.accounting.cycles() * (DOT_CLOCK_HZ / this.cpu.accounting.clockHz));
+    this.cpu.watchWrites(CGA_TEXT_BASE, COLUMNS * ROWS * 2, this.screen);
+    this.ports.register(0x3d4, 2, this.screen);
+    this.ports.register(0x3da, 1, this.screen);
     this.cpu.bus = this.mmio;
     this.ports.register(0x3f8, 8, this.uart);
     this.ports.register(0xf4, 1, this.debugExit);
@@ -207,6 +216,8 @@ export class Machine {
     // halted CPU with IF = 1 sleeps until the next event (its cycles count as idle).
     for (;;) {
       stop = cpu.runFor(limit - (cpu.retired + cpu.eventsDelivered - startSteps), this.serviceTimers());
+      // The text screen asks to be looked at after each row's worth of stores.
+      if (this.screen.dirty) this.showScreen(this.screen.sample());
       if (stop === "deadline") continue;
       if (stop === "halt" && (cpu.getEflags() & 0x200) !== 0) {
         // The guest may have programmed the timer since the deadline was computed.
@@ -242,6 +253,15 @@ export class Machine {
   /** An edge on line `line` (a timer's output pulsing). */
   pulseIrq(line: number): void {
     this.pic.pulseIrq(line);
+  }
+
+  /** Shows what is left on the text screen (call once, when the run is over for good). */
+  finishScreen(): void {
+    if (this.screen.used) this.showScreen(this.screen.finish());
+  }
+
+  private showScreen(lines: string[]): void {
+    if (lines.length > 0 && this.onScreen !== null) this.onScreen(lines);
   }
 
   /** Lets the timers raise what is due; returns the cycle of their next interrupt, or Infinity. */
