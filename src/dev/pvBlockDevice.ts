@@ -30,7 +30,7 @@ export const PV_BLOCK_SERVICE_CYCLES = 20000;
  * instructions, because the hot loop does not stop at an MMIO store: a doorbell is seen,
  * and its time read, at most this many instructions late (deterministically).
  */
-export const PV_BLOCK_NOTICE_STEPS = 256;
+export const PV_BLOCK_NOTICE_STEPS = 1024;
 /** "XPVB" in memory order. */
 export const PV_BLOCK_MAGIC = 0x42565058;
 /** xenbus "max-ring-page-order": rings of up to 8 pages (256 entries). */
