@@ -365,6 +365,34 @@ describe("PV block: notification hold-off and backpressure (ring.h)", () => {
   });
 });
 
+describe("PV block in the machine's run loop", () => {
+  it("HLT sleeps to each answer even when it brings no event, then the run ends instead of idling forever", () => {
+    const mem = memoryStore(8);
+    const m = new Machine({ ramBytes: 4 << 20, pvBlock: mem.store });
+    // mov dword [0xFE900040], 1 (NOTIFY) ; sti ; hlt
+    const code = [0xc7, 0x05, 0x40, 0x00, 0x90, 0xfe, 0x01, 0x00, 0x00, 0x00, 0xfb, 0xf4];
+    m.loadImage(Uint8Array.from(code), { format: "flat", loadAddress: 0x100000 });
+    const v = m.cpu.view, w = (off: number, value: number) => m.mmio.write(PV_BLOCK_BASE + off, 4, value);
+    v.setUint32(RING + 4, 1, true); v.setUint32(RING + 12, 1, true);
+    for (let i = 0; i < 3; i++) { // three FLUSHes in slots 0-2, published at once
+      v.setUint8(RING + 64 + i * 108, OP.FLUSH);
+      v.setUint32(RING + 64 + i * 108 + 4, 10 + i, true);
+    }
+    v.setUint32(RING, 3, true);
+    w(R.RING_GPA, RING); w(R.RING_ORDER, 0); w(R.FRONT_STATE, XS.Initialised);
+    w(R.EVTCHN_MASK, 2); // the event stays pending and masked: no interrupt will come
+    const r = m.run({ maxInstructions: 1000 });
+    expect(r.reason).toBe("halt");
+    expect(r.message).toMatch(/no interrupt due/);
+    expect(mem.log).toEqual(["flush", "flush", "flush"]);
+    expect(v.getUint32(RING + 8, true)).toBe(3);
+    // The third answer is 3 x 20000 cycles after the doorbell, which came after two
+    // instructions at most: the clock went at least that far, all of it idle but a few.
+    expect(m.cpu.accounting.cycles()).toBeGreaterThanOrEqual(60000);
+    expect(m.cpu.accounting.cycles()).toBeLessThan(60000 + 10000);
+  });
+});
+
 describe("PV block: the pvblk guest", () => {
   it("fills the ring, waits, reads back, flushes, and gets the protocol's error answers", async () => {
     const { Machine: BuiltMachine } = await import("../dist/index.js");
