@@ -348,6 +348,21 @@ describe("PV block: notification hold-off and backpressure (ring.h)", () => {
     expect(r2.reg(R.ERROR)).toBe(3);
   });
 
+  it("a req_prod moved back behind requests already taken is an error too, not a reason to re-read stale slots", () => {
+    const { front, advance, reg, v, mem, dev } = rig();
+    front.connect();
+    for (let i = 0; i < 4; i++) front.put({ op: OP.WRITE, id: [i, 0], sector: [i, 0], segs: [[0x20, 0, 0]] });
+    front.push(); // req_cons = 4, nothing answered: rsp_prod_pvt = 0
+    advance(SERVICE); // one answered: rsp_prod_pvt = 1
+    // req_prod = 2 lies between rsp_prod_pvt (1) and req_cons (4): it went back.
+    v.setUint32(RING, 2, true);
+    dev.write(R.NOTIFY, 4, 1);
+    expect([reg(R.BACK_STATE), reg(R.ERROR)]).toEqual([XS.Closing, 3]);
+    advance(10 * SERVICE);
+    expect(mem.log).toEqual(["write 0", "write 1", "write 2", "write 3"]); // taken before: answered
+    expect(v.getUint32(RING + 8, true)).toBe(4);
+  });
+
   it("disconnecting drops unanswered requests (none was acknowledged) and a new connection starts from index 0", () => {
     const { front, advance, reg, poke, mem, dev } = rig();
     front.connect();

@@ -51,7 +51,7 @@ export const PV_BLOCK_FEATURE_FLUSH = 1;
 /** STATUS bits: every ring slot holds a request without a response; the backend gave up on the frontend. */
 export const enum PvBlockStatus { BUSY = 1, ERROR = 2 }
 /** ERROR register: why the backend went to Closing (xenbus_dev_fatal's cases). */
-export const enum PvBlockError { NONE = 0, RING_ADDRESS = 1, RING_ORDER = 2, RING_OVERFLOW = 3 }
+export const enum PvBlockError { NONE = 0, RING_ADDRESS = 1, RING_ORDER = 2, RING_INDEX = 3 }
 
 export interface PvBlockOptions {
   /** Cycles per answered request (default PV_BLOCK_SERVICE_CYCLES). */
@@ -223,14 +223,14 @@ export class PvBlockDevice implements MmioDevice {
   /**
    * Copies the published requests off the ring. A req_prod more than a ring ahead of the
    * responses (ring.h RING_REQUEST_PROD_OVERFLOW) means the frontend overwrote requests
-   * it has no answer for: blkback stops reading that ring, and so does this backend.
-   * Requests already taken stay queued and are answered.
+   * it has no answer for: blkback stops reading that ring, and so does this backend, as it
+   * does for a req_prod moved back. Requests already taken stay queued and are answered.
    */
   private takeRequests(): void {
     const ring = this.ring;
     if (ring === null || this.backState !== XenbusState.Connected) return;
     const prod = ring.requestProducer();
-    if (ring.requestProducerOverflows(prod)) { this.fatal(PvBlockError.RING_OVERFLOW); return; }
+    if (ring.requestProducerOverflows(prod) || ring.requestProducerWentBack(prod)) { this.fatal(PvBlockError.RING_INDEX); return; }
     for (let n = ring.unconsumedRequests(prod); n > 0; n--) this.queue.push(readRequest(this.ram, ring.consumeRequest()));
   }
 

@@ -55,6 +55,15 @@ export class BackRing {
   }
 
   /**
+   * A req_prod behind requests this backend already took: the frontend moved it back.
+   * ring.h has no macro for it (XEN_RING_NR_UNCONSUMED_REQUESTS would then count stale
+   * slots as new), so it is treated like an overflow.
+   */
+  requestProducerWentBack(prod: number): boolean {
+    return ringDistance(prod, this.rspProdPvt) < ringDistance(this.reqCons, this.rspProdPvt);
+  }
+
+  /**
    * ring.h XEN_RING_NR_UNCONSUMED_REQUESTS: requests published but not consumed, never
    * more than the slots that have no response yet (RING_REQUEST_CONS_OVERFLOW).
    */
