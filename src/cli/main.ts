@@ -27,6 +27,8 @@ usage:
       --load-address A           load and entry address of a flat binary (default 0x100000)
       --ram MiB                  guest RAM in MiB (default 32)
       --disk FILE                raw disk image as the primary-master ATA disk
+      --pv-blk FILE              raw disk image as the Xen-style PV block device
+                                 (blkif ring + event channel, MMIO at 0xfe900000)
       --serial-input FILE        bytes the guest receives on COM1 ("-" = stdin), all
                                  queued at the start (deterministic)
       --screen on|off            mirror the text screen at 0xB8000 to stdout as lines
@@ -52,7 +54,7 @@ triple-fault shutdown; 70 when the guest used a feature vmxlab does not model.`;
 
 interface Parsed { positional: string[]; flags: Map<string, string | true> }
 
-const VALUE_FLAGS = new Set(["--max-instructions", "--append", "--format", "--load-address", "--ram", "--hex", "--count", "--address", "--profile", "--disk", "--serial-input", "--screen"]);
+const VALUE_FLAGS = new Set(["--max-instructions", "--append", "--format", "--load-address", "--ram", "--hex", "--count", "--address", "--profile", "--disk", "--serial-input", "--screen", "--pv-blk"]);
 const BOOL_FLAGS = new Set(["--json", "--16", "--help", "--version", "--walks", "--report"]);
 
 function parse(args: string[]): Parsed {
@@ -131,7 +133,9 @@ function loadedMachine(p: Parsed): { machine: Machine; path: string } {
   const profile = p.flags.get("--profile");
   const diskPath = p.flags.get("--disk");
   const disk = typeof diskPath === "string" ? new DiskImage(diskPath) : undefined;
-  const machine = new Machine({ ramBytes: ramMiB << 20, profile: typeof profile === "string" ? profile : undefined, disk });
+  const pvPath = p.flags.get("--pv-blk");
+  const pvBlock = typeof pvPath === "string" ? new DiskImage(pvPath) : undefined;
+  const machine = new Machine({ ramBytes: ramMiB << 20, profile: typeof profile === "string" ? profile : undefined, disk, pvBlock });
   const append = p.flags.get("--append");
   machine.loadImage(image, {
     name: basename(path as string),

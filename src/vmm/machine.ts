@@ -8,6 +8,7 @@ import { PicPair } from "../dev/pic8259.js";
 import { Pit8254, PIT_HZ } from "../dev/pit8254.js";
 import { AtaDisk, BlockStore } from "../dev/ataDisk.js";
 import { I8042 } from "../dev/i8042.js";
+import { PvBlockDevice, PvBlockOptions, PV_BLOCK_BASE, PV_BLOCK_IRQ, PV_BLOCK_WINDOW } from "../dev/pvBlockDevice.js";
 import { PortBus } from "../dev/portBus.js";
 import { MmioBus } from "../dev/mmioBus.js";
 import { GuestRam } from "../dev/dma.js";
@@ -28,6 +29,9 @@ export interface MachineOptions {
   profile?: string | Profile;
   /** Sectors of the ATA disk on the primary channel (master), or none. */
   disk?: BlockStore;
+  /** Sectors of the Xen-style PV block device (MMIO window at 0xFE900000, IRQ 11), or none. */
+  pvBlock?: BlockStore;
+  pvBlockOptions?: PvBlockOptions;
 }
 
 export interface LoadOptions {
@@ -76,6 +80,8 @@ export class Machine {
   readonly screen: CgaText;
   /** Called with the text-screen lines that became final (see dev/cgaText.ts). */
   onScreen: ((lines: string[]) => void) | null = null;
+  /** The PV block device, when MachineOptions.pvBlock gave one. */
+  readonly pvBlock: PvBlockDevice | null = null;
   /** Called for every byte the guest transmits on COM1. */
   onSerial: ((byte: number) => void) | null = null;
   readonly ramBytes: number;
@@ -116,6 +122,11 @@ export class Machine {
       this.ports.register(0x1f0, 8, this.disk);
       this.ports.register(0x3f6, 1, this.disk);
     }
+    if (options.pvBlock) {
+      this.pvBlock = new PvBlockDevice(options.pvBlock, this.guestRam, () => this.cpu.accounting.cycles(),
+        (level) => this.setIrq(PV_BLOCK_IRQ, level), () => { this.cpu.rescheduleRequested = true; }, options.pvBlockOptions);
+      this.mmio.register(PV_BLOCK_BASE, PV_BLOCK_WINDOW, this.pvBlock);
+    }
     this.uart.onTransmit = (b) => { if (this.onSerial) this.onSerial(b); };
     this.debugExit.onExit = () => { this.cpu.stopRequested = true; };
     this.cpu.io = this.ports;
@@ -146,6 +157,7 @@ export class Machine {
     cpu.syncMode();
     this.debugExit.value = null;
     this.resetRequested = false;
+    this.pvBlock?.reset();
   }
 
   /** Loads a guest image and sets the CPU state its boot protocol defines. */
@@ -223,7 +235,10 @@ export class Machine {
         // The guest may have programmed the timer since the deadline was computed.
         const wake = this.serviceTimers();
         const steps = cpu.retired + cpu.eventsDelivered;
-        if (wake !== Infinity && steps !== sleptAt) { sleptAt = steps; cpu.idleUntil(wake); continue; }
+        // A device answer may bring no interrupt (the frontend did not ask for one); its
+        // work is finite, so sleeping to it again cannot go on forever.
+        const deviceDue = this.pvBlock !== null && this.pvBlock.nextDeadline() <= wake;
+        if (wake !== Infinity && (steps !== sleptAt || deviceDue)) { sleptAt = steps; cpu.idleUntil(wake); continue; }
       }
       break;
     }
@@ -264,11 +279,16 @@ export class Machine {
     if (lines.length > 0 && this.onScreen !== null) this.onScreen(lines);
   }
 
-  /** Lets the timers raise what is due; returns the cycle of their next interrupt, or Infinity. */
+  /** Lets the timers and timed devices do what is due; returns the cycle of their next event, or Infinity. */
   private serviceTimers(): number {
     this.pit.service();
     const next = this.pit.nextInterruptTick();
-    return next === Infinity ? Infinity : this.cycleOfTick(next);
+    let wake = next === Infinity ? Infinity : this.cycleOfTick(next);
+    if (this.pvBlock !== null) {
+      this.pvBlock.service(this.cpu.accounting.cycles());
+      wake = Math.min(wake, this.pvBlock.nextDeadline());
+    }
+    return wake;
   }
 
   /** The 8254's clock: cycles so far at the profile's core clock, in 1.193182 MHz ticks (exact). */
