@@ -4,7 +4,7 @@
 
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
-import { Machine, RunResult } from "../vmm/machine.js";
+import { Machine, RunResult, VirtioDeviceSpec } from "../vmm/machine.js";
 import { ImageError, ImageFormat, planLoad } from "../vmm/loader.js";
 import { disassemble } from "../isa/disasm.js";
 import { Access } from "../core/memory.js";
@@ -29,6 +29,12 @@ usage:
       --disk FILE                raw disk image as the primary-master ATA disk
       --serial-input FILE        bytes the guest receives on COM1 ("-" = stdin), all
                                  queued at the start (deterministic)
+      --virtio-blk FILE          raw disk image as a virtio-blk device (virtio-mmio
+                                 transport 7 at 0xfeb00e00, IRQ 12, as QEMU microvm)
+      --virtio-console           a virtio-console; its output goes where COM1's goes
+                                 (transport 6 with --virtio-blk, else 7)
+      --console-input FILE       bytes the virtio-console receives ("-" = stdin), all
+                                 queued at the start (implies --virtio-console)
       --json                     print one JSON summary on stdout instead of streaming
       --profile P                cost profile: a shipped name (vmxlab profiles) or a
                                  JSON file (default ${DEFAULT_PROFILE_NAME})
@@ -50,8 +56,8 @@ triple-fault shutdown; 70 when the guest used a feature vmxlab does not model.`;
 
 interface Parsed { positional: string[]; flags: Map<string, string | true> }
 
-const VALUE_FLAGS = new Set(["--max-instructions", "--append", "--format", "--load-address", "--ram", "--hex", "--count", "--address", "--profile", "--disk", "--serial-input"]);
-const BOOL_FLAGS = new Set(["--json", "--16", "--help", "--version", "--walks", "--report"]);
+const VALUE_FLAGS = new Set(["--max-instructions", "--append", "--format", "--load-address", "--ram", "--hex", "--count", "--address", "--profile", "--disk", "--serial-input", "--virtio-blk", "--console-input"]);
+const BOOL_FLAGS = new Set(["--json", "--16", "--help", "--version", "--walks", "--report", "--virtio-console"]);
 
 function parse(args: string[]): Parsed {
   const positional: string[] = [];
@@ -94,13 +100,13 @@ function readImage(path: string | undefined): Uint8Array {
   }
 }
 
-/** The whole --serial-input file (or stdin for "-"). */
-function readInput(path: string): Uint8Array {
+/** The whole --serial-input / --console-input file (or stdin for "-"). */
+function readInput(path: string, flag = "--serial-input"): Uint8Array {
   try {
     return new Uint8Array(readFileSync(path === "-" ? 0 : path));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new UsageError(`--serial-input ${path}: ${code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : `cannot read (${code ?? String(e)})`}`);
+    throw new UsageError(`${flag} ${path}: ${code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : `cannot read (${code ?? String(e)})`}`);
   }
 }
 
@@ -129,7 +135,13 @@ function loadedMachine(p: Parsed): { machine: Machine; path: string } {
   const profile = p.flags.get("--profile");
   const diskPath = p.flags.get("--disk");
   const disk = typeof diskPath === "string" ? new DiskImage(diskPath) : undefined;
-  const machine = new Machine({ ramBytes: ramMiB << 20, profile: typeof profile === "string" ? profile : undefined, disk });
+  // virtio devices in QEMU's -device order: the block device first (transport 7), then the console.
+  const virtio: VirtioDeviceSpec[] = [];
+  const blkPath = p.flags.get("--virtio-blk");
+  if (typeof blkPath === "string") virtio.push({ type: "blk", store: new DiskImage(blkPath) });
+  const consoleInput = p.flags.get("--console-input");
+  if (p.flags.has("--virtio-console") || typeof consoleInput === "string") virtio.push({ type: "console" });
+  const machine = new Machine({ ramBytes: ramMiB << 20, profile: typeof profile === "string" ? profile : undefined, disk, virtio });
   const append = p.flags.get("--append");
   machine.loadImage(image, {
     name: basename(path as string),
@@ -139,6 +151,7 @@ function loadedMachine(p: Parsed): { machine: Machine; path: string } {
   });
   const input = p.flags.get("--serial-input");
   if (typeof input === "string") machine.uart.receive(readInput(input));
+  if (typeof consoleInput === "string") machine.virtioConsole!.receive(readInput(consoleInput, "--console-input"));
   return { machine, path: path as string };
 }
 
