@@ -256,6 +256,22 @@ describe("virtio-blk requests (5.2.6)", () => {
     expect(t.disk.data[2 * 512 + 511]).toBe(0x5a);
   });
 
+  it("a chain as long as the queue (8 descriptors on a queue of 8) is served", () => {
+    const t = ready();
+    header(t, 1, 0);
+    // header in 4 pieces of 4 bytes, data in 3 pieces (128 + 128 + 256), status: 8 descriptors
+    for (let i = 0; i < 4; i++) t.blk.desc(DESC, i, HDR + 4 * i, 4, F.NEXT, i + 1);
+    t.blk.desc(DESC, 4, DATA, 128, F.NEXT, 5);
+    t.blk.desc(DESC, 5, DATA + 128, 128, F.NEXT, 6);
+    t.blk.desc(DESC, 6, DATA + 256, 256, F.NEXT, 7);
+    t.blk.desc(DESC, 7, STATUS_BYTE, 1, F.WRITE);
+    t.blk.offer(0, 0);
+    t.blk.notify(0);
+    expect(needsReset(t)).toBe(false);
+    expect(t.ram[STATUS_BYTE]).toBe(0);
+    expect(t.disk.log).toEqual(["write 0"]);
+  });
+
   it("overlapping device-writable buffers are written in chain order: the later one wins", () => {
     // The spec puts no rule on overlap; vmxlab fills the writable buffers first to last.
     const t = ready();
@@ -292,6 +308,7 @@ describe("a hostile driver gets DEVICE_NEEDS_RESET and a configuration interrupt
     ["a descriptor loop (0 -> 1 -> 0)", (t) => { header(t, 0, 0); t.blk.desc(DESC, 0, HDR, 16, F.NEXT, 1); t.blk.desc(DESC, 1, DATA, 512, F.NEXT | F.WRITE, 0); t.blk.offer(0, 0); }],
     ["a descriptor linked to itself", (t) => { t.blk.desc(DESC, 0, HDR, 16, F.NEXT, 0); t.blk.offer(0, 0); }],
     ["a loop inside an indirect table", (t) => { t.blk.desc(TABLE, 0, HDR, 16, F.NEXT, 1); t.blk.desc(TABLE, 1, HDR, 16, F.NEXT, 0); t.blk.desc(DESC, 0, TABLE, 32, F.INDIRECT); t.blk.offer(0, 0); }, INDIRECT_DESC],
+    ["an indirect table of 9 buffers on a queue of 8: a chain longer than the queue (2.7.5.3.1)", (t) => { for (let i = 0; i < 9; i++) t.blk.desc(TABLE, i, HDR, 16, i < 8 ? F.NEXT : 0, i + 1); t.blk.desc(DESC, 0, TABLE, 9 * 16, F.INDIRECT); t.blk.offer(0, 0); }, INDIRECT_DESC],
     ["an indirect descriptor without INDIRECT_DESC", (t) => { t.blk.desc(DESC, 0, TABLE, 48, F.INDIRECT); t.blk.offer(0, 0); }],
     ["INDIRECT together with NEXT", (t) => { t.blk.desc(DESC, 0, TABLE, 48, F.INDIRECT | F.NEXT, 1); t.blk.offer(0, 0); }, INDIRECT_DESC],
     ["an indirect table inside an indirect table", (t) => { t.blk.desc(TABLE, 0, TABLE, 16, F.INDIRECT); t.blk.desc(DESC, 0, TABLE, 16, F.INDIRECT); t.blk.offer(0, 0); }, INDIRECT_DESC],
@@ -313,7 +330,7 @@ describe("a hostile driver gets DEVICE_NEEDS_RESET and a configuration interrupt
       t.blk.notify(0);
       expect(needsReset(t)).toBe(true);
       expect(t.blk.read(R.INTERRUPT_STATUS) & 2).toBe(2);
-      expect(t.blk.read(R.CONFIG_GENERATION)).toBe(1);
+      expect(t.blk.read(R.CONFIG_GENERATION)).toBe(1); // QEMU's virtio_notify_config also moves it
       expect(t.lines.get(12)).toBe(true);
       expect(t.disk.log).toEqual([]);
       // The device stays stopped until reset; a reset and a clean setup work again.

@@ -108,6 +108,8 @@ export class SplitVirtqueue {
     let readableBytes = 0, writableBytes = 0;
     for (;;) {
       if (++seen > entries) throw new DriverError(`descriptor chain from ${head} is longer than its table (${entries} entries): a loop`);
+      // 2.7.5.3.1: no chain, indirect tables included, is longer than the queue size.
+      if (readable.length + writable.length >= this.size) throw new DriverError(`descriptor chain from ${head} is longer than the queue size ${this.size} (2.7.5.3.1)`);
       const at = table + 16 * index;
       const address = ram.read64(at), length = ram.read32(at + 8), flags = ram.read16(at + 12), next = ram.read16(at + 14);
       if ((flags & DescFlag.INDIRECT) !== 0) {
