@@ -48,6 +48,9 @@ describe("virtio from the command line", () => {
     // vblk.asm writes sector 1 with dword i = 0xC3000000 + i; the ATA image is untouched.
     expect(fs.readFileSync(vblk).readUInt32LE(512 + 4)).toBe(0xc3000001);
     expect(fs.readFileSync(ata).readUInt32LE(512 + 4)).toBe(0);
+    const same = cli(["guests/vblk.elf", "--disk", ata, "--virtio-blk", ata]);
+    expect(same.status).toBe(2);
+    expect(same.stderr.trim()).toBe(`vmxlab: --disk and --virtio-blk name the same image ${ata}`);
   });
 
   it("every write acknowledged by a completed virtio-blk FLUSH is in the image after SIGKILL", async () => {

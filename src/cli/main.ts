@@ -2,7 +2,7 @@
 // vmxlab's command line: run a guest, or disassemble an image or hex bytes.
 // Every user error is one line on stderr and exit status 2, never a stack trace.
 
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { basename } from "node:path";
 import { Machine, RunResult, VirtioDeviceSpec } from "../vmm/machine.js";
 import { ImageError, ImageFormat, planLoad } from "../vmm/loader.js";
@@ -110,6 +110,16 @@ function readInput(path: string, flag = "--serial-input"): Uint8Array {
   }
 }
 
+/** True when both paths name one existing file. */
+function sameFile(a: string, b: string): boolean {
+  try {
+    const x = statSync(a), y = statSync(b);
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false; // a missing file gets its own message when it is opened
+  }
+}
+
 function formatOption(p: Parsed): ImageFormat {
   const f = p.flags.get("--format") ?? "auto";
   if (f !== "auto" && f !== "multiboot" && f !== "bootsector" && f !== "flat") throw new UsageError(`--format must be auto, multiboot, bootsector or flat, not "${String(f)}"`);
@@ -138,7 +148,11 @@ function loadedMachine(p: Parsed): { machine: Machine; path: string } {
   // virtio devices in QEMU's -device order: the block device first (transport 7), then the console.
   const virtio: VirtioDeviceSpec[] = [];
   const blkPath = p.flags.get("--virtio-blk");
-  if (typeof blkPath === "string") virtio.push({ type: "blk", store: new DiskImage(blkPath) });
+  if (typeof blkPath === "string") {
+    // Two devices writing one file would each overwrite the other's sectors (QEMU refuses it too).
+    if (typeof diskPath === "string" && sameFile(diskPath, blkPath)) throw new UsageError(`--disk and --virtio-blk name the same image ${blkPath}`);
+    virtio.push({ type: "blk", store: new DiskImage(blkPath) });
+  }
   const consoleInput = p.flags.get("--console-input");
   if (p.flags.has("--virtio-console") || typeof consoleInput === "string") virtio.push({ type: "console" });
   const machine = new Machine({ ramBytes: ramMiB << 20, profile: typeof profile === "string" ? profile : undefined, disk, virtio });

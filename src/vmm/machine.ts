@@ -41,7 +41,9 @@ export interface MachineOptions {
 
 export type VirtioDeviceSpec =
   | { type: "blk"; store: BlockStore; id?: string }
-  | { type: "console" };
+  | { type: "console" }
+  /** Any other device type built by the caller (it implements VirtioDevice). */
+  | { type: "device"; device: VirtioDevice };
 
 /** QEMU microvm's virtio-mmio layout (hw/i386/microvm.h facts: base, stride, count, IRQ base). */
 export const VIRTIO_MMIO_BASE = 0xfeb00000;
@@ -143,6 +145,7 @@ export class Machine {
     specs.forEach((spec, k) => {
       let device: VirtioDevice;
       if (spec.type === "blk") device = new VirtioBlock(spec.store, spec.id);
+      else if (spec.type === "device") device = spec.device;
       else {
         const console = new VirtioConsole((bytes) => { if (this.onSerial) for (const b of bytes) this.onSerial(b); });
         (this as { virtioConsole: VirtioConsole | null }).virtioConsole = console;
