@@ -9,7 +9,7 @@ import path from 'node:path';
 import { buildGuest, listGuests, nasmAvailable } from '../tools/build-guests.mjs';
 // @ts-ignore -- plain ESM JavaScript without type declarations
 import { available as qemuAvailable, guestOutput, runQemu } from '../tools/peers/qemu.mjs';
-import { DISK_GUESTS, SERIAL_INPUT, makeTestDisk, qemuDiskArgs } from './fixtures/guest-setup.js';
+import { CONSOLE_INPUT, DISK_GUESTS, SERIAL_INPUT, makeTestDisk, qemuDiskArgs, virtioDevices } from './fixtures/guest-setup.js';
 
 interface Guest {
   name: string;
@@ -124,7 +124,7 @@ const withExpected = guests
 describe.skipIf(!haveQemu)('guests on QEMU print their documented output', () => {
   it.each(withExpected)('%s', async (_name, g, expected) => {
     const extraArgs = DISK_GUESTS.has(g.name) ? qemuDiskArgs(makeTestDisk()) : [];
-    const r = await runQemu(g.outPath, { timeoutMs: 60_000, extraArgs, input: SERIAL_INPUT[g.name] });
+    const r = await runQemu(g.outPath, { timeoutMs: 60_000, extraArgs, input: SERIAL_INPUT[g.name] ?? CONSOLE_INPUT[g.name], virtio: virtioDevices(g.name) });
     expect(r.timedOut).toBe(false);
     expect(guestOutput(r.serial).toString('latin1')).toBe(expected);
     expect(r.exitStatus).toBe(0);

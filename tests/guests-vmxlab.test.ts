@@ -12,7 +12,7 @@ import { listGuests } from "../tools/build-guests.mjs";
 // @ts-ignore -- plain ESM JavaScript without type declarations
 import { available as qemuAvailable, guestOutput, runQemu } from "../tools/peers/qemu.mjs";
 import { DiskImage } from "../dist/vmm/diskImage.js";
-import { DISK_GUESTS, NO_QEMU_PEER, SERIAL_INPUT, TIMED_OUTPUT, makeTestDisk, maskNumbers, qemuDiskArgs } from "./fixtures/guest-setup.js";
+import { CONSOLE_INPUT, DISK_GUESTS, NO_QEMU_PEER, SERIAL_INPUT, TIMED_OUTPUT, VIRTIO_BLK_ID, type VirtioUse, makeTestDisk, maskNumbers, qemuDiskArgs, virtioDevices } from "./fixtures/guest-setup.js";
 
 interface Guest { name: string; outName: string; outPath: string }
 const guests: Guest[] = listGuests();
@@ -30,14 +30,17 @@ const APPEND: Record<string, string> = { compute: "iterations=3" };
 const TSC_GUESTS = new Set(["pfbench"]);
 const INSTRUCTIONS_PROFILE = "tests/fixtures/instructions-profile.json";
 
-function runOnVmxlab(g: Guest, append: string): { serial: string; exitCode: number | null; reason: string } {
+function runOnVmxlab(g: Guest, append: string, virtio: VirtioUse[] = []): { serial: string; exitCode: number | null; reason: string } {
   const disk = DISK_GUESTS.has(g.name) ? new DiskImage(makeTestDisk()) : undefined;
-  const m = new Machine({ ramBytes: 32 << 20, profile: TSC_GUESTS.has(g.name) ? INSTRUCTIONS_PROFILE : undefined, disk });
+  const specs = virtio.map((d) => (d.type === "blk" ? { type: "blk" as const, store: new DiskImage(d.file), id: VIRTIO_BLK_ID } : { type: "console" as const }));
+  const m = new Machine({ ramBytes: 32 << 20, profile: TSC_GUESTS.has(g.name) ? INSTRUCTIONS_PROFILE : undefined, disk, virtio: specs });
   const bytes: number[] = [];
   m.onSerial = (b) => bytes.push(b);
   m.loadImage(new Uint8Array(fs.readFileSync(g.outPath)), { name: g.outName, append });
   const input = SERIAL_INPUT[g.name];
   if (input !== undefined) m.uart.receive(Buffer.from(input, "latin1"));
+  const consoleInput = CONSOLE_INPUT[g.name];
+  if (consoleInput !== undefined) m.virtioConsole!.receive(Buffer.from(consoleInput, "latin1"));
   const r = m.run({ maxInstructions: 2_000_000_000 });
   return { serial: Buffer.from(bytes).toString("latin1"), exitCode: r.reason === "debug-exit" ? (r.exitCode ?? null) : null, reason: r.reason };
 }
@@ -47,9 +50,15 @@ describe.skipIf(!haveQemu)("guests print the same on vmxlab and QEMU", () => {
   it.each(guests.filter((g) => NO_QEMU_PEER[g.name] === undefined).map((g) => [g.name, g] as const))("%s", async (name, g) => {
     const append = APPEND[name] ?? "";
     const extraArgs = TSC_GUESTS.has(name) ? ["-icount", "shift=0"] : DISK_GUESTS.has(name) ? qemuDiskArgs(makeTestDisk()) : [];
-    const qemu = await runQemu(g.outPath, { append: append || undefined, timeoutMs: 120_000, extraArgs, input: SERIAL_INPUT[name] });
+    const qemuVirtio = virtioDevices(name), mineVirtio = virtioDevices(name);
+    const qemu = await runQemu(g.outPath, { append: append || undefined, timeoutMs: 120_000, extraArgs, input: SERIAL_INPUT[name] ?? CONSOLE_INPUT[name], virtio: qemuVirtio });
     expect(qemu.timedOut).toBe(false);
-    const mine = runOnVmxlab(g, append);
+    const mine = runOnVmxlab(g, append, mineVirtio);
+    // Disks written through virtio-blk must end up byte for byte the same on both.
+    (qemuVirtio ?? []).forEach((d, i) => {
+      const other = mineVirtio![i];
+      if (d.type === "blk" && other.type === "blk") expect(fs.readFileSync(d.file).equals(fs.readFileSync(other.file))).toBe(true);
+    });
     expect(mine.reason).toBe("debug-exit");
     const theirs = guestOutput(qemu.serial).toString("latin1");
     if (TIMED_OUTPUT.has(name)) expect(maskNumbers(mine.serial)).toBe(maskNumbers(theirs));

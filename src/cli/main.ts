@@ -2,9 +2,9 @@
 // vmxlab's command line: run a guest, or disassemble an image or hex bytes.
 // Every user error is one line on stderr and exit status 2, never a stack trace.
 
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { basename } from "node:path";
-import { Machine, RunResult } from "../vmm/machine.js";
+import { Machine, RunResult, VirtioDeviceSpec } from "../vmm/machine.js";
 import { ImageError, ImageFormat, planLoad } from "../vmm/loader.js";
 import { disassemble } from "../isa/disasm.js";
 import { Access } from "../core/memory.js";
@@ -33,6 +33,12 @@ usage:
                                  queued at the start (deterministic)
       --screen on|off            mirror the text screen at 0xB8000 to stdout as lines
                                  (default on; only guests that write there show any)
+      --virtio-blk FILE          raw disk image as a virtio-blk device (virtio-mmio
+                                 transport 7 at 0xfeb00e00, IRQ 12, as QEMU microvm)
+      --virtio-console           a virtio-console; its output goes where COM1's goes
+                                 (transport 6 with --virtio-blk, else 7)
+      --console-input FILE       bytes the virtio-console receives ("-" = stdin), all
+                                 queued at the start (implies --virtio-console)
       --json                     print one JSON summary on stdout instead of streaming
       --profile P                cost profile: a shipped name (vmxlab profiles) or a
                                  JSON file (default ${DEFAULT_PROFILE_NAME})
@@ -54,8 +60,8 @@ triple-fault shutdown; 70 when the guest used a feature vmxlab does not model.`;
 
 interface Parsed { positional: string[]; flags: Map<string, string | true> }
 
-const VALUE_FLAGS = new Set(["--max-instructions", "--append", "--format", "--load-address", "--ram", "--hex", "--count", "--address", "--profile", "--disk", "--serial-input", "--screen", "--pv-blk"]);
-const BOOL_FLAGS = new Set(["--json", "--16", "--help", "--version", "--walks", "--report"]);
+const VALUE_FLAGS = new Set(["--max-instructions", "--append", "--format", "--load-address", "--ram", "--hex", "--count", "--address", "--profile", "--disk", "--serial-input", "--screen", "--pv-blk", "--virtio-blk", "--console-input"]);
+const BOOL_FLAGS = new Set(["--json", "--16", "--help", "--version", "--walks", "--report", "--virtio-console"]);
 
 function parse(args: string[]): Parsed {
   const positional: string[] = [];
@@ -98,13 +104,23 @@ function readImage(path: string | undefined): Uint8Array {
   }
 }
 
-/** The whole --serial-input file (or stdin for "-"). */
-function readInput(path: string): Uint8Array {
+/** The whole --serial-input / --console-input file (or stdin for "-"). */
+function readInput(path: string, flag = "--serial-input"): Uint8Array {
   try {
     return new Uint8Array(readFileSync(path === "-" ? 0 : path));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new UsageError(`--serial-input ${path}: ${code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : `cannot read (${code ?? String(e)})`}`);
+    throw new UsageError(`${flag} ${path}: ${code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : `cannot read (${code ?? String(e)})`}`);
+  }
+}
+
+/** True when both paths name one existing file. */
+function sameFile(a: string, b: string): boolean {
+  try {
+    const x = statSync(a), y = statSync(b);
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false; // a missing file gets its own message when it is opened
   }
 }
 
@@ -131,11 +147,24 @@ function loadedMachine(p: Parsed): { machine: Machine; path: string } {
   const image = readImage(path);
   const ramMiB = numberFlag(p, "--ram", 32, 1024);
   const profile = p.flags.get("--profile");
-  const diskPath = p.flags.get("--disk");
-  const disk = typeof diskPath === "string" ? new DiskImage(diskPath) : undefined;
-  const pvPath = p.flags.get("--pv-blk");
-  const pvBlock = typeof pvPath === "string" ? new DiskImage(pvPath) : undefined;
-  const machine = new Machine({ ramBytes: ramMiB << 20, profile: typeof profile === "string" ? profile : undefined, disk, pvBlock });
+  // Two devices writing one file would each overwrite the other's sectors (QEMU refuses it too).
+  const imageFlags = ["--disk", "--pv-blk", "--virtio-blk"].filter((f) => typeof p.flags.get(f) === "string");
+  for (let i = 0; i < imageFlags.length; i++) {
+    for (let j = i + 1; j < imageFlags.length; j++) {
+      const a = p.flags.get(imageFlags[i]) as string, b = p.flags.get(imageFlags[j]) as string;
+      if (sameFile(a, b)) throw new UsageError(`${imageFlags[i]} and ${imageFlags[j]} name the same image ${b}`);
+    }
+  }
+  const imageOf = (flag: string) => { const f = p.flags.get(flag); return typeof f === "string" ? new DiskImage(f) : undefined; };
+  const disk = imageOf("--disk");
+  const pvBlock = imageOf("--pv-blk");
+  // virtio devices in QEMU's -device order: the block device first (transport 7), then the console.
+  const virtio: VirtioDeviceSpec[] = [];
+  const virtioBlock = imageOf("--virtio-blk");
+  if (virtioBlock !== undefined) virtio.push({ type: "blk", store: virtioBlock });
+  const consoleInput = p.flags.get("--console-input");
+  if (p.flags.has("--virtio-console") || typeof consoleInput === "string") virtio.push({ type: "console" });
+  const machine = new Machine({ ramBytes: ramMiB << 20, profile: typeof profile === "string" ? profile : undefined, disk, pvBlock, virtio });
   const append = p.flags.get("--append");
   machine.loadImage(image, {
     name: basename(path as string),
@@ -145,6 +174,7 @@ function loadedMachine(p: Parsed): { machine: Machine; path: string } {
   });
   const input = p.flags.get("--serial-input");
   if (typeof input === "string") machine.uart.receive(readInput(input));
+  if (typeof consoleInput === "string") machine.virtioConsole!.receive(readInput(consoleInput, "--console-input"));
   return { machine, path: path as string };
 }
 

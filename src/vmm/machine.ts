@@ -15,6 +15,10 @@ import { GuestRam } from "../dev/dma.js";
 import { CgaText, CGA_TEXT_BASE, COLUMNS, ROWS, DOT_CLOCK_HZ } from "../dev/cgaText.js";
 import { Uart16550 } from "../dev/uart16550.js";
 import { DebugExit, SystemControlPortA } from "../dev/debugExit.js";
+import { VirtioMmioTransport, MMIO_WINDOW } from "../dev/virtio/mmioTransport.js";
+import { VirtioBlock } from "../dev/virtio/block.js";
+import { VirtioConsole } from "../dev/virtio/console.js";
+import type { VirtioDevice } from "../dev/virtio/virtio.js";
 import { planLoad, ImageError, ImageFormat } from "./loader.js";
 import type { TlbConfig } from "../core/tlbModel.js";
 import { loadProfile } from "../cost/profiles.js";
@@ -32,7 +36,24 @@ export interface MachineOptions {
   /** Sectors of the Xen-style PV block device (MMIO window at 0xFE900000, IRQ 11), or none. */
   pvBlock?: BlockStore;
   pvBlockOptions?: PvBlockOptions;
+  /**
+   * virtio-mmio devices in QEMU's -device order. As on QEMU's microvm (acpi=off), eight
+   * transports sit at 0xfeb00000 + 0x200 * i on IRQ 5 + i, and the first device takes
+   * transport 7, the next 6, and so on (docs/devices.md). No entry: no transports at all.
+   */
+  virtio?: VirtioDeviceSpec[];
 }
+
+export type VirtioDeviceSpec =
+  | { type: "blk"; store: BlockStore; id?: string }
+  | { type: "console" }
+  /** Any other device type built by the caller (it implements VirtioDevice). */
+  | { type: "device"; device: VirtioDevice };
+
+/** QEMU microvm's virtio-mmio layout (hw/i386/microvm.h facts: base, stride, count, IRQ base). */
+export const VIRTIO_MMIO_BASE = 0xfeb00000;
+export const VIRTIO_MMIO_COUNT = 8;
+export const VIRTIO_MMIO_IRQ_BASE = 5;
 
 export interface LoadOptions {
   /** File name, shown to the guest as the start of the multiboot command line. */
@@ -83,6 +104,11 @@ export class Machine {
   /** The PV block device, when MachineOptions.pvBlock gave one. */
   readonly pvBlock: PvBlockDevice | null = null;
   /** Called for every byte the guest transmits on COM1. */
+  /** The eight virtio-mmio transports (index i at 0xfeb00000 + 0x200 * i), when MachineOptions.virtio gave devices. */
+  readonly virtioTransports: VirtioMmioTransport[] = [];
+  /** The virtio console, when there is one: its input is queued with receive(). */
+  readonly virtioConsole: VirtioConsole | null = null;
+  /** Called for every byte the guest transmits on COM1 (and on the virtio console). */
   onSerial: ((byte: number) => void) | null = null;
   readonly ramBytes: number;
 
@@ -127,10 +153,33 @@ export class Machine {
         (level) => this.setIrq(PV_BLOCK_IRQ, level), () => { this.cpu.rescheduleRequested = true; }, options.pvBlockOptions);
       this.mmio.register(PV_BLOCK_BASE, PV_BLOCK_WINDOW, this.pvBlock);
     }
+    if (options.virtio && options.virtio.length > 0) this.attachVirtio(options.virtio);
     this.uart.onTransmit = (b) => { if (this.onSerial) this.onSerial(b); };
     this.debugExit.onExit = () => { this.cpu.stopRequested = true; };
     this.cpu.io = this.ports;
     this.reset();
+  }
+
+  private attachVirtio(specs: VirtioDeviceSpec[]): void {
+    if (specs.length > VIRTIO_MMIO_COUNT) throw new ImageError(`at most ${VIRTIO_MMIO_COUNT} virtio devices fit the transports, not ${specs.length}`);
+    const slots: (VirtioDevice | null)[] = new Array(VIRTIO_MMIO_COUNT).fill(null);
+    specs.forEach((spec, k) => {
+      let device: VirtioDevice;
+      if (spec.type === "blk") device = new VirtioBlock(spec.store, spec.id);
+      else if (spec.type === "device") device = spec.device;
+      else {
+        const console = new VirtioConsole((bytes) => { if (this.onSerial) for (const b of bytes) this.onSerial(b); });
+        (this as { virtioConsole: VirtioConsole | null }).virtioConsole = console;
+        device = console;
+      }
+      slots[VIRTIO_MMIO_COUNT - 1 - k] = device; // QEMU fills the highest transport first
+    });
+    for (let i = 0; i < VIRTIO_MMIO_COUNT; i++) {
+      const line = VIRTIO_MMIO_IRQ_BASE + i;
+      const t = new VirtioMmioTransport(this.guestRam, slots[i], (level) => this.setIrq(line, level), i);
+      this.mmio.register(VIRTIO_MMIO_BASE + MMIO_WINDOW * i, MMIO_WINDOW, t);
+      this.virtioTransports.push(t);
+    }
   }
 
   /** Power-on state (SDM 3A 9.1.1 table 9-1): real mode, CS:IP = F000:FFF0. */

@@ -7,6 +7,9 @@
 //   // r = { serial: Buffer, exitStatus: number|null, rawStatus, signal, timedOut, stderr }
 //   guestOutput(r.serial)   // the guest's own bytes, without anything the BIOS printed
 //
+//   // virtio guests run on QEMU's microvm, devices in -device order (docs/guests.md):
+//   await runQemu("guests/vblk.elf", { virtio: [{ type: "blk", file: "disk.img", serial: "vmxlab-virtio-blk" }] });
+//
 // CLI:  node tools/peers/qemu.mjs [--append STR] [--timeout SECONDS] [--raw] IMAGE
 //   prints the guest output and exits with the guest's status (124 on timeout, 125 when
 //   the guest ended without writing the debug-exit port, 2 on bad input).
@@ -45,20 +48,52 @@ const BASE_ARGS = [
 ];
 
 /**
+ * QEMU arguments for virtio-mmio devices on a microvm (acpi=off: eight version-2
+ * transports at 0xfeb00000 + 0x200*i on IRQ 5+i; the first -device lands on transport 7).
+ * A console shares one muxed stdio chardev with COM1, so its output interleaves with
+ * the serial port's in the order the guest wrote them, and stdin goes to the console.
+ * @param {({ type: "blk", file: string, serial?: string } | { type: "console" })[]} devices
+ * @returns {{ machine: string[], serial: string[], devices: string[] }}
+ */
+export function virtioArgs(devices) {
+  const machine = ["-M", "microvm,acpi=off", "-global", "virtio-mmio.force-legacy=false"];
+  const hasConsole = devices.some((d) => d.type === "console");
+  const serial = hasConsole ? ["-chardev", "stdio,id=io,mux=on", "-serial", "chardev:io"] : ["-serial", "stdio"];
+  const out = [];
+  devices.forEach((d, i) => {
+    if (d.type === "blk") {
+      out.push("-drive", `file=${d.file},format=raw,if=none,id=vblk${i}`, "-device", `virtio-blk-device,drive=vblk${i}${d.serial ? `,serial=${d.serial}` : ""}`);
+    } else if (d.type === "console") {
+      out.push("-device", "virtio-serial-device", "-device", "virtconsole,chardev=io");
+    } else throw new Error(`unknown virtio device type ${d.type}`);
+  });
+  return { machine, serial, devices: out };
+}
+
+/**
  * Run one guest image on QEMU.
  * @param {string} imagePath a multiboot .elf or a boot .img
  * @param {{ append?: string, timeoutMs?: number, extraArgs?: string[],
- *           onByte?: (byte: number, hrtimeNs: bigint) => void, input?: Buffer|string }} [opts]
- *   input: bytes for the guest to receive on COM1 (QEMU's stdin)
+ *           onByte?: (byte: number, hrtimeNs: bigint) => void, input?: Buffer|string,
+ *           virtio?: Parameters<typeof virtioArgs>[0] }} [opts]
+ *   input: bytes for the guest to receive on COM1 (QEMU's stdin), or on the virtio console
+ *   virtio: run on microvm with these virtio-mmio devices (virtioArgs)
  * @returns {Promise<{ serial: Buffer, exitStatus: number|null, rawStatus: number|null,
  *                     signal: string|null, timedOut: boolean, stderr: string }>}
  *   exitStatus is the value the guest wrote to port 0xF4, or null when the run ended
  *   another way (timeout, triple fault with -no-reboot, QEMU error).
  */
-export async function runQemu(imagePath, { append, timeoutMs = 60000, extraArgs = [], onByte, input } = {}) {
+export async function runQemu(imagePath, { append, timeoutMs = 60000, extraArgs = [], onByte, input, virtio } = {}) {
   const ext = path.extname(imagePath).toLowerCase();
   const image = await fsp.readFile(imagePath); // throws ENOENT with the path in it
   const args = [...BASE_ARGS];
+  if (virtio) {
+    const v = virtioArgs(virtio);
+    const at = args.indexOf("-serial");
+    args.splice(at, 2, ...v.serial);
+    args.unshift(...v.machine);
+    extraArgs = [...extraArgs, ...v.devices];
+  }
   let dir = null;
   if (ext === ".elf") {
     args.push("-kernel", imagePath);
