@@ -12,7 +12,7 @@ import { listGuests } from "../tools/build-guests.mjs";
 // @ts-ignore -- plain ESM JavaScript without type declarations
 import { available as qemuAvailable, guestOutput, runQemu } from "../tools/peers/qemu.mjs";
 import { DiskImage } from "../dist/vmm/diskImage.js";
-import { CONSOLE_INPUT, DISK_GUESTS, NO_QEMU_PEER, SERIAL_INPUT, TIMED_OUTPUT, VIRTIO_BLK_ID, type VirtioUse, makeTestDisk, maskNumbers, qemuDiskArgs, virtioDevices } from "./fixtures/guest-setup.js";
+import { CONSOLE_INPUT, DISK_GUESTS, NO_QEMU_PEER, QEMU_EXTRA_ARGS, SERIAL_INPUT, TIMED_OUTPUT, VIRTIO_BLK_ID, type VirtioUse, makeTestDisk, maskNumbers, qemuDiskArgs, virtioDevices } from "./fixtures/guest-setup.js";
 
 interface Guest { name: string; outName: string; outPath: string }
 const guests: Guest[] = listGuests();
@@ -49,7 +49,7 @@ describe.skipIf(!haveQemu)("guests print the same on vmxlab and QEMU", () => {
   for (const [name, why] of Object.entries(NO_QEMU_PEER)) it.skip(`${name} (no QEMU peer: ${why})`, () => {});
   it.each(guests.filter((g) => NO_QEMU_PEER[g.name] === undefined).map((g) => [g.name, g] as const))("%s", async (name, g) => {
     const append = APPEND[name] ?? "";
-    const extraArgs = TSC_GUESTS.has(name) ? ["-icount", "shift=0"] : DISK_GUESTS.has(name) ? qemuDiskArgs(makeTestDisk()) : [];
+    const extraArgs = [...(TSC_GUESTS.has(name) ? ["-icount", "shift=0"] : DISK_GUESTS.has(name) ? qemuDiskArgs(makeTestDisk()) : []), ...(QEMU_EXTRA_ARGS[name] ?? [])];
     const qemuVirtio = virtioDevices(name), mineVirtio = virtioDevices(name);
     const qemu = await runQemu(g.outPath, { append: append || undefined, timeoutMs: 120_000, extraArgs, input: SERIAL_INPUT[name] ?? CONSOLE_INPUT[name], virtio: qemuVirtio });
     expect(qemu.timedOut).toBe(false);
