@@ -26,7 +26,7 @@ describe("MMIO bus", () => {
     expect(dev.log).toEqual(["r4@16", "w2@32=beef", "w1@3=5a"]);
     // Three device accesses, each an mmio.access event (cost/event.ts).
     expect(m.mmio.accesses).toBe(3);
-    expect(m.mmio.accessesByDevice.get(dev)).toBe(3);
+    expect(m.mmio.log.accesses(dev)).toBe(3);
     expect(m.cpu.counts[47]).toBe(3);
   });
 

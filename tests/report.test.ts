@@ -30,7 +30,7 @@ describe("run report", () => {
     // A 4 KiB walk reads two entries, a 4 MiB one reads one: between walks and 2 x walks.
     expect(r.pageWalks.references).toBeGreaterThanOrEqual(r.pageWalks.walks);
     expect(r.pageWalks.references).toBeLessThanOrEqual(2 * r.pageWalks.walks);
-    expect(r.schema).toBe("vmxlab.report/2");
+    expect(r.schema).toBe("vmxlab.report/3");
     // Every delivery (the six #PF and the guest's other events) and the walks are priced.
     const line = (e: string) => r.cycles.byEvent.find((x: { event: string }) => x.event === e);
     expect(line("exception")?.count).toBe(Object.values(r.eventsByVector).reduce((a, b) => a + b, 0));

@@ -3,6 +3,7 @@
 // as all ones and ignore writes, like a bus with nothing driving it.
 
 import { PhysicalBus } from "../core/memory.js";
+import { AccessLog } from "./accessLog.js";
 
 export interface MmioDevice {
   readonly name: string;
@@ -18,7 +19,7 @@ export class MmioBus implements PhysicalBus {
   /** Accesses (each load or store beyond RAM), those that hit no device, and those per device, for reports. */
   accesses = 0;
   unclaimedAccesses = 0;
-  readonly accessesByDevice = new Map<MmioDevice, number>();
+  readonly log = new AccessLog<MmioDevice>();
 
   constructor(private readonly ramBytes: number) {}
 
@@ -42,7 +43,7 @@ export class MmioBus implements PhysicalBus {
     this.accesses++;
     const w = this.find(addr);
     if (w === undefined) { this.unclaimedAccesses++; return undefined; }
-    this.accessesByDevice.set(w.device, (this.accessesByDevice.get(w.device) ?? 0) + 1);
+    this.log.record(w.device);
     return w;
   }
 

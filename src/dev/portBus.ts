@@ -2,6 +2,8 @@
 // (as Bochs' iodev handlers do). Unclaimed ports read as all ones and ignore writes,
 // like an ISA bus with nothing driving it.
 
+import { AccessLog } from "./accessLog.js";
+
 export interface PortDevice {
   readonly name: string;
   read(port: number, size: number): number;
@@ -20,7 +22,7 @@ export class PortBus {
   accesses = 0;
   unclaimedAccesses = 0;
   /** Accesses per device (register accesses are what device emulation costs a hypervisor). */
-  readonly accessesByDevice = new Map<PortDevice, number>();
+  readonly log = new AccessLog<PortDevice>();
 
   register(first: number, count: number, device: PortDevice): void {
     const last = first + count - 1;
@@ -40,7 +42,7 @@ export class PortBus {
       this.unclaimedAccesses++;
       return size === 4 ? -1 : (1 << (size * 8)) - 1;
     }
-    this.accessesByDevice.set(dev, (this.accessesByDevice.get(dev) ?? 0) + 1);
+    this.log.record(dev);
     return dev.read(port & 0xffff, size);
   }
 
@@ -48,7 +50,7 @@ export class PortBus {
     this.accesses++;
     const dev = this.byPort[port & 0xffff];
     if (dev === undefined) { this.unclaimedAccesses++; return; }
-    this.accessesByDevice.set(dev, (this.accessesByDevice.get(dev) ?? 0) + 1);
+    this.log.record(dev);
     dev.write(port & 0xffff, size, value);
   }
 }

@@ -12,6 +12,8 @@ import { PvBlockDevice, PvBlockOptions, PV_BLOCK_BASE, PV_BLOCK_IRQ, PV_BLOCK_WI
 import { PortBus } from "../dev/portBus.js";
 import { MmioBus } from "../dev/mmioBus.js";
 import { GuestRam } from "../dev/dma.js";
+import { CountingStore } from "../dev/countingStore.js";
+import type { DeviceActivity } from "../dev/accessLog.js";
 import { CgaText, CGA_TEXT_BASE, COLUMNS, ROWS, DOT_CLOCK_HZ } from "../dev/cgaText.js";
 import { Uart16550 } from "../dev/uart16550.js";
 import { DebugExit, SystemControlPortA } from "../dev/debugExit.js";
@@ -42,6 +44,17 @@ export interface MachineOptions {
    * transport 7, the next 6, and so on (docs/devices.md). No entry: no transports at all.
    */
   virtio?: VirtioDeviceSpec[];
+}
+
+/**
+ * One way the guest reaches a disk, for the report: the device whose registers it drives,
+ * their access log, and the store that counts the sectors moved.
+ */
+export interface BlockPath {
+  path: "ata" | "virtio-blk" | "pv-blk";
+  deviceName: string;
+  activity(): DeviceActivity | undefined;
+  store: CountingStore;
 }
 
 export type VirtioDeviceSpec =
@@ -108,6 +121,8 @@ export class Machine {
   readonly virtioTransports: VirtioMmioTransport[] = [];
   /** The virtio console, when there is one: its input is queued with receive(). */
   readonly virtioConsole: VirtioConsole | null = null;
+  /** The disks attached: ATA, then the PV block device, then virtio-blk. */
+  readonly blockPaths: BlockPath[] = [];
   /** Called for every byte the guest transmits on COM1 (and on the virtio console). */
   onSerial: ((byte: number) => void) | null = null;
   readonly ramBytes: number;
@@ -143,15 +158,22 @@ export class Machine {
     this.keyboard = new I8042((level) => this.setIrq(1, level), () => { this.resetRequested = true; this.cpu.stopRequested = true; });
     this.ports.register(0x60, 1, this.keyboard);
     this.ports.register(0x64, 1, this.keyboard);
+    this.ports.log.clock = this.mmio.log.clock = () => this.cpu.accounting.cycles();
     if (options.disk) {
-      this.disk = new AtaDisk(options.disk, (level) => this.setIrq(14, level));
+      const store = new CountingStore(options.disk);
+      const disk = new AtaDisk(store, (level) => this.setIrq(14, level));
+      this.disk = disk;
+      this.blockPaths.push({ path: "ata", deviceName: disk.name, activity: () => this.ports.log.byDevice.get(disk), store });
       this.ports.register(0x1f0, 8, this.disk);
       this.ports.register(0x3f6, 1, this.disk);
     }
     if (options.pvBlock) {
-      this.pvBlock = new PvBlockDevice(options.pvBlock, this.guestRam, () => this.cpu.accounting.cycles(),
+      const store = new CountingStore(options.pvBlock);
+      const pv = new PvBlockDevice(store, this.guestRam, () => this.cpu.accounting.cycles(),
         (level) => this.setIrq(PV_BLOCK_IRQ, level), () => { this.cpu.rescheduleRequested = true; }, options.pvBlockOptions);
-      this.mmio.register(PV_BLOCK_BASE, PV_BLOCK_WINDOW, this.pvBlock);
+      this.pvBlock = pv;
+      this.mmio.register(PV_BLOCK_BASE, PV_BLOCK_WINDOW, pv);
+      this.blockPaths.push({ path: "pv-blk", deviceName: pv.name, activity: () => this.mmio.log.byDevice.get(pv), store });
     }
     if (options.virtio && options.virtio.length > 0) this.attachVirtio(options.virtio);
     this.uart.onTransmit = (b) => { if (this.onSerial) this.onSerial(b); };
@@ -163,9 +185,14 @@ export class Machine {
   private attachVirtio(specs: VirtioDeviceSpec[]): void {
     if (specs.length > VIRTIO_MMIO_COUNT) throw new ImageError(`at most ${VIRTIO_MMIO_COUNT} virtio devices fit the transports, not ${specs.length}`);
     const slots: (VirtioDevice | null)[] = new Array(VIRTIO_MMIO_COUNT).fill(null);
+    const stores: (CountingStore | null)[] = new Array(VIRTIO_MMIO_COUNT).fill(null);
     specs.forEach((spec, k) => {
       let device: VirtioDevice;
-      if (spec.type === "blk") device = new VirtioBlock(spec.store, spec.id);
+      if (spec.type === "blk") {
+        const store = new CountingStore(spec.store);
+        stores[VIRTIO_MMIO_COUNT - 1 - k] = store;
+        device = new VirtioBlock(store, spec.id);
+      }
       else if (spec.type === "device") device = spec.device;
       else {
         const console = new VirtioConsole((bytes) => { if (this.onSerial) for (const b of bytes) this.onSerial(b); });
@@ -179,6 +206,8 @@ export class Machine {
       const t = new VirtioMmioTransport(this.guestRam, slots[i], (level) => this.setIrq(line, level), i);
       this.mmio.register(VIRTIO_MMIO_BASE + MMIO_WINDOW * i, MMIO_WINDOW, t);
       this.virtioTransports.push(t);
+      const store = stores[i];
+      if (store !== null) this.blockPaths.push({ path: "virtio-blk", deviceName: t.name, activity: () => this.mmio.log.byDevice.get(t), store });
     }
   }
 

@@ -8,8 +8,9 @@ import type { TlbModel } from "../core/tlbModel.js";
 import type { PricedCount } from "../cost/accounting.js";
 import { unsourcedEvents } from "../cost/profile.js";
 import type { CostClass } from "../cost/event.js";
+import { SECTOR_BYTES } from "../dev/countingStore.js";
 
-export const REPORT_SCHEMA = "vmxlab.report/2";
+export const REPORT_SCHEMA = "vmxlab.report/3";
 
 export interface TlbReport {
   entries: number; ways: number; hits: number; misses: number; evictions: number;
@@ -25,9 +26,23 @@ export interface RunReport {
   eventsByVector: Record<string, number>;
   ports: { accesses: number; unclaimed: number; byDevice: Record<string, number> };
   mmio: { accesses: number; unclaimed: number; byDevice: Record<string, number> };
+  /** Each disk path the guest used: register accesses, data moved, and its cost per KiB. */
+  blockPaths: BlockPathReport[];
   /** Instructions retired by class of the opcode table (src/isa/opcodes.ts). */
   instructionsByClass: Record<CostClass, number>;
   cycles: CycleReport;
+}
+
+export interface BlockPathReport {
+  path: "ata" | "virtio-blk" | "pv-blk";
+  device: string;
+  registerAccesses: number;
+  kibRead: number;
+  kibWritten: number;
+  /** Cycles from the guest's first access to the device's registers to its last. */
+  activeCycles: number;
+  /** activeCycles per KiB moved (read + written), or null when nothing moved. */
+  cyclesPerKiB: number | null;
 }
 
 export interface CycleReport {
@@ -61,12 +76,22 @@ export function collectReport(m: Machine): RunReport {
     eventsByVector: events,
     ports: {
       accesses: m.ports.accesses, unclaimed: m.ports.unclaimedAccesses,
-      byDevice: Object.fromEntries([...m.ports.accessesByDevice].map(([d, n]) => [d.name, n])),
+      byDevice: Object.fromEntries([...m.ports.log.byDevice].map(([d, a]) => [d.name, a.accesses])),
     },
     mmio: {
       accesses: m.mmio.accesses, unclaimed: m.mmio.unclaimedAccesses,
-      byDevice: Object.fromEntries([...m.mmio.accessesByDevice].map(([d, n]) => [d.name, n])),
+      byDevice: Object.fromEntries([...m.mmio.log.byDevice].map(([d, a]) => [d.name, a.accesses])),
     },
+    blockPaths: m.blockPaths.map((b): BlockPathReport => {
+      const a = b.activity();
+      const kibRead = (b.store.sectorsRead * SECTOR_BYTES) / 1024, kibWritten = (b.store.sectorsWritten * SECTOR_BYTES) / 1024;
+      const activeCycles = a === undefined ? 0 : a.lastCycle - a.firstCycle;
+      const kib = kibRead + kibWritten;
+      return {
+        path: b.path, device: b.deviceName, registerAccesses: a?.accesses ?? 0, kibRead, kibWritten, activeCycles,
+        cyclesPerKiB: kib > 0 ? Math.round(activeCycles / kib) : null,
+      };
+    }),
     instructionsByClass: cpu.accounting.instructionsByClass(),
     cycles: {
       profile: cpu.accounting.profile.name, cpu: cpu.accounting.profile.cpu,
@@ -99,6 +124,10 @@ export function formatReport(r: RunReport): string {
   lines.push(`port I/O               ${n(r.ports.accesses)} accesses (${n(r.ports.unclaimed)} to no device)${devices ? `: ${devices}` : ""}`);
   const mmioDevices = Object.entries(r.mmio.byDevice).map(([d, c]) => `${d} ${n(c)}`).join(", ");
   lines.push(`MMIO                   ${n(r.mmio.accesses)} accesses (${n(r.mmio.unclaimed)} to no device)${mmioDevices ? `: ${mmioDevices}` : ""}`);
+  for (const b of r.blockPaths) {
+    lines.push(`disk ${b.path.padEnd(17)} ${b.device}: ${n(b.registerAccesses)} register accesses, ${n(b.kibWritten)} KiB written, ` +
+      `${n(b.kibRead)} KiB read, ${n(b.activeCycles)} cycles active` + (b.cyclesPerKiB !== null ? ` (${n(b.cyclesPerKiB)} per KiB)` : ""));
+  }
   const classes = Object.entries(r.instructionsByClass).filter(([, c]) => c > 0).sort((a, b) => b[1] - a[1]);
   lines.push(`instructions by class  ${classes.map(([k, c]) => `${k} ${n(c)}`).join(", ")}`);
   const c = r.cycles;
