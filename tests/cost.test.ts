@@ -23,7 +23,8 @@ const PRIMES = [2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 
 function primeProfile(): Profile {
   const events: Record<string, { cycles: number; source: string }> = {};
   PRICED_EVENTS.forEach((e, i) => { events[e] = { cycles: PRIMES[i], source: "test: distinct primes" }; });
-  return checkProfile({ schema: "vmxlab.profile/1", name: "primes", cpu: "none", model: "test", clockMHz: 1000, events }, "primes");
+  return checkProfile({ schema: "vmxlab.profile/2", name: "primes", cpu: "none", model: "test", clockMHz: 1000,
+    apicTimerClock: { hz: 1000000000, divisor: 7, source: "test: one tick per 7 cycles" }, events }, "primes");
 }
 const P = primeProfile().events;
 const price = (e: string) => P[e].cycles;
