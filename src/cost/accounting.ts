@@ -3,7 +3,7 @@
 // never stored, so changing the profile reprices a run and no engine can drift from
 // another: the cycle count is a pure function of the counters.
 
-import { Event, INSTRUCTION_CLASSES, CostClass, counterName, instructionCounter } from "./event.js";
+import { Event, INSTRUCTION_CLASSES, INSTRUCTION_COUNTERS, CostClass, counterName, instructionCounter } from "./event.js";
 import { Profile } from "./profile.js";
 
 /** One line of a cycle breakdown. */
@@ -54,6 +54,18 @@ export class Accounting {
     const c = this.counts, p = this.prices;
     let total = 0;
     for (let i = 0; i < Event.COUNT; i++) total += c[i] * p[i];
+    return total;
+  }
+
+  /**
+   * cycles() plus the retirements a hot loop still holds in `inFlight` (indexed like the
+   * instruction counters; all zero between slices): the time a device sees when the guest
+   * reaches it mid-slice, by an MMIO access.
+   */
+  cyclesIncluding(inFlight: Int32Array): number {
+    const p = this.prices;
+    let total = this.cycles();
+    for (let i = 0; i < INSTRUCTION_COUNTERS; i++) if (inFlight[i] !== 0) total += inFlight[i] * p[i];
     return total;
   }
 

@@ -292,7 +292,9 @@ export class Machine {
   /** The local APIC timer's input clock (profile apicTimerClock, hz/divisor Hz): ticks so far, exact. */
   private apicTick(): number {
     const { hz, divisor } = this.cpu.accounting.profile.apicTimerClock;
-    return Number((BigInt(this.cpu.accounting.cycles()) * BigInt(hz)) / (BigInt(divisor) * BigInt(this.cpu.accounting.clockHz)));
+    // Register reads happen inside the hot loop: count the retirements it has not folded in yet.
+    const cycles = this.cpu.accounting.cyclesIncluding(this.cpu.retireCounts);
+    return Number((BigInt(cycles) * BigInt(hz)) / (BigInt(divisor) * BigInt(this.cpu.accounting.clockHz)));
   }
 
   /** The first cycle at which the APIC timer clock has reached `tick`. */
