@@ -8,8 +8,9 @@
 ; input the MP table names as a fixed vector, sends itself IPIs, holds one off with TPR,
 ; takes a level-triggered interrupt (the UART's THR-empty on IRQ 4, 82093AA remote IRR
 ; cleared by the EOI broadcast), and exits through isa-debug-exit. Nothing printed
-; depends on timing. On QEMU run with -global ioapic.version=0x11 (QEMU 7.2's default
-; I/O APIC is version 0x20; the MP table says 0x11 either way).
+; depends on timing. The I/O APIC's version register is not printed: QEMU 7.2's default
+; I/O APIC is version 0x20 (-global ioapic.version=0x11 gives the 82093AA's 0x11); the MP
+; table says 0x11 on both.
 ; Expected output (verified on QEMU 7.2 -M pc, and the same on vmxlab):
 ;   apic: start
 ;   MP floating pointer found: ok

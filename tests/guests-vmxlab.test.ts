@@ -12,7 +12,7 @@ import { listGuests } from "../tools/build-guests.mjs";
 // @ts-ignore -- plain ESM JavaScript without type declarations
 import { available as qemuAvailable, guestOutput, runQemu } from "../tools/peers/qemu.mjs";
 import { DiskImage } from "../dist/vmm/diskImage.js";
-import { DISK_GUESTS, QEMU_ARGS, SERIAL_INPUT, TIMED_OUTPUT, makeTestDisk, maskNumbers, qemuDiskArgs } from "./fixtures/guest-setup.js";
+import { DISK_GUESTS, SERIAL_INPUT, TIMED_OUTPUT, makeTestDisk, maskNumbers, qemuDiskArgs } from "./fixtures/guest-setup.js";
 
 interface Guest { name: string; outName: string; outPath: string }
 const guests: Guest[] = listGuests();
@@ -45,7 +45,7 @@ function runOnVmxlab(g: Guest, append: string): { serial: string; exitCode: numb
 describe.skipIf(!haveQemu)("guests print the same on vmxlab and QEMU", () => {
   it.each(guests.map((g) => [g.name, g] as const))("%s", async (name, g) => {
     const append = APPEND[name] ?? "";
-    const extraArgs = [...(TSC_GUESTS.has(name) ? ["-icount", "shift=0"] : DISK_GUESTS.has(name) ? qemuDiskArgs(makeTestDisk()) : []), ...(QEMU_ARGS[name] ?? [])];
+    const extraArgs = TSC_GUESTS.has(name) ? ["-icount", "shift=0"] : DISK_GUESTS.has(name) ? qemuDiskArgs(makeTestDisk()) : [];
     const qemu = await runQemu(g.outPath, { append: append || undefined, timeoutMs: 120_000, extraArgs, input: SERIAL_INPUT[name] });
     expect(qemu.timedOut).toBe(false);
     const mine = runOnVmxlab(g, append);
