@@ -59,6 +59,10 @@ describe("cost profiles", () => {
     ["a missing event", (p) => { delete p.events["io.access"]; }, /event "io.access" is missing/],
     ["a wrong schema", (p) => { p.schema = "vmxlab.profile/9"; }, /"schema" must be/],
     ["a missing clock", (p) => { delete p.clockMHz; }, /"clockMHz" must be a positive integer/],
+    ["a missing APIC timer clock", (p) => { delete p.apicTimerClock; }, /"apicTimerClock" must be an object/],
+    ["a zero APIC timer divisor", (p) => { p.apicTimerClock.divisor = 0; }, /"apicTimerClock.divisor" must be a positive integer/],
+    ["a fractional APIC timer clock", (p) => { p.apicTimerClock.hz = 266666666.67; }, /"apicTimerClock.hz" must be a positive integer/],
+    ["an APIC timer clock without a source", (p) => { delete p.apicTimerClock.source; }, /"apicTimerClock" has no source/],
   ];
   for (const [what, spoil, message] of cases) {
     it(`rejects ${what} with one line naming it`, () => {
