@@ -23,7 +23,8 @@ const PRIMES = [2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 
 function primeProfile(): Profile {
   const events: Record<string, { cycles: number; source: string }> = {};
   PRICED_EVENTS.forEach((e, i) => { events[e] = { cycles: PRIMES[i], source: "test: distinct primes" }; });
-  return checkProfile({ schema: "vmxlab.profile/1", name: "primes", cpu: "none", model: "test", clockMHz: 1000, events }, "primes");
+  return checkProfile({ schema: "vmxlab.profile/2", name: "primes", cpu: "none", model: "test", clockMHz: 1000,
+    apicTimerClock: { hz: 1000000000, divisor: 7, source: "test: one tick per 7 cycles" }, events }, "primes");
 }
 const P = primeProfile().events;
 const price = (e: string) => P[e].cycles;
@@ -58,6 +59,10 @@ describe("cost profiles", () => {
     ["a missing event", (p) => { delete p.events["io.access"]; }, /event "io.access" is missing/],
     ["a wrong schema", (p) => { p.schema = "vmxlab.profile/9"; }, /"schema" must be/],
     ["a missing clock", (p) => { delete p.clockMHz; }, /"clockMHz" must be a positive integer/],
+    ["a missing APIC timer clock", (p) => { delete p.apicTimerClock; }, /"apicTimerClock" must be an object/],
+    ["a zero APIC timer divisor", (p) => { p.apicTimerClock.divisor = 0; }, /"apicTimerClock.divisor" must be a positive integer/],
+    ["a fractional APIC timer clock", (p) => { p.apicTimerClock.hz = 266666666.67; }, /"apicTimerClock.hz" must be a positive integer/],
+    ["an APIC timer clock without a source", (p) => { delete p.apicTimerClock.source; }, /"apicTimerClock" has no source/],
   ];
   for (const [what, spoil, message] of cases) {
     it(`rejects ${what} with one line naming it`, () => {

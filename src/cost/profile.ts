@@ -4,7 +4,7 @@
 
 import { PRICED_EVENTS } from "./event.js";
 
-export const PROFILE_SCHEMA = "vmxlab.profile/1";
+export const PROFILE_SCHEMA = "vmxlab.profile/2";
 
 export interface PricedEvent {
   readonly cycles: number;
@@ -20,6 +20,12 @@ export interface Profile {
   readonly model: string;
   /** Core clock in MHz: timers (8254, APIC) turn cycles into time with it. */
   readonly clockMHz: number;
+  /**
+   * The local APIC timer's input clock, hz / divisor Hz (a fraction, so that converting
+   * between its ticks and core cycles is exact): the bus clock on Core 2, the core crystal
+   * clock (CPUID.15H:ECX) on later cores (SDM 3A 11.5.4).
+   */
+  readonly apicTimerClock: { readonly hz: number; readonly divisor: number; readonly source: string };
   readonly events: Readonly<Record<string, PricedEvent>>;
 }
 
@@ -38,6 +44,13 @@ export function checkProfile(value: unknown, origin: string): Profile {
   if (typeof v.clockMHz !== "number" || !Number.isInteger(v.clockMHz) || v.clockMHz <= 0 || v.clockMHz > 100000) {
     fail(`"clockMHz" must be a positive integer (the core clock in MHz)`);
   }
+  const t = v.apicTimerClock as Record<string, unknown> | undefined;
+  if (typeof t !== "object" || t === null || Array.isArray(t)) fail(`"apicTimerClock" must be an object with "hz", "divisor" and "source"`);
+  for (const key of ["hz", "divisor"]) {
+    const n = t![key];
+    if (typeof n !== "number" || !Number.isSafeInteger(n) || n <= 0) fail(`"apicTimerClock.${key}" must be a positive integer`);
+  }
+  if (typeof t!.source !== "string" || (t!.source as string).trim() === "") fail(`"apicTimerClock" has no source`);
   const events = v.events;
   if (typeof events !== "object" || events === null || Array.isArray(events)) fail(`"events" must be an object`);
   const e = events as Record<string, unknown>;

@@ -29,7 +29,7 @@ const TSS32: TssLayout = { width: 4, eip: 0x20, eflags: 0x24, regs: 0x28, seg: 0
 const TSS16: TssLayout = { width: 2, eip: 0x0e, eflags: 0x10, regs: 0x12, seg: 0x22, segs: 4, ldt: 0x2a, minLimit: 0x2b };
 
 /** MSR numbers (SDM 4 table 2-2). */
-const enum Msr { TSC = 0x10, SYSENTER_CS = 0x174, SYSENTER_ESP = 0x175, SYSENTER_EIP = 0x176 }
+const enum Msr { TSC = 0x10, APIC_BASE = 0x1b, SYSENTER_CS = 0x174, SYSENTER_ESP = 0x175, SYSENTER_EIP = 0x176 }
 
 /**
  * CPUID leaf 1 EDX: DE, PSE, TSC, MSR, CX8, SEP, PGE, CMOV (SDM 2A CPUID table 3-11).
@@ -38,9 +38,23 @@ const enum Msr { TSC = 0x10, SYSENTER_CS = 0x174, SYSENTER_ESP = 0x175, SYSENTER
 export const CPUID_FEATURES_EDX = (1 << 2) | (1 << 3) | (1 << 4) | (1 << 5) | (1 << 8) | (1 << 11) | (1 << 13) | (1 << 15);
 /** Family 6, model 3, stepping 3: a Pentium II-era signature (SEP and CMOV present). */
 export const CPUID_SIGNATURE = 0x633;
+/** CPUID.1:EDX bit 9: an on-chip APIC, present and enabled (SDM 2A CPUID table 3-11). */
+export const CPUID_APIC = 1 << 9;
+
+/** The local APIC as IA32_APIC_BASE and CPUID see it (SDM 3A 11.4.4); dev/ implements it. */
+export interface ApicBaseMsr {
+  /** True while IA32_APIC_BASE.EN is set: CPUID.1:EDX[9] reports the APIC. */
+  readonly globallyEnabled: boolean;
+  /** The MSR's low 32 bits (the high ones are 0: physical addresses are 32 bits here). */
+  readMsr(): number;
+  /** False when the value sets a reserved bit (#GP). */
+  writeMsr(low: number): boolean;
+}
 
 export class CpuSystem extends CpuInterrupts {
   io: PortIo = { in: () => 0xffffffff, out: () => {} };
+  /** The local APIC, when the machine has one. */
+  apic: ApicBaseMsr | null = null;
   /** Prices the event counters; its cycle count is the TSC (DESIGN.md invariant 5). */
   readonly accounting = new Accounting(this.counts, loadProfile());
 
@@ -660,7 +674,9 @@ export class CpuSystem extends CpuInterrupts {
       return;
     }
     // Leaves above the maximum report the highest basic leaf (Intel behaviour).
-    s[Reg.EAX] = CPUID_SIGNATURE; s[Reg.EBX] = 0; s[Reg.ECX] = 0; s[Reg.EDX] = CPUID_FEATURES_EDX;
+    // EBX[31:24] is the initial APIC ID, 0; EDX bit 9 reports an enabled local APIC (SDM 2A CPUID).
+    s[Reg.EAX] = CPUID_SIGNATURE; s[Reg.EBX] = 0; s[Reg.ECX] = 0;
+    s[Reg.EDX] = CPUID_FEATURES_EDX | (this.apic !== null && this.apic.globallyEnabled ? CPUID_APIC : 0);
   }
 
   /** EDX:EAX = TSC (RDTSC, RDMSR 0x10). */
@@ -674,6 +690,9 @@ export class CpuSystem extends CpuInterrupts {
     const s = this.s;
     switch (s[Reg.ECX] >>> 0) {
       case Msr.TSC: this.readTsc(); return;
+      case Msr.APIC_BASE:
+        if (this.apic === null) raiseFault(s, Vector.GP, 0, true);
+        s[Reg.EAX] = this.apic!.readMsr(); s[Reg.EDX] = 0; return;
       case Msr.SYSENTER_CS: s[Reg.EAX] = s[Reg.SYSENTER_CS]; s[Reg.EDX] = 0; return;
       case Msr.SYSENTER_ESP: s[Reg.EAX] = s[Reg.SYSENTER_ESP]; s[Reg.EDX] = 0; return;
       case Msr.SYSENTER_EIP: s[Reg.EAX] = s[Reg.SYSENTER_EIP]; s[Reg.EDX] = 0; return;
@@ -688,6 +707,10 @@ export class CpuSystem extends CpuInterrupts {
       case Msr.SYSENTER_CS: s[Reg.SYSENTER_CS] = s[Reg.EAX] & 0xffff; return;
       case Msr.SYSENTER_ESP: s[Reg.SYSENTER_ESP] = s[Reg.EAX]; return;
       case Msr.SYSENTER_EIP: s[Reg.SYSENTER_EIP] = s[Reg.EAX]; return;
+      case Msr.APIC_BASE:
+        // Bits 32-63 are beyond MAXPHYADDR (32 here) and reserved: #GP (SDM 3A 11.4.4).
+        if (this.apic === null || s[Reg.EDX] !== 0 || !this.apic.writeMsr(s[Reg.EAX])) raiseFault(s, Vector.GP, 0, true);
+        return;
       default: raiseFault(s, Vector.GP, 0, true);
     }
   }

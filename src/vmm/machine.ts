@@ -21,7 +21,11 @@ import { VirtioMmioTransport, MMIO_WINDOW } from "../dev/virtio/mmioTransport.js
 import { VirtioBlock } from "../dev/virtio/block.js";
 import { VirtioConsole } from "../dev/virtio/console.js";
 import type { VirtioDevice } from "../dev/virtio/virtio.js";
+import { LocalApic, LAPIC_BASE } from "../dev/localApic.js";
+import { IoApic, IOAPIC_BASE } from "../dev/ioApic.js";
+import { InterruptRouter } from "../dev/interruptRouter.js";
 import { planLoad, ImageError, ImageFormat } from "./loader.js";
+import { writeMpTables, isaIrqToIoApicPin } from "./mpTable.js";
 import type { TlbConfig } from "../core/tlbModel.js";
 import { loadProfile } from "../cost/profiles.js";
 import type { Profile } from "../cost/profile.js";
@@ -106,6 +110,9 @@ export class Machine {
   readonly pic = new PicPair();
   readonly pit: Pit8254;
   readonly keyboard: I8042;
+  /** The CPU's local APIC (xAPIC at 0xFEE00000) and the I/O APIC at 0xFEC00000. */
+  readonly lapic: LocalApic;
+  readonly ioapic: IoApic;
   /** Set when the guest pulsed the CPU's reset line; the run ends (like QEMU -no-reboot). */
   private resetRequested = false;
   /** The primary-master ATA disk, when MachineOptions.disk gave one. */
@@ -153,7 +160,15 @@ export class Machine {
     this.pit.onReprogram = () => { this.cpu.rescheduleRequested = true; };
     this.ports.register(0x40, 4, this.pit);
     this.ports.register(0x61, 1, this.pit);
-    this.cpu.interruptSource = this.pic;
+    this.lapic = new LocalApic(() => this.apicTick());
+    this.ioapic = new IoApic(this.lapic);
+    this.lapic.onEoiBroadcast = (vector) => this.ioapic.eoi(vector);
+    this.lapic.onChange = () => { this.cpu.rescheduleRequested = true; };
+    this.mmio.register(LAPIC_BASE, 0x1000, this.lapic);
+    this.mmio.register(IOAPIC_BASE, 0x1000, this.ioapic);
+    this.cpu.apic = this.lapic;
+    // One InterruptSource decides between the local APIC's vectors and the 8259's ExtINT.
+    this.cpu.interruptSource = new InterruptRouter(this.pic, this.lapic);
     this.uart.irq = (level) => this.setIrq(4, level);
     this.keyboard = new I8042((level) => this.setIrq(1, level), () => { this.resetRequested = true; this.cpu.stopRequested = true; });
     this.ports.register(0x60, 1, this.keyboard);
@@ -236,6 +251,9 @@ export class Machine {
     this.debugExit.value = null;
     this.resetRequested = false;
     this.pvBlock?.reset();
+    this.lapic.globallyEnabled = true;
+    this.lapic.reset();
+    this.ioapic.reset();
   }
 
   /** Loads a guest image and sets the CPU state its boot protocol defines. */
@@ -244,6 +262,7 @@ export class Machine {
     this.reset();
     const cpu = this.cpu, s = cpu.s;
     cpu.ram.fill(0);
+    this.firmwareInterruptSetup();
     for (const seg of plan.segments) {
       cpu.ram.set(seg.bytes, seg.address);
       cpu.ram.fill(0, seg.address + seg.bytes.length, seg.address + seg.bytes.length + seg.zeroBytes);
@@ -263,6 +282,19 @@ export class Machine {
       s[Reg.EAX] = 0x2badb002;
       s[Reg.EBX] = MBI_ADDRESS;
     }
+  }
+
+  /**
+   * What PC firmware leaves behind (as SeaBIOS does on QEMU -M pc, read back from a guest):
+   * the MP tables, and the local APIC software-enabled (SVR 0x1FF) with LINT0 unmasked
+   * ExtINT and LINT1 NMI, both level, so the 8259 reaches the CPU in virtual wire mode.
+   */
+  private firmwareInterruptSetup(): void {
+    writeMpTables(this.cpu.ram);
+    const a = this.lapic;
+    a.write(0xf0, 4, 0x1ff);
+    a.write(0x350, 4, 0x8700);
+    a.write(0x360, 4, 0x8400);
   }
 
   /** Multiboot 3.2 machine state: flat 4 GiB code and data, PE on, paging and IF off. */
@@ -341,11 +373,16 @@ export class Machine {
    */
   setIrq(line: number, level: boolean): void {
     this.pic.setIrq(line, level);
+    // Every ISA line also reaches an I/O APIC input (IRQ 0 on INTIN2, as the MP table says).
+    this.ioapic.setPin(isaIrqToIoApicPin(line), level);
   }
 
   /** An edge on line `line` (a timer's output pulsing). */
   pulseIrq(line: number): void {
     this.pic.pulseIrq(line);
+    const pin = isaIrqToIoApicPin(line);
+    this.ioapic.setPin(pin, true);
+    this.ioapic.setPin(pin, false);
   }
 
   /** Shows what is left on the text screen (call once, when the run is over for good). */
@@ -360,13 +397,29 @@ export class Machine {
   /** Lets the timers and timed devices do what is due; returns the cycle of their next event, or Infinity. */
   private serviceTimers(): number {
     this.pit.service();
-    const next = this.pit.nextInterruptTick();
-    let wake = next === Infinity ? Infinity : this.cycleOfTick(next);
+    this.lapic.service();
+    const pit = this.pit.nextInterruptTick(), apic = this.lapic.nextInterruptTick();
+    let wake = Math.min(pit === Infinity ? Infinity : this.cycleOfTick(pit), apic === Infinity ? Infinity : this.cycleOfApicTick(apic));
     if (this.pvBlock !== null) {
       this.pvBlock.service(this.cpu.accounting.cycles());
       wake = Math.min(wake, this.pvBlock.nextDeadline());
     }
     return wake;
+  }
+
+  /** The local APIC timer's input clock (profile apicTimerClock, hz/divisor Hz): ticks so far, exact. */
+  private apicTick(): number {
+    const { hz, divisor } = this.cpu.accounting.profile.apicTimerClock;
+    // Exact inside the hot loop too: an MMIO access folds the retirement counts first.
+    const cycles = this.cpu.accounting.cycles();
+    return Number((BigInt(cycles) * BigInt(hz)) / (BigInt(divisor) * BigInt(this.cpu.accounting.clockHz)));
+  }
+
+  /** The first cycle at which the APIC timer clock has reached `tick`. */
+  private cycleOfApicTick(tick: number): number {
+    const { hz, divisor } = this.cpu.accounting.profile.apicTimerClock;
+    const num = BigInt(tick) * BigInt(divisor) * BigInt(this.cpu.accounting.clockHz), h = BigInt(hz);
+    return Number((num + h - 1n) / h);
   }
 
   /** The 8254's clock: cycles so far at the profile's core clock, in 1.193182 MHz ticks (exact). */
