@@ -1,25 +1,9 @@
 // The ATA PIO disk: register protocol (ATA/ATAPI-6), what it stores and when it says so,
-// and the CLI's answers to bad image files.
+// and what the CLI does with bad images is in tests/disk-cli.test.ts.
 import { describe, expect, it } from "vitest";
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { spawn, spawnSync } from "node:child_process";
-import { AtaDisk, type BlockStore } from "../src/dev/ataDisk.js";
-import { makeTestDisk } from "./fixtures/guest-setup.js";
+import { AtaDisk } from "../src/dev/ataDisk.js";
+import { memoryStore } from "./fixtures/memoryStore.js";
 
-/** An in-memory store that logs every call, so tests can see the order of events. */
-function memoryStore(sectors: number) {
-  const data = new Uint8Array(sectors * 512);
-  const log: string[] = [];
-  const store: BlockStore = {
-    sectors,
-    read(lba, out) { out.set(data.subarray(lba * 512, lba * 512 + 512)); log.push(`read ${lba}`); },
-    write(lba, bytes) { data.set(bytes, lba * 512); log.push(`write ${lba}`); },
-    flush() { log.push("flush"); },
-  };
-  return { store, data, log };
-}
 
 function disk(sectors = 100) {
   const m = memoryStore(sectors);
@@ -94,44 +78,3 @@ describe("ATA PIO disk", () => {
   });
 });
 
-describe("disk images from the command line", () => {
-  const run = (args: string[]) => spawnSync(process.execPath, ["dist/cli/main.js", "run", "guests/ata.elf", ...args], { encoding: "utf8" });
-  it("a missing, truncated or read-only image gets one line and status 2", () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vmxlab-badisk-"));
-    const truncated = path.join(dir, "t.img");
-    fs.writeFileSync(truncated, Buffer.alloc(1000));
-    const readOnly = path.join(dir, "ro.img");
-    fs.writeFileSync(readOnly, Buffer.alloc(1024));
-    fs.chmodSync(readOnly, 0o444);
-    const cases: [string, RegExp][] = [[path.join(dir, "none.img"), /no such file/], [truncated, /not a whole number of 512-byte sectors/]];
-    // root can write a 0444 file, so the read-only case is only meaningful for other users
-    if (process.getuid?.() !== 0) cases.push([readOnly, /not writable/]);
-    for (const [file, want] of cases) {
-      const r = run(["--disk", file]);
-      expect(r.status).toBe(2);
-      expect(r.stderr.trim().split("\n")).toHaveLength(1);
-      expect(r.stderr).toMatch(want);
-    }
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-
-  it("every write acknowledged by a completed FLUSH is in the image after SIGKILL", async () => {
-    const file = makeTestDisk();
-    const child = spawn(process.execPath, ["dist/cli/main.js", "run", "guests/atastream.elf", "--disk", file]);
-    let out = "";
-    const acknowledged = await new Promise<number>((resolve) => {
-      child.stdout.on("data", (chunk: Buffer) => {
-        out += chunk.toString("latin1");
-        const flushed = [...out.matchAll(/flushed (\d+)\n/g)].map((m) => Number(m[1]));
-        if (flushed.length >= 10) { child.kill("SIGKILL"); resolve(Math.max(...flushed)); }
-      });
-      child.on("close", () => resolve(Math.max(0, ...[...out.matchAll(/flushed (\d+)\n/g)].map((m) => Number(m[1])))));
-    });
-    await new Promise((r) => child.on("close", r));
-    expect(acknowledged).toBeGreaterThanOrEqual(10);
-    const image = fs.readFileSync(file);
-    for (let k = 1; k <= acknowledged; k++) {
-      for (let i = 0; i < 128; i++) expect([k, image.readUInt32LE(k * 512 + i * 4)]).toEqual([k, k]);
-    }
-  });
-});

@@ -4,14 +4,11 @@
 // xen/include/public/io/ring.h and blkif.h (cited per test) and hand calculations.
 import { describe, expect, it } from "vitest";
 import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { spawn, spawnSync } from "node:child_process";
 import { Machine } from "../src/vmm/machine.js";
-import type { BlockStore } from "../src/dev/ataDisk.js";
 import { PvBlockDevice, PV_BLOCK_BASE } from "../src/dev/pvBlockDevice.js";
 import { ringEntries } from "../src/dev/sharedRing.js";
 import { makeTestDisk } from "./fixtures/guest-setup.js";
+import { memoryStore } from "./fixtures/memoryStore.js";
 
 // Register offsets and values as docs/devices.md "PV block" documents them.
 const R = { MAGIC: 0x00, VERSION: 0x04, SECTORS_LOW: 0x08, SECTORS_HIGH: 0x0c, SECTOR_SIZE: 0x10, FEATURES: 0x14,
@@ -25,18 +22,6 @@ const RSP = { OKAY: 0, ERROR: -1, EOPNOTSUPP: -2 };
 const RING = 0x10000;
 const SERVICE = 1000;
 
-function memoryStore(sectors: number) {
-  const data = new Uint8Array(sectors * 512);
-  const log: string[] = [];
-  const hooks: { onWrite?: () => void; onFlush?: () => void } = {};
-  const store: BlockStore = {
-    sectors,
-    read(lba, out) { out.set(data.subarray(lba * 512, lba * 512 + 512)); log.push(`read ${lba}`); },
-    write(lba, bytes) { hooks.onWrite?.(); data.set(bytes, lba * 512); log.push(`write ${lba}`); },
-    flush() { hooks.onFlush?.(); log.push("flush"); },
-  };
-  return { store, data, log, hooks };
-}
 
 interface Req { op: number; id?: [number, number]; sector?: [number, number]; nseg?: number; segs?: [number, number, number][] }
 
@@ -439,47 +424,3 @@ describe("PV block: the pvblk guest", () => {
   });
 });
 
-describe("PV block from the command line", () => {
-  const run = (args: string[]) => spawnSync(process.execPath, ["dist/cli/main.js", "run", "guests/pvblk.elf", ...args], { encoding: "utf8" });
-
-  it("a missing, truncated or read-only image gets one line and status 2", () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vmxlab-badpv-"));
-    const truncated = path.join(dir, "t.img");
-    fs.writeFileSync(truncated, Buffer.alloc(1000));
-    const readOnly = path.join(dir, "ro.img");
-    fs.writeFileSync(readOnly, Buffer.alloc(1024));
-    fs.chmodSync(readOnly, 0o444);
-    const cases: [string, RegExp][] = [[path.join(dir, "none.img"), /no such file/], [truncated, /not a whole number of 512-byte sectors/]];
-    // root can write a 0444 file, so the read-only case is only meaningful for other users
-    if (process.getuid?.() !== 0) cases.push([readOnly, /not writable/]);
-    for (const [file, want] of cases) {
-      const r = run(["--pv-blk", file]);
-      expect(r.status).toBe(2);
-      expect(r.stderr.trim().split("\n")).toHaveLength(1);
-      expect(r.stderr).toMatch(want);
-    }
-    expect(run(["--pv-blk"]).stderr).toMatch(/--pv-blk needs a value/);
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-
-  it("every write acknowledged by a completed FLUSH is in the image after SIGKILL", async () => {
-    const file = makeTestDisk();
-    const child = spawn(process.execPath, ["dist/cli/main.js", "run", "guests/pvblk.elf", "--pv-blk", file, "--append", "stream"]);
-    let out = "";
-    const lastFlushed = () => Math.max(0, ...[...out.matchAll(/flushed (\d+)\n/g)].map((m) => Number(m[1])));
-    const acknowledged = await new Promise<number>((resolve) => {
-      child.stdout.on("data", (chunk: Buffer) => {
-        out += chunk.toString("latin1");
-        if ([...out.matchAll(/flushed (\d+)\n/g)].length >= 10) { child.kill("SIGKILL"); resolve(lastFlushed()); }
-      });
-      child.on("close", () => resolve(lastFlushed()));
-    });
-    await new Promise((r) => child.on("close", r));
-    // Batches of 8 sectors: the tenth "flushed" line says sectors 1..80 are durable.
-    expect(acknowledged).toBeGreaterThanOrEqual(80);
-    const image = fs.readFileSync(file);
-    for (let k = 1; k <= acknowledged; k++) {
-      for (let i = 0; i < 128; i++) expect([k, image.readUInt32LE(k * 512 + i * 4)]).toEqual([k, k]);
-    }
-  });
-});

@@ -5,24 +5,13 @@
 // answer or a hand calculation written beside it.
 import { describe, expect, it } from "vitest";
 import { Machine } from "../src/vmm/machine.js";
-import type { BlockStore } from "../src/dev/ataDisk.js";
 import { TestDriver, R, S, F, VERSION_1, INDIRECT_DESC, EVENT_IDX } from "./fixtures/virtioDriver.js";
+import { memoryStore } from "./fixtures/memoryStore.js";
 
 const FLUSH = 1n << 9n;
 const DESC = 0x10000, AVAIL = 0x11000, USED = 0x12000;
 const HDR = 0x20000, DATA = 0x21000, STATUS_BYTE = 0x30000, TABLE = 0x31000;
 
-function memoryStore(sectors: number) {
-  const data = new Uint8Array(sectors * 512);
-  const log: string[] = [];
-  const store: BlockStore = {
-    sectors,
-    read(lba, out) { out.set(data.subarray(lba * 512, lba * 512 + 512)); log.push(`read ${lba}`); },
-    write(lba, bytes) { data.set(bytes, lba * 512); log.push(`write ${lba}`); },
-    flush() { log.push("flush"); },
-  };
-  return { store, data, log };
-}
 
 /** A machine with a virtio-blk (transport 7, IRQ 12) and a virtio-console (transport 6, IRQ 11). */
 function setup(sectors = 64) {

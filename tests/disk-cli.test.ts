@@ -1,0 +1,72 @@
+// The three disk paths (ATA PIO, Xen-style PV ring, virtio-blk) from the command line:
+// a bad image gets one line and status 2, and a SIGKILL in the middle of a stream of
+// writes loses nothing a completed FLUSH acknowledged. Each stream guest fills sector k
+// with the dword k and prints "flushed K" once sectors 1..K are durable.
+import { describe, expect, it } from "vitest";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { spawn, spawnSync } from "node:child_process";
+import { makeTestDisk } from "./fixtures/guest-setup.js";
+
+const cli = (args: string[]) => spawnSync(process.execPath, ["dist/cli/main.js", "run", ...args], { encoding: "utf8" });
+
+interface DiskPath { flag: string; guest: string; stream: string[] }
+const PATHS: DiskPath[] = [
+  { flag: "--disk", guest: "guests/ata.elf", stream: ["guests/atastream.elf"] },
+  { flag: "--pv-blk", guest: "guests/pvblk.elf", stream: ["guests/pvblk.elf", "--append", "stream"] },
+  { flag: "--virtio-blk", guest: "guests/vblk.elf", stream: ["guests/vblkstream.elf"] },
+];
+
+describe.each(PATHS)("$flag", ({ flag, guest, stream }) => {
+  it("a missing, truncated, empty, directory or read-only image gets one line and status 2", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vmxlab-badimage-"));
+    const file = (name: string, bytes: number) => { const f = path.join(dir, name); fs.writeFileSync(f, Buffer.alloc(bytes)); return f; };
+    const readOnly = file("ro.img", 1024);
+    fs.chmodSync(readOnly, 0o444);
+    const cases: [string, RegExp][] = [
+      [path.join(dir, "none.img"), /no such file/],
+      [file("t.img", 1000), /1000 bytes is not a whole number of 512-byte sectors/],
+      [file("e.img", 0), /0 bytes is not a whole number/],
+      [dir, /is a directory/],
+    ];
+    // root can write a 0444 file, so the read-only case is only meaningful for other users
+    if (process.getuid?.() !== 0) cases.push([readOnly, /not writable/]);
+    for (const [image, want] of cases) {
+      const r = cli([guest, flag, image]);
+      expect(r.status).toBe(2);
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+      expect(r.stderr).toMatch(want);
+      expect(r.stdout).toBe("");
+    }
+    expect(cli([guest, flag]).stderr).toMatch(new RegExp(`${flag} needs a value`));
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("every write acknowledged by a completed FLUSH is in the image after SIGKILL", async () => {
+    const image = makeTestDisk();
+    const child = spawn(process.execPath, ["dist/cli/main.js", "run", ...stream, flag, image]);
+    let out = "", flushes = 0, acknowledged = 0;
+    const closed = new Promise<NodeJS.Signals | null>((resolve) => child.on("close", (_code, signal) => resolve(signal)));
+    child.stdout.on("data", (chunk: Buffer) => {
+      out += chunk.toString("latin1");
+      const flushed = [...out.matchAll(/flushed (\d+)\n/g)].map((m) => Number(m[1]));
+      if (flushes === 0 && flushed.length >= 10) { flushes = flushed.length; acknowledged = Math.max(...flushed); child.kill("SIGKILL"); }
+    });
+    expect(await closed).toBe("SIGKILL"); // killed in the middle of the stream, not finished
+    expect(flushes).toBeGreaterThanOrEqual(10);
+    const bytes = fs.readFileSync(image);
+    for (let k = 1; k <= acknowledged; k++) {
+      for (let i = 0; i < 128; i++) expect([k, bytes.readUInt32LE(k * 512 + i * 4)]).toEqual([k, k]);
+    }
+  });
+});
+
+it("two disk options naming one image are refused", () => {
+  const image = makeTestDisk();
+  for (const [a, b] of [["--disk", "--virtio-blk"], ["--disk", "--pv-blk"], ["--pv-blk", "--virtio-blk"]]) {
+    const r = cli(["guests/vblk.elf", a, image, b, image]);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim()).toBe(`vmxlab: ${a} and ${b} name the same image ${image}`);
+  }
+});
