@@ -1,5 +1,5 @@
-// The ATA PIO disk: register protocol (ATA/ATAPI-6), what it stores and when it says so,
-// and what the CLI does with bad images is in tests/disk-cli.test.ts.
+// The ATA PIO disk: register protocol (ATA/ATAPI-6), what it stores and when it says so.
+// The CLI's answers to bad images, and SIGKILL durability, are in tests/disk-cli.test.ts.
 import { describe, expect, it } from "vitest";
 import { AtaDisk } from "../src/dev/ataDisk.js";
 import { memoryStore } from "./fixtures/memoryStore.js";
