@@ -468,24 +468,8 @@ mp_tables:
     je .local
     jmp .end                             ; an unknown type: stop (its length is unknown)
 .cpu:
-    push esi
-    mov esi, msg_cpu
-    call uart_puts
-    pop esi
-    mov al, [esi + 1]
-    call print_hex8
-    push esi
-    mov esi, msg_version
-    call uart_puts
-    pop esi
-    mov al, [esi + 2]
-    call print_hex8
-    push esi
-    mov esi, msg_flags
-    call uart_puts
-    pop esi
-    mov al, [esi + 3]
-    call print_hex8
+    mov edi, msg_cpu
+    call print_id_version_flags
     call uart_newline
     push ecx
     push ebx
@@ -519,24 +503,8 @@ mp_tables:
     dec ecx
     jmp .entry
 .ioapic:
-    push esi
-    mov esi, msg_ioapic
-    call uart_puts
-    pop esi
-    mov al, [esi + 1]
-    call print_hex8
-    push esi
-    mov esi, msg_version
-    call uart_puts
-    pop esi
-    mov al, [esi + 2]
-    call print_hex8
-    push esi
-    mov esi, msg_flags
-    call uart_puts
-    pop esi
-    mov al, [esi + 3]
-    call print_hex8
+    mov edi, msg_ioapic
+    call print_id_version_flags
     push esi
     mov esi, msg_at
     call uart_puts
@@ -653,6 +621,28 @@ print_hex8:
     add al, 'A' - '9' - 1
 .emit:
     jmp uart_putc
+
+; print_id_version_flags: EDI = label; prints it, then the entry's bytes 1 (ID), 2
+; (version) and 3 (flags) at ESI (MP spec 4.3.1 processor and 4.3.3 I/O APIC entries).
+print_id_version_flags:
+    push esi
+    mov esi, edi
+    call uart_puts
+    pop esi
+    mov al, [esi + 1]
+    call print_hex8
+    push esi
+    mov esi, msg_version
+    call uart_puts
+    pop esi
+    mov al, [esi + 2]
+    call print_hex8
+    push esi
+    mov esi, msg_flags
+    call uart_puts
+    pop esi
+    mov al, [esi + 3]
+    jmp print_hex8
 
 %include "uart.inc"
 %include "exit.inc"
