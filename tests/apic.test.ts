@@ -217,7 +217,14 @@ describe("ICR with one processor (SDM 3A 11.6.1)", () => {
     expect(bit(a, TMR, 0x75)).toBe(0); // IPIs arrive edge-triggered
     expect(a.read(ICR_LO, 4) & 0x1000).toBe(0); // delivery status idle
     a.write(ICR_LO, 4, 0xc4500); // INIT to all others: nobody there
-    expect(() => a.write(ICR_LO, 4, 0x40400)).toThrow(DeviceUnsupported); // NMI to self: not modelled
+    // NMI (delivery mode 100b) to its own ID 0: an NMI message, its vector ignored, not an IRR bit.
+    let nmis = 0;
+    a.onNmi = () => { nmis++; };
+    a.write(ICR_HI, 4, 0);
+    a.write(ICR_LO, 4, 0x4ab);
+    expect(nmis).toBe(1);
+    expect(bit(a, IRR, 0xab)).toBe(0);
+    expect(() => a.write(ICR_LO, 4, 0x40200)).toThrow(DeviceUnsupported); // SMI to self: not modelled
   });
 });
 
@@ -294,7 +301,23 @@ describe("I/O APIC (82093AA)", () => {
     fire(5, 0x855, 0x01000000);
     fire(6, 0x856, 0x02000000);
     expect([0x51, 0x53, 0x54, 0x55, 0x56].map((v) => bit(a, IRR, v))).toEqual([1, 1, 0, 1, 0]);
-    expect(() => r.write(0x10 + 2 * 7, 0x400)).toThrow(DeviceUnsupported); // NMI delivery: no NMI path
+    expect(() => r.write(0x10 + 2 * 7, 0x200)).toThrow(DeviceUnsupported); // SMI delivery: not modelled
+  });
+
+  it("an NMI entry sends an NMI message on each edge, with no remote IRR even if marked level (82093AA 3.2.4)", () => {
+    const { a } = apic();
+    let nmis = 0;
+    a.onNmi = () => { nmis++; };
+    const x = new IoApic(a), r = io(x);
+    r.write(0x11 + 2 * 7, 0);
+    r.write(0x10 + 2 * 7, 0x8000 | 0x400 | 0x99); // level, NMI mode, vector 99H (ignored)
+    x.setPin(7, true);
+    expect(nmis).toBe(1);
+    expect(r.read(0x10 + 2 * 7) & 0x4000).toBe(0); // remote IRR stays clear
+    expect(bit(a, IRR, 0x99)).toBe(0);
+    x.setPin(7, false);
+    x.setPin(7, true);
+    expect(nmis).toBe(2);
   });
 });
 

@@ -61,6 +61,12 @@ export class Cpu extends CpuSystem {
           // Never run past the deadline by more than one instruction's worth.
           slice = Math.min(slice, Math.max(1, Math.floor(left / this.accounting.stepBound)));
         }
+        // An NMI comes before maskable interrupts and ignores IF (SDM 3A 6.9, priority 5 vs 6);
+        // vmxlab also holds it for the MOV SS / STI shadow (6.8.3 leaves that to the model).
+        if (s[Reg.NMI_PENDING] !== 0 && s[Reg.NMI_BLOCKED] === 0 && s[Reg.INHIBIT_IRQ] === 0) {
+          this.acceptNmi();
+          continue;
+        }
         if (s[Reg.INHIBIT_IRQ] === 0 && this.interruptSource !== null && (s[Reg.EFLAGS] & Flag.IF) !== 0 &&
             this.interruptSource.pending()) {
           this.acceptInterrupt();
@@ -104,6 +110,26 @@ export class Cpu extends CpuSystem {
     s[Reg.INSN_EIP] = s[Reg.EIP];
     this.eventsDelivered++;
     this.deliver(vector, 0, false, Source.EXTERNAL, s[Reg.EIP]);
+  }
+
+  /**
+   * Latches an NMI (the NMI pin, or an NMI message from the local APIC). One stays latched
+   * while NMIs are blocked; more are lost until it is taken (SDM 3A 6.7.1).
+   */
+  raiseNmi(): void {
+    this.s[Reg.NMI_PENDING] = 1;
+    this.rescheduleRequested = true;
+  }
+
+  /** Delivers the latched NMI through vector 2 and blocks NMIs until the next IRET (SDM 3A 6.7.1). */
+  private acceptNmi(): void {
+    const s = this.s;
+    s[Reg.NMI_PENDING] = 0;
+    s[Reg.NMI_BLOCKED] = 1;
+    s[Reg.HALTED] = 0;
+    s[Reg.INSN_EIP] = s[Reg.EIP];
+    this.eventsDelivered++;
+    this.deliver(Vector.NMI, 0, false, Source.EXTERNAL, s[Reg.EIP]);
   }
 
   /** Spends the cycles up to `cycle` halted (HLT waiting for a timer). */

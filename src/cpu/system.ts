@@ -382,6 +382,9 @@ export class CpuSystem extends CpuInterrupts {
   iret(o32: boolean): void {
     const s = this.s;
     const size = o32 ? 4 : 2;
+    // IRET ends NMI blocking (SDM 3A 6.7.1), here as it starts: an IRET that faults has
+    // still unblocked NMIs, as the VMX "NMI unblocking due to IRET" rules describe (3C 28.2.3).
+    s[Reg.NMI_BLOCKED] = 0;
     if (!this.protectedMode) {
       const ip = this.peek(size, 0), cs = this.peek(size, size), fl = this.peek(size, 2 * size);
       this.pop(size); this.pop(size); this.pop(size);

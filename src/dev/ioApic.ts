@@ -68,7 +68,8 @@ export class IoApic implements MmioDevice {
   private deliver(pin: number): void {
     const e = this.low[pin];
     if ((e & Rte.MASKED) !== 0) return;
-    const level = (e & Rte.LEVEL) !== 0;
+    // NMI messages are edge-triggered whatever the entry says (82093AA 3.2.4, delivery mode 100).
+    const level = (e & Rte.LEVEL) !== 0 && ((e >> Rte.DELIVERY_SHIFT) & 7) !== 4;
     if (level && (e & Rte.REMOTE_IRR) !== 0) return;
     const dest = this.high[pin] >>> 24, logical = (e & Rte.LOGICAL) !== 0;
     // Physical mode uses destination bits 59:56 (datasheet 3.2.4); 0xF is broadcast there.
@@ -121,8 +122,8 @@ export class IoApic implements MmioDevice {
     const pin = (r - 0x10) >> 1;
     if ((r & 1) === 1) { this.high[pin] = v & 0xff000000; return; }
     const mode = (v >> Rte.DELIVERY_SHIFT) & 7;
-    if (mode !== 0 && mode !== 1 && mode !== 7) {
-      throw new DeviceUnsupported(`I/O APIC pin ${pin}: delivery mode ${mode} (only fixed, lowest priority and ExtINT are modelled; the CPU has no NMI, SMI or INIT path)`);
+    if (mode !== 0 && mode !== 1 && mode !== 4 && mode !== 7) {
+      throw new DeviceUnsupported(`I/O APIC pin ${pin}: delivery mode ${mode} (fixed, lowest priority, NMI and ExtINT are modelled; the CPU has no SMI or INIT path)`);
     }
     const old = this.low[pin];
     this.low[pin] = (v & RTE_LOW_WRITABLE) | (old & Rte.REMOTE_IRR);

@@ -74,6 +74,8 @@ export class LocalApic implements MmioDevice, ApicBaseMsr {
   onChange: (() => void) | null = null;
   /** An ExtINT message from the I/O APIC waits for the CPU's INTA to the 8259. */
   extIntPending = false;
+  /** Called for an NMI message (an NMI IPI to itself, an I/O APIC entry in NMI mode). */
+  onNmi: (() => void) | null = null;
 
   /** `now()` is the current tick of the timer's input clock. */
   constructor(private readonly now: () => number) {}
@@ -184,6 +186,7 @@ export class LocalApic implements MmioDevice, ApicBaseMsr {
    */
   receive(vector: number, mode: number, level: boolean): void {
     if (mode === Mode.EXTINT) { this.extIntPending = true; if (this.onChange) this.onChange(); return; }
+    if (mode === Mode.NMI) { if (this.onNmi) this.onNmi(); return; } // the vector is ignored (SDM 3A 11.6.1)
     this.accept(vector, level);
   }
 
@@ -206,7 +209,8 @@ export class LocalApic implements MmioDevice, ApicBaseMsr {
     // INIT level de-assert is a synchronisation message with no effect on an xAPIC (SDM 3A 11.6.1).
     if (mode === Mode.INIT && (low & 0xc000) === 0x8000) return;
     if (!toSelf) return; // nobody else on the bus
-    throw new DeviceUnsupported(`local APIC: IPI with delivery mode ${mode} to itself (NMI, SMI, INIT and start-up are not modelled)`);
+    if (mode === Mode.NMI) { if (this.onNmi) this.onNmi(); return; }
+    throw new DeviceUnsupported(`local APIC: IPI with delivery mode ${mode} to itself (SMI, INIT and start-up are not modelled)`);
   }
 
   // --- Timer (SDM 3A 11.5.4) -------------------------------------------------------------------

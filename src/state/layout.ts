@@ -42,6 +42,8 @@ export const enum Reg {
   RAM_BYTES = 87,
   /** Nesting of exception delivery, for #DF and triple fault (SDM 3A 6.15 table 6-5). */
   FAULT_DEPTH = 88,
+  /** An NMI is latched, and NMIs are blocked from delivery until the next IRET (SDM 3A 6.7.1). */
+  NMI_PENDING = 89, NMI_BLOCKED = 90,
   STATE_WORDS = 96,
 }
 

@@ -164,6 +164,7 @@ export class Machine {
     this.ioapic = new IoApic(this.lapic);
     this.lapic.onEoiBroadcast = (vector) => this.ioapic.eoi(vector);
     this.lapic.onChange = () => { this.cpu.rescheduleRequested = true; };
+    this.lapic.onNmi = () => this.cpu.raiseNmi();
     this.mmio.register(LAPIC_BASE, 0x1000, this.lapic);
     this.mmio.register(IOAPIC_BASE, 0x1000, this.ioapic);
     this.cpu.apic = this.lapic;
