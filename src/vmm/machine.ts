@@ -123,7 +123,6 @@ export class Machine {
   onScreen: ((lines: string[]) => void) | null = null;
   /** The PV block device, when MachineOptions.pvBlock gave one. */
   readonly pvBlock: PvBlockDevice | null = null;
-  /** Called for every byte the guest transmits on COM1. */
   /** The eight virtio-mmio transports (index i at 0xfeb00000 + 0x200 * i), when MachineOptions.virtio gave devices. */
   readonly virtioTransports: VirtioMmioTransport[] = [];
   /** The virtio console, when there is one: its input is queued with receive(). */
