@@ -8,7 +8,8 @@
 ; with HLT and the receive interrupt before the next frame goes out.
 ; Runs on vmxlab (vmxlab run-pair guests/netping.elf guests/netpong.elf, or with --net
 ; udp:...) and on QEMU microvm (-device virtio-net-device,netdev=...,mac=52:54:00:12:34:56).
-; Expected output with netpong on the other end (ping MAC 52:54:00:12:34:56, pong's :57):
+; Output with netpong on the other end (ping MAC 52:54:00:12:34:56, pong's :57;
+; tests/virtio-net-run.test.ts checks it, and QEMU microvm prints the same):
 ;   netping: start
 ;   netping: virtio-net at transport 7, IRQ 12
 ;   netping: mac 52:54:00:12:34:56

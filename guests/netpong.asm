@@ -4,7 +4,7 @@
 ; 0x88B5) to its sender with the tag changed to "PONG", the destination set to the
 ; sender and the source to its own MAC, everything else unchanged. Other frames are
 ; ignored. It ends after echoing the frame whose sequence number is count - 1.
-; Expected output with netping on the other end (pong MAC 52:54:00:12:34:57):
+; Output with netping on the other end (pong MAC 52:54:00:12:34:57):
 ;   netpong: start
 ;   netpong: virtio-net at transport 7, IRQ 12
 ;   netpong: mac 52:54:00:12:34:57
