@@ -8,8 +8,10 @@
 
 import type { Machine, RunResult } from "./machine.js";
 
-/** Cycles per slice: 200 000 (0.2 ms at 1 GHz; a few ms of host time). */
+/** Cycles per slice of a busy guest: 200 000 (a few ms of host time). */
 export const SLICE_CYCLES = 200_000;
+/** A halted guest's slices span 10 ms of guest time: idling costs a slice's overhead, not its length. */
+export const HALTED_SLICE_SECONDS = 0.01;
 
 export type HostRunReason = RunResult["reason"] | "timeout";
 export interface HostRunResult extends Omit<RunResult, "reason"> { reason: HostRunReason }
@@ -56,11 +58,14 @@ export class HostRunner {
     const cycles0 = m.cpu.accounting.cycles();
     const deadline = options.timeoutMs === undefined ? Infinity : t0 + options.timeoutMs;
     let retired = 0;
+    let halted = false;
     for (;;) {
-      const next = (Math.floor(m.cpu.accounting.cycles() / SLICE_CYCLES) + 1) * SLICE_CYCLES;
+      const span = halted ? Math.max(SLICE_CYCLES, Math.floor(clockHz * HALTED_SLICE_SECONDS)) : SLICE_CYCLES;
+      const next = m.cpu.accounting.cycles() + span;
       const r = m.run({ maxInstructions: limit - retired, untilCycle: next });
       retired += r.instructions;
       if (r.reason !== "quantum") return { ...r, instructions: retired };
+      halted = r.halted === true;
       if (options.quit?.()) return { reason: "halt", instructions: retired, message: "stopped from the console (Ctrl-A x)" };
       const now = performance.now();
       if (now >= deadline) return { reason: "timeout", instructions: retired, message: `no end after ${options.timeoutMs} ms` };
