@@ -62,8 +62,8 @@ export class VirtioNet implements VirtioDevice {
   }
 
   config(): Uint8Array { return this.configBytes; }
-  // 5.1.4: mac is driver-writable only without VIRTIO_NET_F_MAC... offered here, so read-only
-  // (the legacy write path is not modelled); status is read-only.
+  // 5.1.4: the configuration fields are read-only to a VERSION_1 driver (only legacy drivers
+  // wrote mac, and the legacy interface is not modelled): stores are ignored.
   writeConfig(): void {}
   attach(host: VirtioHost): void { this.host = host; }
   /** Frames already queued stay for the next driver, as a cable keeps carrying them. */
