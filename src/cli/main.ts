@@ -13,6 +13,12 @@ import { Reg } from "../state/layout.js";
 import { ProfileError, unsourcedEvents } from "../cost/profile.js";
 import { DiskImage } from "../vmm/diskImage.js";
 import { builtinProfileNames, loadProfile, DEFAULT_PROFILE_NAME } from "../cost/profiles.js";
+import { VirtioNet, defaultMac, formatMac } from "../dev/virtio/net.js";
+import { EthernetSwitch } from "../dev/ethernetSwitch.js";
+import { runInQuanta, DEFAULT_QUANTUM } from "../vmm/quantumScheduler.js";
+import { UdpTunnel, TunnelError } from "../vmm/udpTunnel.js";
+import { HostRunner, HostRunResult } from "../vmm/hostRunner.js";
+import { streamInput } from "../vmm/consoleInput.js";
 
 /** A mistake in how vmxlab was invoked. */
 class UsageError extends Error {}
@@ -30,7 +36,15 @@ usage:
       --pv-blk FILE              raw disk image as the Xen-style PV block device
                                  (blkif ring + event channel, MMIO at 0xfe900000)
       --serial-input FILE        bytes the guest receives on COM1 ("-" = stdin), all
-                                 queued at the start (deterministic)
+                                 queued at the start (deterministic); "-" on a
+                                 terminal means --interactive
+      --interactive              COM1 input from stdin as it is typed or piped (a
+                                 terminal goes raw; Ctrl-A x quits); not deterministic
+      --net udp:LPORT:RPORT      a virtio-net device whose frames travel as UDP
+                                 datagrams from 127.0.0.1:LPORT to 127.0.0.1:RPORT
+                                 (QEMU's -netdev dgram encapsulation); not deterministic
+      --mac MAC                  the virtio-net MAC (default 52:54:00:12:34:56)
+      --timeout SECONDS          wall-clock limit with --net or --interactive (exit 124)
       --screen on|off            mirror the text screen at 0xB8000 to stdout as lines
                                  (default on; only guests that write there show any)
       --virtio-blk FILE          raw disk image as a virtio-blk device (virtio-mmio
@@ -44,6 +58,15 @@ usage:
                                  JSON file (default ${DEFAULT_PROFILE_NAME})
       --report                   end with the report: cycles by event, instructions by
                                  class, TLBs, page walks, exceptions, I/O
+  vmxlab run-pair IMAGE_A IMAGE_B [options]
+                                 two guests in one process, each with a virtio-net
+                                 device on one virtual switch (MACs 52:54:00:12:34:56
+                                 and :57), run in cycle quanta: deterministic. Serial
+                                 lines are prefixed "[A] " / "[B] "; exit status A's if
+                                 not 0, else B's
+      --quantum CYCLES           cycles per quantum (default ${DEFAULT_QUANTUM})
+      --append-a TEXT, --append-b TEXT   each guest's command line
+      (and --max-instructions, --ram, --profile, --json for both)
   vmxlab trace IMAGE --walks [run options]
                                  run a guest and print one JSON line per page walk
                                  (address, every entry read, result); serial output
@@ -60,8 +83,8 @@ triple-fault shutdown; 70 when the guest used a feature vmxlab does not model.`;
 
 interface Parsed { positional: string[]; flags: Map<string, string | true> }
 
-const VALUE_FLAGS = new Set(["--max-instructions", "--append", "--format", "--load-address", "--ram", "--hex", "--count", "--address", "--profile", "--disk", "--serial-input", "--screen", "--pv-blk", "--virtio-blk", "--console-input"]);
-const BOOL_FLAGS = new Set(["--json", "--16", "--help", "--version", "--walks", "--report", "--virtio-console"]);
+const VALUE_FLAGS = new Set(["--max-instructions", "--append", "--format", "--load-address", "--ram", "--hex", "--count", "--address", "--profile", "--disk", "--serial-input", "--screen", "--pv-blk", "--virtio-blk", "--console-input", "--net", "--mac", "--timeout", "--quantum", "--append-a", "--append-b"]);
+const BOOL_FLAGS = new Set(["--json", "--16", "--help", "--version", "--walks", "--report", "--virtio-console", "--interactive"]);
 
 function parse(args: string[]): Parsed {
   const positional: string[] = [];
@@ -140,10 +163,32 @@ function exitStatusOf(r: RunResult): number {
   }
 }
 
-/** A machine with the image loaded as the run options say. */
-function loadedMachine(p: Parsed): { machine: Machine; path: string } {
-  if (p.positional.length > 2) throw new UsageError(`unexpected argument ${p.positional[2]}`);
-  const path = p.positional[1];
+/** A MAC address written aa:bb:cc:dd:ee:ff. */
+function macFlag(p: Parsed): Uint8Array {
+  const v = p.flags.get("--mac");
+  if (v === undefined) return defaultMac(0);
+  if (typeof v !== "string" || !/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(v)) throw new UsageError(`--mac needs six hex bytes like 52:54:00:12:34:56, not "${String(v)}"`);
+  const mac = Uint8Array.from(v.split(":"), (h) => parseInt(h, 16));
+  if ((mac[0] & 1) !== 0) throw new UsageError(`--mac ${v} is a multicast address (the first byte is odd)`);
+  return mac;
+}
+
+/** `--net udp:LOCALPORT:REMOTEPORT`, or null without --net. */
+function netFlag(p: Parsed): { local: number; remote: number } | null {
+  const v = p.flags.get("--net");
+  if (v === undefined) return null;
+  const m = typeof v === "string" ? /^udp:(\d{1,5}):(\d{1,5})$/.exec(v) : null;
+  if (!m) throw new UsageError(`--net needs udp:LOCALPORT:REMOTEPORT (loopback UDP ports), not "${String(v)}"`);
+  const local = Number(m[1]), remote = Number(m[2]);
+  for (const port of [local, remote]) if (port < 1 || port > 65535) throw new UsageError(`--net ${v}: UDP port ${port} is not between 1 and 65535`);
+  if (local === remote) throw new UsageError(`--net ${v}: the local and remote ports are the same (the device would hear itself)`);
+  return { local, remote };
+}
+
+/** A machine with the image loaded as the run options say (`nic`: a virtio-net device, after the others). */
+function loadedMachine(p: Parsed, which = 1, nic: VirtioNet | null = null, appendFlag = "--append"): { machine: Machine; path: string } {
+  if (p.positional[0] !== "run-pair" && p.positional.length > 2) throw new UsageError(`unexpected argument ${p.positional[2]}`);
+  const path = p.positional[which];
   const image = readImage(path);
   const ramMiB = numberFlag(p, "--ram", 32, 1024);
   const profile = p.flags.get("--profile");
@@ -164,8 +209,9 @@ function loadedMachine(p: Parsed): { machine: Machine; path: string } {
   if (virtioBlock !== undefined) virtio.push({ type: "blk", store: virtioBlock });
   const consoleInput = p.flags.get("--console-input");
   if (p.flags.has("--virtio-console") || typeof consoleInput === "string") virtio.push({ type: "console" });
+  if (nic !== null) virtio.push({ type: "device", device: nic });
   const machine = new Machine({ ramBytes: ramMiB << 20, profile: typeof profile === "string" ? profile : undefined, disk, pvBlock, virtio });
-  const append = p.flags.get("--append");
+  const append = p.flags.get(appendFlag);
   machine.loadImage(image, {
     name: basename(path as string),
     append: typeof append === "string" ? append : "",
@@ -173,7 +219,7 @@ function loadedMachine(p: Parsed): { machine: Machine; path: string } {
     loadAddress: numberFlag(p, "--load-address", 0x100000, 0xffffffff),
   });
   const input = p.flags.get("--serial-input");
-  if (typeof input === "string") machine.uart.receive(readInput(input));
+  if (typeof input === "string" && !interactive(p)) machine.uart.receive(readInput(input));
   if (typeof consoleInput === "string") machine.virtioConsole!.receive(readInput(consoleInput, "--console-input"));
   return { machine, path: path as string };
 }
@@ -208,35 +254,158 @@ function trace(p: Parsed): number {
   return exitStatusOf(r);
 }
 
-function run(p: Parsed): number {
-  const json = p.flags.has("--json");
-  const maxInstructions = numberFlag(p, "--max-instructions", Number.MAX_SAFE_INTEGER);
-  const { machine, path } = loadedMachine(p);
+/** --interactive, or --serial-input - with stdin a terminal (reading a terminal to its end would wait forever). */
+function interactive(p: Parsed): boolean {
+  const input = p.flags.get("--serial-input");
+  if (p.flags.has("--interactive")) {
+    if (input !== undefined) throw new UsageError("--interactive and --serial-input both give COM1 its input: use one");
+    return true;
+  }
+  return input === "-" && process.stdin.isTTY === true;
+}
+
+/** `--timeout SECONDS` in milliseconds, or undefined. */
+function timeoutFlag(p: Parsed): number | undefined {
+  const v = p.flags.get("--timeout");
+  if (v === undefined) return undefined;
+  const n = typeof v === "string" && /^[0-9]+(\.[0-9]+)?$/.test(v) ? Number(v) : NaN;
+  if (!(n > 0)) throw new UsageError(`--timeout needs a positive number of seconds, not "${String(v)}"`);
+  return n * 1000;
+}
+
+/** Serial and screen output of a run: streamed to stdout, or kept for --json. */
+function outputOf(machine: Machine, p: Parsed, json: boolean, live: boolean) {
   const serial: number[] = [];
   const chunk: number[] = [];
   const flush = () => { if (chunk.length > 0) { process.stdout.write(Buffer.from(chunk)); chunk.length = 0; } };
-  machine.onSerial = json ? (b) => serial.push(b) : (b) => { chunk.push(b); if (b === 10 || chunk.length >= 4096) flush(); };
+  // Live runs (host input, tunnel) show bytes as soon as the slice that wrote them ends.
+  let scheduled = false;
+  const later = () => { if (!scheduled) { scheduled = true; setImmediate(() => { scheduled = false; flush(); }); } };
+  machine.onSerial = json ? (b) => serial.push(b) : (b) => { chunk.push(b); if (b === 10 || chunk.length >= 4096) flush(); else if (live) later(); };
   const screenMode = p.flags.get("--screen") ?? "on";
   if (screenMode !== "on" && screenMode !== "off") throw new UsageError(`--screen must be on or off, not "${String(screenMode)}"`);
   const screen: string[] = [];
   if (screenMode === "on") machine.onScreen = json ? (lines) => screen.push(...lines) : (lines) => { flush(); process.stdout.write(lines.join("\n") + "\n"); };
-  const t0 = process.hrtime.bigint();
-  const r = machine.run({ maxInstructions });
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  flush();
+  return { serial, screen, flush };
+}
+
+type RunEnd = RunResult | HostRunResult;
+
+function exitStatusOfEnd(r: RunEnd): number {
+  return r.reason === "timeout" ? 124 : exitStatusOf(r as RunResult);
+}
+
+function finishRun(p: Parsed, machine: Machine, path: string, r: RunEnd, seconds: number, out: ReturnType<typeof outputOf>, extra: Record<string, unknown> = {}): number {
+  const json = p.flags.has("--json");
+  out.flush();
   machine.finishScreen();
   const mips = seconds > 0 ? r.instructions / seconds / 1e6 : 0;
-  const status = exitStatusOf(r);
+  const status = exitStatusOfEnd(r);
   if (json) {
     process.stdout.write(JSON.stringify({
       schema: "vmxlab.run/1", image: path, reason: r.reason, exitCode: r.exitCode ?? null, exitStatus: status,
       instructions: r.instructions, hostSeconds: Number(seconds.toFixed(6)), mips: Number(mips.toFixed(2)),
-      message: r.message ?? null, serial: Buffer.from(serial).toString("latin1"), screen, report: collectReport(machine),
+      message: r.message ?? null, serial: Buffer.from(out.serial).toString("latin1"), screen: out.screen, ...extra, report: collectReport(machine),
     }) + "\n");
   } else {
     const why = r.reason === "debug-exit" ? `debug-exit ${r.exitCode}` : r.reason + (r.message ? ` (${r.message})` : "");
     process.stderr.write(`\nvmxlab: stopped: ${why}; ${r.instructions} instructions in ${seconds.toFixed(3)} s (${mips.toFixed(1)} MIPS)\n`);
     if (p.flags.has("--report")) process.stderr.write(formatReport(collectReport(machine)) + "\n");
+  }
+  return status;
+}
+
+function run(p: Parsed): number | Promise<number> {
+  const json = p.flags.has("--json");
+  const maxInstructions = numberFlag(p, "--max-instructions", Number.MAX_SAFE_INTEGER);
+  const net = netFlag(p);
+  const live = net !== null || interactive(p);
+  const timeoutMs = timeoutFlag(p);
+  if (!live && timeoutMs !== undefined) throw new UsageError("--timeout applies with --net or --interactive only (--max-instructions is the deterministic limit)");
+  if (net === null && p.flags.has("--mac")) throw new UsageError("--mac needs --net (the virtio-net device)");
+  const nic = net !== null ? new VirtioNet(macFlag(p)) : null;
+  const { machine, path } = loadedMachine(p, 1, nic);
+  const out = outputOf(machine, p, json, live);
+  if (live) return runLive(p, machine, path, nic, net, { maxInstructions, timeoutMs }, out);
+  const t0 = process.hrtime.bigint();
+  const r = machine.run({ maxInstructions });
+  return finishRun(p, machine, path, r, Number(process.hrtime.bigint() - t0) / 1e9, out);
+}
+
+/** A run that host events reach (src/vmm/hostRunner.ts): the UDP tunnel and/or interactive COM1 input. */
+async function runLive(p: Parsed, machine: Machine, path: string, nic: VirtioNet | null, net: { local: number; remote: number } | null,
+  limits: { maxInstructions: number; timeoutMs?: number }, out: ReturnType<typeof outputOf>): Promise<number> {
+  const runner = new HostRunner(machine);
+  let tunnel: UdpTunnel | null = null;
+  if (net !== null && nic !== null) {
+    tunnel = await UdpTunnel.open(net.local, net.remote);
+    tunnel.onFrame = (frame) => { nic.receive(frame); runner.wake(); };
+    nic.link = tunnel;
+    runner.sourceOpened();
+  }
+  let input: ReturnType<typeof streamInput> | null = null;
+  if (interactive(p)) {
+    runner.sourceOpened();
+    input = streamInput(process.stdin, (bytes) => machine.uart.receive(bytes), () => runner.wake(), () => runner.sourceClosed());
+  }
+  const t0 = process.hrtime.bigint();
+  let r: HostRunResult;
+  try {
+    r = await runner.run({ maxInstructions: limits.maxInstructions, timeoutMs: limits.timeoutMs, quit: () => input?.decoder.quit ?? false });
+  } finally {
+    if (input !== null) { input.restore(); process.stdin.destroy(); }
+    if (tunnel !== null) { await tunnel.drain(); tunnel.close(); }
+  }
+  const extra = nic !== null ? { net: { mac: formatMac(nic.mac), ...nic.counters, datagramsSent: tunnel!.counters.sent, datagramsReceived: tunnel!.counters.received } } : {};
+  return finishRun(p, machine, path, r, Number(process.hrtime.bigint() - t0) / 1e9, out, extra);
+}
+
+/** `vmxlab run-pair A B`: two guests on one virtual switch, run in cycle quanta (src/vmm/quantumScheduler.ts). */
+function runPair(p: Parsed): number {
+  if (p.positional.length !== 3) throw new UsageError("run-pair needs two images: vmxlab run-pair IMAGE_A IMAGE_B");
+  for (const f of ["--net", "--mac", "--interactive", "--timeout", "--append", "--disk", "--pv-blk", "--virtio-blk", "--virtio-console", "--console-input", "--serial-input", "--report"]) {
+    if (p.flags.has(f)) throw new UsageError(`${f} is not available with run-pair`);
+  }
+  const json = p.flags.has("--json");
+  const maxInstructions = numberFlag(p, "--max-instructions", Number.MAX_SAFE_INTEGER);
+  const quantum = numberFlag(p, "--quantum", DEFAULT_QUANTUM);
+  if (quantum < 1) throw new UsageError("--quantum needs at least 1 cycle");
+  const sw = new EthernetSwitch();
+  const names = ["A", "B"];
+  const sides = names.map((name, i) => {
+    const nic = new VirtioNet(defaultMac(i));
+    const { machine, path } = loadedMachine(p, i + 1, nic, i === 0 ? "--append-a" : "--append-b");
+    nic.link = sw.addPort((frame) => nic.receive(frame));
+    const serial: number[] = [];
+    let line: number[] = [];
+    const prefix = Buffer.from(`[${name}] `);
+    const flush = () => { if (line.length > 0) { process.stdout.write(Buffer.concat([prefix, Buffer.from(line)])); line = []; } };
+    machine.onSerial = json ? (b) => serial.push(b) : (b) => { line.push(b); if (b === 10) flush(); };
+    return { name, nic, machine, path, serial, flush };
+  });
+  const t0 = process.hrtime.bigint();
+  const { results, rounds } = runInQuanta(sides.map((s) => s.machine), sw, { quantum, maxInstructions });
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const statuses = results.map(exitStatusOf);
+  const status = statuses[0] !== 0 ? statuses[0] : statuses[1];
+  if (json) {
+    process.stdout.write(JSON.stringify({
+      schema: "vmxlab.run-pair/1", quantum, rounds, exitStatus: status, hostSeconds: Number(seconds.toFixed(6)), switch: sw.counters,
+      machines: sides.map((s, i) => ({
+        name: s.name, image: s.path, mac: formatMac(s.nic.mac), reason: results[i].reason, exitCode: results[i].exitCode ?? null, exitStatus: statuses[i],
+        instructions: results[i].instructions, cycles: s.machine.cpu.accounting.cycles(), message: results[i].message ?? null,
+        serial: Buffer.from(s.serial).toString("latin1"), net: s.nic.counters,
+      })),
+    }) + "\n");
+  } else {
+    for (const s of sides) s.flush();
+    sides.forEach((s, i) => {
+      const r = results[i];
+      const why = r.reason === "debug-exit" ? `debug-exit ${r.exitCode}` : r.reason + (r.message ? ` (${r.message})` : "");
+      process.stderr.write(`${i === 0 ? "\n" : ""}vmxlab: [${s.name}] stopped: ${why}; ${r.instructions} instructions, ${s.machine.cpu.accounting.cycles()} cycles; ` +
+        `frames sent ${s.nic.counters.txFrames}, received ${s.nic.counters.rxFrames}\n`);
+    });
+    process.stderr.write(`vmxlab: ${rounds} quanta of ${quantum} cycles in ${seconds.toFixed(3)} s\n`);
   }
   return status;
 }
@@ -276,25 +445,24 @@ function profiles(): number {
   return 0;
 }
 
-function main(argv: string[]): number {
+function main(argv: string[]): number | Promise<number> {
   const p = parse(argv);
   if (p.flags.has("--help") || argv.length === 0) { process.stdout.write(HELP + "\n"); return 0; }
   if (p.flags.has("--version")) { process.stdout.write("vmxlab 0.1.0\n"); return 0; }
   const command = p.positional[0];
   if (command === "run") return run(p);
+  if (command === "run-pair") return runPair(p);
   if (command === "disasm") return disasm(p);
   if (command === "trace") return trace(p);
   if (command === "profiles") return profiles();
-  throw new UsageError(`unknown command "${command ?? ""}" (expected run, trace, disasm or profiles; see vmxlab --help)`);
+  throw new UsageError(`unknown command "${command ?? ""}" (expected run, run-pair, trace, disasm or profiles; see vmxlab --help)`);
 }
 
 // A reader that stops early (`vmxlab disasm ... | head`) is not an error.
 process.stdout.on("error", (e: NodeJS.ErrnoException) => { if (e.code === "EPIPE") process.exit(process.exitCode ?? 0); else throw e; });
 
-try {
-  process.exitCode = main(process.argv.slice(2));
-} catch (e) {
-  if (e instanceof UsageError || e instanceof ImageError || e instanceof ProfileError) {
+function fail(e: unknown): void {
+  if (e instanceof UsageError || e instanceof ImageError || e instanceof ProfileError || e instanceof TunnelError) {
     process.stderr.write(`vmxlab: ${e.message}\n`);
     process.exitCode = 2;
   } else {
@@ -302,4 +470,12 @@ try {
     process.stderr.write(`vmxlab: internal error: ${(e as Error).message} (please report this with the image)\n`);
     process.exitCode = 70;
   }
+}
+
+try {
+  const status = main(process.argv.slice(2));
+  if (typeof status === "number") process.exitCode = status;
+  else status.then((s) => { process.exitCode = s; }, fail);
+} catch (e) {
+  fail(e);
 }

@@ -82,7 +82,8 @@ export interface LoadOptions {
   loadAddress?: number;
 }
 
-export type RunReason = "debug-exit" | "halt" | "shutdown" | "limit" | "error";
+/** "quantum": the cycle count reached `untilCycle` and the guest can go on (see run()). */
+export type RunReason = "debug-exit" | "halt" | "shutdown" | "limit" | "error" | "quantum";
 
 export interface RunResult {
   reason: RunReason;
@@ -91,6 +92,13 @@ export interface RunResult {
   /** Instructions retired during this call. */
   instructions: number;
   message?: string;
+  /** The CPU is halted at the end of a "quantum" (it idled to the boundary). */
+  halted?: boolean;
+  /**
+   * The CPU is halted at the end of a "quantum" with nothing due that could wake it: only an
+   * outside event (a frame, a keystroke) can. A plain run() would have ended with "halt".
+   */
+  waiting?: boolean;
 }
 
 /** Where the loader puts the multiboot information structure and command line. */
@@ -325,10 +333,17 @@ export class Machine {
     v.setUint32(MBI_ADDRESS + 16, CMDLINE_ADDRESS, true);
   }
 
-  /** Runs until the guest exits, halts, shuts down, or `maxInstructions` retire. */
-  run(options: { maxInstructions?: number } = {}): RunResult {
+  /**
+   * Runs until the guest exits, halts, shuts down, or `maxInstructions` retire. With
+   * `untilCycle`, also stops ("quantum") once the cycle count reaches it: a halted CPU then
+   * idles up to that cycle instead of ending the run, so a caller interleaving machines or
+   * waiting for host input can deliver what arrives and call run() again.
+   */
+  run(options: { maxInstructions?: number; untilCycle?: number } = {}): RunResult {
     const cpu = this.cpu;
     const limit = options.maxInstructions ?? Number.MAX_SAFE_INTEGER;
+    const until = options.untilCycle ?? Infinity;
+    let quantum: { halted: boolean; waiting: boolean } | null = null;
     const start = cpu.retired, startSteps = cpu.retired + cpu.eventsDelivered;
     let stop: StopReason;
     // Steps done when the CPU last went to sleep: waking up to a timer edge that brings
@@ -337,10 +352,13 @@ export class Machine {
     // Run until the next timer event, let the timers raise their interrupts, go on. A
     // halted CPU with IF = 1 sleeps until the next event (its cycles count as idle).
     for (;;) {
-      stop = cpu.runFor(limit - (cpu.retired + cpu.eventsDelivered - startSteps), this.serviceTimers());
+      stop = cpu.runFor(limit - (cpu.retired + cpu.eventsDelivered - startSteps), Math.min(this.serviceTimers(), until));
       // The text screen asks to be looked at after each row's worth of stores.
       if (this.screen.dirty) this.showScreen(this.screen.sample());
-      if (stop === "deadline") continue;
+      if (stop === "deadline") {
+        if (cpu.accounting.cycles() >= until) { quantum = { halted: false, waiting: false }; break; }
+        continue;
+      }
       if (stop === "halt" && (cpu.getEflags() & 0x200) !== 0) {
         // The guest may have programmed the timer since the deadline was computed.
         const wake = this.serviceTimers();
@@ -348,11 +366,20 @@ export class Machine {
         // A device answer may bring no interrupt (the frontend did not ask for one); its
         // work is finite, so sleeping to it again cannot go on forever.
         const deviceDue = this.pvBlock !== null && this.pvBlock.nextDeadline() <= wake;
-        if (wake !== Infinity && (steps !== sleptAt || deviceDue)) { sleptAt = steps; cpu.idleUntil(wake); continue; }
+        const wakes = wake !== Infinity && (steps !== sleptAt || deviceDue);
+        if (wakes && wake < until) { sleptAt = steps; cpu.idleUntil(wake); continue; }
+        if (until !== Infinity) {
+          // Halted across the boundary: idle to it; only an outside event helps when nothing is due.
+          cpu.idleUntil(until);
+          quantum = { halted: true, waiting: !wakes };
+          break;
+        }
+        if (wakes) { sleptAt = steps; cpu.idleUntil(wake); continue; }
       }
       break;
     }
     const instructions = cpu.retired - start;
+    if (quantum !== null) return { reason: "quantum", instructions, ...quantum };
     switch (stop) {
       case "stop":
         if (this.resetRequested) return { reason: "shutdown", instructions, message: "the guest reset the CPU through the 8042 (no reboot)" };

@@ -52,7 +52,9 @@ const BASE_ARGS = [
  * transports at 0xfeb00000 + 0x200*i on IRQ 5+i; the first -device lands on transport 7).
  * A console shares one muxed stdio chardev with COM1, so its output interleaves with
  * the serial port's in the order the guest wrote them, and stdin goes to the console.
- * @param {({ type: "blk", file: string, serial?: string } | { type: "console" })[]} devices
+ * A "net" is a virtio-net device on a UDP tunnel (-netdev dgram: each frame one datagram
+ * from 127.0.0.1:local to 127.0.0.1:remote, the framing vmxlab's --net udp: uses).
+ * @param {({ type: "blk", file: string, serial?: string } | { type: "console" } | { type: "net", local: number, remote: number, mac: string })[]} devices
  * @returns {{ machine: string[], serial: string[], devices: string[] }}
  */
 export function virtioArgs(devices) {
@@ -65,6 +67,9 @@ export function virtioArgs(devices) {
       out.push("-drive", `file=${d.file},format=raw,if=none,id=vblk${i}`, "-device", `virtio-blk-device,drive=vblk${i}${d.serial ? `,serial=${d.serial}` : ""}`);
     } else if (d.type === "console") {
       out.push("-device", "virtio-serial-device", "-device", "virtconsole,chardev=io");
+    } else if (d.type === "net") {
+      out.push("-netdev", `dgram,id=vnet${i},local.type=inet,local.host=127.0.0.1,local.port=${d.local},remote.type=inet,remote.host=127.0.0.1,remote.port=${d.remote}`,
+        "-device", `virtio-net-device,netdev=vnet${i},mac=${d.mac}`);
     } else throw new Error(`unknown virtio device type ${d.type}`);
   });
   return { machine, serial, devices: out };
