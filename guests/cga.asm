@@ -4,13 +4,14 @@
 ; REP STOSW when the cursor passes the last row, and moves the hardware cursor through the
 ; CRT controller (index 0x3D4, data 0x3D5, registers 0x0E-0x0F). Every line also goes to
 ; COM1, so a test can check that what vmxlab mirrors from the screen is what was written.
-; It waits once for the vertical retrace (input status 0x3DA bit 3), reads the cursor
-; location back from the CRT controller and prints it, and ends with a line without a
-; newline (left on the screen).
+; It waits once for the vertical retrace (input status 0x3DA bit 3, a bounded wait), reads
+; the cursor location back from the CRT controller and prints it, says whether the retrace
+; came, and ends with a line without a newline (left on the screen).
 ; Expected COM1 output (verified on QEMU 7.2, -M pc):
 ;   line 1 of 40: the quick brown fox jumps over the lazy dog
 ;   ... (40 lines)
 ;   cursor row 24 column 0
+;   vertical retrace seen
 ;   bye
 
 %include "multiboot.inc"
@@ -37,16 +38,21 @@ start:
     mov dword [cursor], 0
     call move_cursor
 
-    ; Wait for the start of a vertical retrace: bit 3 clear, then set.
+    ; Wait for the start of a vertical retrace: bit 3 clear, then set. Bounded, so a
+    ; machine without a VGA (the port reads 0xFF) gets a failed check, not a hang.
     mov dx, 0x3DA
+    mov ecx, 1000000
 .out_of_retrace:
     in al, dx
     test al, 8
-    jnz .out_of_retrace
+    loopnz .out_of_retrace
+    jecxz .retrace_done
 .until_retrace:
     in al, dx
     test al, 8
-    jz .until_retrace
+    loopz .until_retrace
+.retrace_done:
+    mov [retrace_left], ecx
 
     mov ebx, 1
 .line:
@@ -90,6 +96,13 @@ start:
     call putdec
     mov al, 10
     call putc
+
+    mov esi, msg_retrace                ; "vertical retrace seen" or "... not seen"
+    cmp dword [retrace_left], 0
+    jne .seen
+    mov esi, msg_no_retrace
+.seen:
+    call puts
 
     mov esi, msg_bye                    ; no newline: it stays on the last row
     call puts
@@ -206,9 +219,12 @@ msg_fox:    db ": the quick brown fox jumps over the lazy dog", 10, 0
 msg_cursor: db "cursor row ", 0
 msg_column: db " column ", 0
 msg_bye:    db "bye", 0
+msg_retrace:    db "vertical retrace seen", 10, 0
+msg_no_retrace: db "vertical retrace not seen", 10, 0
 
     BSS_BEGIN
 cursor:     resd 1
+retrace_left: resd 1
     alignb 16
 stack:      resb 4096
 stack_top:

@@ -33,8 +33,10 @@ describe("text screen mirror", () => {
     m.loadImage(new Uint8Array(fs.readFileSync("guests/cga.elf")), { name: "cga.elf" });
     expect(m.run({ maxInstructions: 10_000_000 }).reason).toBe("debug-exit");
     m.finishScreen();
-    // 40 numbered lines scroll 17 off the top; each appears once, in order.
-    expect(lines.length).toBe(42);
+    // 40 numbered lines (17 scroll off the top), the cursor line, the retrace line and
+    // "bye": each appears once, in order.
+    expect(lines.length).toBe(43);
+    expect(lines[41]).toBe("vertical retrace seen");
     expect(lines.join("\n") + "\n").toBe(serial);
   });
 
