@@ -102,35 +102,10 @@ start:
 ; (QEMU passes "<kernel path> <append string>") and parse the decimal digits after it.
 read_iterations:
     mov dword [iterations], DEFAULT_N
-    cmp dword [boot_magic], MB_BOOT_MAGIC
-    jne .done
-    mov ebx, [boot_info]
-    test dword [ebx], MBI_FLAG_CMDLINE  ; multiboot spec 3.3: flags bit 2
+    mov edi, key_iterations
+    call cmdline_find
+    test eax, eax
     jz .done
-    mov esi, [ebx + MBI_CMDLINE]
-    mov dl, ' '                 ; previous character; the string start counts as a space
-.scan:
-    mov al, [esi]
-    test al, al
-    jz .done
-    cmp dl, ' '
-    jne .advance
-    ; compare the key at ESI
-    xor ecx, ecx
-.cmp:
-    mov al, [key_iterations + ecx]
-    test al, al
-    jz .found
-    cmp al, [esi + ecx]
-    jne .advance
-    inc ecx
-    jmp .cmp
-.advance:
-    mov dl, [esi]
-    inc esi
-    jmp .scan
-.found:
-    add esi, ecx
     xor eax, eax
     xor ecx, ecx                ; digits seen
 .digit:
@@ -249,6 +224,7 @@ make_buffer:
 %include "uart.inc"
 %include "exit.inc"
 %include "desc.inc"
+%include "cmdline.inc"
 
     align 8, db 0
 gdt:

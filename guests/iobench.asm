@@ -522,33 +522,10 @@ disk_large_enough:
 ; to MAX_KIB.
 read_kib:
     mov dword [kib], DEFAULT_KIB
-    cmp dword [boot_magic], MB_BOOT_MAGIC
-    jne .checked
-    mov ebx, [boot_info]
-    test dword [ebx], MBI_FLAG_CMDLINE
+    mov edi, key_kib
+    call cmdline_find
+    test eax, eax
     jz .checked
-    mov esi, [ebx + MBI_CMDLINE]
-    mov dl, ' '                 ; the character before ESI; the start counts as a space
-.scan:
-    cmp byte [esi], 0
-    je .checked
-    cmp dl, ' '
-    jne .advance
-    xor ecx, ecx
-.key:
-    mov al, [key_kib + ecx]
-    test al, al
-    jz .value
-    cmp al, [esi + ecx]
-    jne .advance
-    inc ecx
-    jmp .key
-.advance:
-    mov dl, [esi]
-    inc esi
-    jmp .scan
-.value:
-    add esi, ecx
     xor eax, eax
     xor ecx, ecx                ; digits seen
 .digit:
@@ -644,6 +621,7 @@ place_buffers:
 %include "uart.inc"
 %include "exit.inc"
 %include "desc.inc"
+%include "cmdline.inc"
 %include "pic.inc"
 %include "ata.inc"
 %include "virtio.inc"

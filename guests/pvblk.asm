@@ -311,37 +311,15 @@ print_signed:
 ; (QEMU and vmxlab pass "<kernel name> <append string>", multiboot 3.3 flags bit 2).
 stream_requested:
     pushad
-    cmp dword [boot_magic], MB_BOOT_MAGIC
-    jne .no
-    mov ebx, [boot_info]
-    test dword [ebx], MBI_FLAG_CMDLINE
+    mov edi, key_stream
+    call cmdline_find
+    test eax, eax
     jz .no
-    mov esi, [ebx + MBI_CMDLINE]
-    mov dl, ' '                 ; the character before ESI; the start counts as a space
-.scan:
-    cmp byte [esi], 0
-    je .no
-    cmp dl, ' '
-    jne .advance
-    xor ecx, ecx
-.compare:
-    mov al, [key_stream + ecx]
-    test al, al
-    jz .end_of_key
-    cmp al, [esi + ecx]
-    jne .advance
-    inc ecx
-    jmp .compare
-.end_of_key:
-    mov al, [esi + ecx]
+    mov al, [esi]               ; the whole word: "stream" followed by a space or the end
     test al, al
     jz .yes
     cmp al, ' '
-    je .yes
-.advance:
-    mov dl, [esi]
-    inc esi
-    jmp .scan
+    jne .no
 .yes:
     popad
     stc
@@ -352,6 +330,7 @@ stream_requested:
     ret
 
 %include "uart.inc"
+%include "cmdline.inc"
 %include "exit.inc"
 %include "desc.inc"
 %include "pic.inc"
