@@ -41,32 +41,18 @@ start:
     call uart_init
     mov esi, msg_start
     call uart_puts
-    mov eax, VIRTIO_ID_NET
-    call virtio_find
-    jnc .found
+    mov esi, msg_name
+    call vnet_bring_up
+    test eax, eax
+    jz .ready
+    cmp eax, 1
+    jne .not_set_up
     CHECK "virtio-net present", 0, 1
     jmp finish
-.found:
-    mov esi, msg_at
-    call uart_puts
-    mov eax, ecx
-    call print_dec
-    mov esi, msg_irq
-    call uart_puts
-    lea eax, [ecx + VIRTIO_IRQ_BASE]
-    call print_dec
-    call uart_newline
-    call vnet_init
-    jnc .ready
+.not_set_up:
     CHECK "virtio-net set up", 0, 1
     jmp finish
 .ready:
-    mov esi, msg_mac
-    call uart_puts
-    mov esi, vnet_mac
-    call vnet_print_mac
-    call uart_newline
-    call vnet_setup_irq
     mov dword [peer], 0xFFFFFFFF      ; broadcast until the first reply names the peer
     mov word [peer + 4], 0xFFFF
     xor ebx, ebx                      ; EBX = sequence number
@@ -186,9 +172,6 @@ idtr:       PSEUDO_DESC idt, 48 * 8
 
 msg_name:   db "netping", 0
 msg_start:  db "netping: start", 10, 0
-msg_at:     db "netping: virtio-net at transport ", 0
-msg_irq:    db ", IRQ ", 0
-msg_mac:    db "netping: mac ", 0
 msg_peer:   db "netping: peer ", 0
 msg_reply:  db "netping: reply ", 0
 msg_bytes:  db ", ", 0

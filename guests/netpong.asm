@@ -31,32 +31,18 @@ start:
     call uart_init
     mov esi, msg_start
     call uart_puts
-    mov eax, VIRTIO_ID_NET
-    call virtio_find
-    jnc .found
+    mov esi, msg_name
+    call vnet_bring_up
+    test eax, eax
+    jz .ready
+    cmp eax, 1
+    jne .not_set_up
     CHECK "virtio-net present", 0, 1
     jmp finish
-.found:
-    mov esi, msg_at
-    call uart_puts
-    mov eax, ecx
-    call print_dec
-    mov esi, msg_irq
-    call uart_puts
-    lea eax, [ecx + VIRTIO_IRQ_BASE]
-    call print_dec
-    call uart_newline
-    call vnet_init
-    jnc .ready
+.not_set_up:
     CHECK "virtio-net set up", 0, 1
     jmp finish
 .ready:
-    mov esi, msg_mac
-    call uart_puts
-    mov esi, vnet_mac
-    call vnet_print_mac
-    call uart_newline
-    call vnet_setup_irq
 .next:
     mov edi, frame
     call vnet_recv                    ; ECX = length
@@ -112,9 +98,6 @@ idtr:       PSEUDO_DESC idt, 48 * 8
 
 msg_name:   db "netpong", 0
 msg_start:  db "netpong: start", 10, 0
-msg_at:     db "netpong: virtio-net at transport ", 0
-msg_irq:    db ", IRQ ", 0
-msg_mac:    db "netpong: mac ", 0
 msg_first:  db "netpong: first frame from ", 0
 msg_echoed: db "netpong: echoed ", 0
 msg_frames: db " frames", 10, 0
