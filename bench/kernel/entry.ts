@@ -1,0 +1,19 @@
+// asc entry of the measurement kernel (bench/engine-kernel.mjs): the kernel over a flat
+// state allocated in this module's memory.
+import { Reg, totalBytes, DECODE_OFFSET, RETIRE_COUNTER_WORD, RETIRE_COUNTER_SLOTS } from "../../src/state/layout";
+import { runKernel } from "./aluKernel";
+
+let flat: ArrayBuffer = new ArrayBuffer(0);
+let S: Int32Array = new Int32Array(0);
+let D: Int32Array = new Int32Array(0);
+
+export function allocateState(ramBytes: i32): usize {
+  flat = new ArrayBuffer(<i32>totalBytes(<f64>ramBytes));
+  S = Int32Array.wrap(flat, 0, Reg.STATE_WORDS);
+  D = Int32Array.wrap(flat, DECODE_OFFSET, RETIRE_COUNTER_WORD + RETIRE_COUNTER_SLOTS);
+  return changetype<usize>(flat);
+}
+
+export function run(budget: i32): i32 {
+  return runKernel(S, D, budget);
+}
