@@ -4,9 +4,9 @@
 // over a flat state that lives in this module's memory, so tests can run the two builds
 // on the same bytes (tests/engine-portable.test.ts). docs/engine-decision.md says how the
 // rest of the hot loop follows.
-import { Reg, STATE_BYTES, DECODE_OFFSET, RAM_OFFSET, COUNTER_OFFSET, totalBytes } from "../src/state/layout";
-import { lazyCf, lazyZf, lazySf, lazyPf, lazyAf, lazyOf, lazyEflags, lazyCond, writeEflags } from "../src/core/lazyFlags";
-import { mul32, imul32, divu64, wide } from "../src/core/arith";
+import { Reg, STATE_BYTES, DECODE_OFFSET, RAM_OFFSET, COUNTER_OFFSET, totalBytes } from "../src/state/layout.js";
+import { lazyCf, lazyZf, lazySf, lazyPf, lazyAf, lazyOf, lazyEflags, lazyCond, writeEflags } from "../src/core/lazyFlags.js";
+import { mul32, imul32, divu64, wide } from "../src/core/arith.js";
 
 /** Byte offset of a register word in the flat state (the same offsets the TS engine uses). */
 export function registerOffset(reg: i32): i32 {

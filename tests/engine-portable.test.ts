@@ -13,7 +13,7 @@ import { describe, expect, it } from "vitest";
 import { Reg, Flag } from "../src/state/layout.js";
 import * as ts from "../dist/core/lazyFlags.js";
 import * as arith from "../dist/core/arith.js";
-import { aluLoopCode, engineCore, tsKernel, wasmKernel, CODE_AT, RAM_BYTES } from "../bench/kernel/harness.mjs";
+import { aluLoopCode, engineCore, tsKernel, tsKernelFlat, wasmKernel, CODE_AT, RAM_BYTES } from "../bench/kernel/harness.mjs";
 import { decode } from "../dist/isa/decode.js";
 import { Dw, Info } from "../src/isa/record.js";
 import { specialize } from "../dist/core/specialize.js";
@@ -237,14 +237,24 @@ describe("measurement kernel (bench/kernel/aluKernel.ts): tsc build = asc build 
     const tsS = new Int32Array(tsBuf, 0, Reg.STATE_WORDS);
     const tsD = new Int32Array(tsBuf, DECODE_OFFSET);
     const wS = new Int32Array(w.memory.buffer, w.base, Reg.STATE_WORDS);
+    // The accessor-style twins, from the same bytes (a second wasm instance, a third buffer).
+    const accBuf = bytes.slice().buffer;
+    const acc = await tsKernelFlat();
+    acc.attach(new Int32Array(accBuf));
+    const w2 = await wasmKernel();
+    new Uint8Array(w2.memory.buffer, w2.base, bytes.length).set(bytes);
     expect(runTs(tsS, tsD, STEPS)).toBe(0);
     expect(w.run(STEPS)).toBe(0);
+    expect(acc.run(STEPS)).toBe(0);
+    expect(w2.runFlat(STEPS)).toBe(0);
     expect(core.run(STEPS)).toBe(0);
+    const accS = new Int32Array(accBuf, 0, Reg.STATE_WORDS);
+    const w2S = new Int32Array(w2.memory.buffer, w2.base, Reg.STATE_WORDS);
     const visible = (s: Int32Array) => [...s.subarray(0, Reg.EIP + 1), ts.lazyEflags(s)];
-    expect(visible(tsS)).toEqual(visible(core.s));
-    expect(visible(wS)).toEqual(visible(core.s));
-    expect(tsS[Reg.INSNS_LO]).toBe(STEPS);
-    expect(wS[Reg.INSNS_LO]).toBe(STEPS);
+    for (const s of [tsS, wS, accS, w2S]) {
+      expect(visible(s)).toEqual(visible(core.s));
+      expect(s[Reg.INSNS_LO]).toBe(STEPS);
+    }
     expect(core.s[Reg.EIP] >>> 0).toBeGreaterThanOrEqual(CODE_AT);
     // 20000 iterations of the ten-instruction loop after the first 100: ECX counts them.
     expect(core.s[Reg.ECX]).toBe((WARM + STEPS) / 10);

@@ -1,6 +1,8 @@
 // Builds the WebAssembly modules with AssemblyScript (asconfig.json holds the options).
 // Portable sources import each other as "./x.js" (what Node's ESM loader needs after tsc);
-// asc looks for "./x.js.ts", so its file reader maps that name back to "./x.ts".
+// asc looks for "./x.js.ts", so its file reader maps that name back to "./x.ts". A module
+// that must differ between the two builds (raw memory access, host imports) has a sibling
+// "x.wasm.ts", which asc reads in place of "x.ts"; tsc never sees it.
 //
 //   node tools/build-wasm.mjs
 //
@@ -18,7 +20,9 @@ const ENTRIES = {
 };
 
 function readFile(name, baseDir) {
-  const file = path.resolve(baseDir, name.endsWith(".js.ts") ? name.slice(0, -".js.ts".length) + ".ts" : name);
+  let file = path.resolve(baseDir, name.endsWith(".js.ts") ? name.slice(0, -".js.ts".length) + ".ts" : name);
+  const wasmTwin = file.replace(/\.ts$/, ".wasm.ts");
+  if (!file.endsWith(".wasm.ts") && fs.existsSync(wasmTwin)) file = wasmTwin;
   try {
     return fs.readFileSync(file, "utf8");
   } catch {

@@ -64,11 +64,24 @@ export async function tsKernel() {
   return (await import(pathUrl(dist("kernel-ts/bench/kernel/aluKernel.js")))).runKernel;
 }
 
-/** The kernel as asc compiled it, with its own flat state of RAM_BYTES in wasm memory. */
+/**
+ * The accessor-style twin as tsc compiled it: attach(words) points ld/st at a flat state
+ * (an Int32Array over all of it), then runKernelFlat(budget).
+ */
+export async function tsKernelFlat() {
+  const { runKernelFlat } = await import(pathUrl(dist("kernel-ts/bench/kernel/aluKernelFlat.js")));
+  const { attach } = await import(pathUrl(dist("kernel-ts/bench/kernel/flatMemory.js")));
+  return { attach, run: runKernelFlat };
+}
+
+/**
+ * Both kernels as asc compiled them, with their own flat state of RAM_BYTES in wasm
+ * memory: run (typed-array style) and runFlat (raw loads and stores).
+ */
 export async function wasmKernel() {
   const bytes = fs.readFileSync(dist("bench-kernel.wasm"));
   const { instance } = await WebAssembly.instantiate(bytes, { env: { abort() { throw new Error("wasm abort"); } } });
   const x = instance.exports;
   const base = x.allocateState(RAM_BYTES);
-  return { run: x.run, memory: x.memory, base };
+  return { run: x.run, runFlat: x.runFlat, memory: x.memory, base };
 }

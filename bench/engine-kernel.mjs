@@ -1,0 +1,114 @@
+// npm run bench:kernel: the measurement behind docs/engine-decision.md. Runs the
+// register-only loop of guests/bench-alu.asm three ways on this host, from the same
+// decoded records in the same flat-state layout:
+//   engine    the TS engine's hot loop (dist/core/interpreter.js Core.run), for reference
+//   kernel-ts bench/kernel/aluKernel.ts compiled by tsc, run by V8
+//   kernel-wasm the same source compiled by asc (dist/bench-kernel.wasm)
+//   acc-ts, acc-wasm  the accessor-style twin (aluKernelFlat.ts): flat-state words through
+//             ld()/st(), an Int32Array under tsc, raw load/store under asc
+// Each run executes N instructions in calls of at most 2^20 (as Cpu.runFor slices the
+// real loop); the best of K runs is reported, because this host is shared and noisy.
+//
+//   node bench/engine-kernel.mjs [--n INSTRUCTIONS] [--repeat K]
+import os from "node:os";
+import fs from "node:fs";
+import { engineCore, tsKernel, tsKernelFlat, wasmKernel } from "./kernel/harness.mjs";
+import { DECODE_OFFSET } from "../dist/state/layout.js";
+
+// Word indices from state/layout.ts (a const enum, so not in the emitted JS).
+const Reg = { EAX: 0, STATE_WORDS: 96 };
+
+const args = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = args.indexOf(name);
+  if (i < 0) return dflt;
+  const v = Number(args[i + 1]);
+  if (!Number.isInteger(v) || v < 1) {
+    console.error(`engine-kernel: ${name} takes a positive integer`);
+    process.exit(2);
+  }
+  return v;
+};
+const N = opt("--n", 30_000_000);
+const REPEAT = opt("--repeat", 5);
+const SLICE = 1 << 20;
+const ITER = Math.ceil(N / 10) + 1000; // the loop must not end inside the run
+
+/** A Core that has run the first iterations, so the loop sits in its decode cache. */
+async function warmCore() {
+  const core = await engineCore(ITER);
+  if (core.run(1000) !== 0) throw new Error("warm-up did not run 1000 instructions");
+  return core;
+}
+
+function time(run) {
+  let left = N;
+  const t0 = process.hrtime.bigint();
+  while (left > 0) {
+    const b = Math.min(left, SLICE);
+    const exit = run(b);
+    if (exit !== 0) throw new Error(`run stopped early with exit ${exit}`);
+    left -= b;
+  }
+  return Number(process.hrtime.bigint() - t0) / 1e9;
+}
+
+const runs = {
+  async engine() {
+    const core = await warmCore();
+    return { secs: time((b) => core.run(b)), eax: core.s[Reg.EAX] };
+  },
+  async "kernel-ts"() {
+    const core = await warmCore();
+    const buf = new Uint8Array(core.buffer).slice().buffer;
+    const s = new Int32Array(buf, 0, Reg.STATE_WORDS), d = new Int32Array(buf, DECODE_OFFSET);
+    const k = await tsKernel();
+    return { secs: time((b) => k(s, d, b)), eax: s[Reg.EAX] };
+  },
+  async "kernel-wasm"() {
+    const core = await warmCore();
+    const w = await wasmKernel();
+    const bytes = new Uint8Array(core.buffer);
+    new Uint8Array(w.memory.buffer, w.base, bytes.length).set(bytes);
+    const secs = time((b) => w.run(b));
+    return { secs, eax: new Int32Array(w.memory.buffer, w.base, Reg.STATE_WORDS)[Reg.EAX] };
+  },
+  async "acc-ts"() {
+    const core = await warmCore();
+    const buf = new Uint8Array(core.buffer).slice().buffer;
+    const k = await tsKernelFlat();
+    const words = new Int32Array(buf);
+    k.attach(words);
+    return { secs: time((b) => k.run(b)), eax: words[Reg.EAX] };
+  },
+  async "acc-wasm"() {
+    const core = await warmCore();
+    const w = await wasmKernel();
+    const bytes = new Uint8Array(core.buffer);
+    new Uint8Array(w.memory.buffer, w.base, bytes.length).set(bytes);
+    const secs = time((b) => w.runFlat(b));
+    return { secs, eax: new Int32Array(w.memory.buffer, w.base, Reg.STATE_WORDS)[Reg.EAX] };
+  },
+};
+
+const asc = JSON.parse(fs.readFileSync(new URL("../node_modules/assemblyscript/package.json", import.meta.url), "utf8")).version;
+console.log(`host: ${os.cpus()[0].model}, ${os.cpus().length} CPUs, load ${os.loadavg().map((x) => x.toFixed(2)).join(" ")}`);
+console.log(`node ${process.version} (V8 ${process.versions.v8}), assemblyscript ${asc}`);
+console.log(`${N.toLocaleString("en-US")} instructions of the bench-alu loop per run, best of ${REPEAT}, calls of <= ${SLICE}`);
+const best = {};
+let eax;
+for (let r = 0; r < REPEAT; r++) {
+  // Interleaved, so a burst of load from other processes hits every variant alike.
+  for (const [name, run] of Object.entries(runs)) {
+    const { secs, eax: e } = await run();
+    if (eax === undefined) eax = e;
+    else if (e !== eax) throw new Error(`${name} ended with EAX ${e}, the first run with ${eax}`);
+    const mips = N / secs / 1e6;
+    best[name] = Math.max(best[name] ?? 0, mips);
+    console.log(`  ${name.padEnd(12)} run ${r + 1}: ${mips.toFixed(1)} MIPS`);
+  }
+}
+console.log("\nvariant       best MIPS  vs engine");
+for (const [name, mips] of Object.entries(best)) {
+  console.log(`${name.padEnd(12)}  ${mips.toFixed(1).padStart(9)}  ${(mips / best.engine).toFixed(2).padStart(8)}x`);
+}
