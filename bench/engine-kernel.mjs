@@ -6,14 +6,17 @@
 //   kernel-wasm the same source compiled by asc (dist/bench-kernel.wasm)
 //   acc-ts, acc-wasm  the accessor-style twin (aluKernelFlat.ts): flat-state words through
 //             ld()/st(), an Int32Array under tsc, raw load/store under asc
+//   w2j, acc-w2j  with --wasm2js: the asc build turned back into JavaScript by binaryen's
+//             wasm2js (asm.js style over one heap), run by V8
 // Each run executes N instructions in calls of at most 2^20 (as Cpu.runFor slices the
 // real loop); the best of K runs is reported, because this host is shared and noisy.
 //
-//   node bench/engine-kernel.mjs [--n INSTRUCTIONS] [--repeat K]
+//   node bench/engine-kernel.mjs [--n INSTRUCTIONS] [--repeat K] [--wasm2js]
 import os from "node:os";
+import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import { engineCore, tsKernel, tsKernelFlat, wasmKernel } from "./kernel/harness.mjs";
-import { DECODE_OFFSET } from "../dist/state/layout.js";
+import { DECODE_OFFSET, RAM_OFFSET } from "../dist/state/layout.js";
 
 // Word indices from state/layout.ts (a const enum, so not in the emitted JS).
 const Reg = { EAX: 0, STATE_WORDS: 96 };
@@ -53,6 +56,19 @@ function time(run) {
   return Number(process.hrtime.bigint() - t0) / 1e9;
 }
 
+/** dist/bench-kernel.wasm through wasm2js, as an ES module with its one import inlined. */
+async function wasm2jsKernel() {
+  const out = new URL("../dist/bench-kernel.w2j.mjs", import.meta.url);
+  if (!fs.existsSync(out)) {
+    const js = execFileSync(new URL("../node_modules/.bin/wasm2js", import.meta.url).pathname,
+      [new URL("../dist/bench-kernel.wasm", import.meta.url).pathname, "-O3", "--enable-nontrapping-float-to-int",
+        "--enable-bulk-memory", "--enable-sign-ext", "--enable-mutable-globals"], { encoding: "utf8", maxBuffer: 1 << 26 });
+    fs.writeFileSync(out, js.replace("import * as env from 'env';", "const env = { abort() { throw new Error('wasm abort'); } };"));
+  }
+  const k = await import(out.href);
+  return k;
+}
+
 const runs = {
   async engine() {
     const core = await warmCore();
@@ -90,6 +106,20 @@ const runs = {
     return { secs, eax: new Int32Array(w.memory.buffer, w.base, Reg.STATE_WORDS)[Reg.EAX] };
   },
 };
+
+if (args.includes("--wasm2js")) {
+  const k = await wasm2jsKernel();
+  for (const [name, fn] of [["w2j", "run"], ["acc-w2j", "runFlat"]]) {
+    runs[name] = async () => {
+      const core = await warmCore();
+      const base = k.allocateState(core.buffer.byteLength - RAM_OFFSET); // the same RAM size
+      const bytes = new Uint8Array(core.buffer);
+      new Uint8Array(k.memory.buffer, base, bytes.length).set(bytes);
+      const secs = time((b) => k[fn](b));
+      return { secs, eax: new Int32Array(k.memory.buffer, base, Reg.STATE_WORDS)[Reg.EAX] };
+    };
+  }
+}
 
 const asc = JSON.parse(fs.readFileSync(new URL("../node_modules/assemblyscript/package.json", import.meta.url), "utf8")).version;
 console.log(`host: ${os.cpus()[0].model}, ${os.cpus().length} CPUs, load ${os.loadavg().map((x) => x.toFixed(2)).join(" ")}`);
