@@ -138,6 +138,20 @@ for (let r = 0; r < REPEAT; r++) {
     console.log(`  ${name.padEnd(12)} run ${r + 1}: ${mips.toFixed(1)} MIPS`);
   }
 }
+// Cost of one fault signalled from wasm by a throwing import (docs/engine-decision.md).
+{
+  const w = await wasmKernel();
+  const FAULTS = 100000;
+  let bestNs = Infinity;
+  for (let r = 0; r < REPEAT; r++) {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < FAULTS; i++) {
+      try { w.faultProbe(-1); } catch (e) { if (e !== w.FAULT) throw e; }
+    }
+    bestNs = Math.min(bestNs, Number(process.hrtime.bigint() - t0) / FAULTS);
+  }
+  console.log(`fault from wasm through a throwing import, caught in JS: ${bestNs.toFixed(0)} ns (best of ${REPEAT})`);
+}
 console.log("\nvariant       best MIPS  vs engine");
 for (const [name, mips] of Object.entries(best)) {
   console.log(`${name.padEnd(12)}  ${mips.toFixed(1).padStart(9)}  ${(mips / best.engine).toFixed(2).padStart(8)}x`);

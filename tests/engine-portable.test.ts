@@ -260,3 +260,20 @@ describe("measurement kernel (bench/kernel/aluKernel.ts): tsc build = asc build 
     expect(core.s[Reg.ECX]).toBe((WARM + STEPS) / 10);
   });
 });
+
+describe("fault signalling from wasm", () => {
+  it("a FAULT thrown by an imported function unwinds the wasm frames to the caller; the instance stays usable", async () => {
+    const w = await wasmKernel();
+    const s = new Int32Array(w.memory.buffer, w.base, Reg.STATE_WORDS);
+    let caught: unknown = null;
+    try {
+      w.faultProbe(-1);
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toBe(w.FAULT); // the very object core/fault.ts throws, not a wasm trap
+    expect(s[Reg.EXIT_VECTOR]).toBe(13); // the store before the fault is kept, the one after never ran
+    expect(w.faultProbe(5)).toBe(5);
+    expect(s[Reg.EXIT_VECTOR]).toBe(0);
+  });
+});

@@ -25,3 +25,17 @@ export function run(budget: i32): i32 {
 export function runFlat(budget: i32): i32 {
   return runKernelFlat(budget);
 }
+
+// Fault signalling through the host (docs/engine-decision.md): the wasm build records a
+// fault in the flat state and calls an imported function that throws the TS engine's
+// FAULT object; the exception unwinds the wasm frames to the JS caller of the export.
+// @ts-ignore: asc decorator
+@external("env", "hostFault") declare function hostFault(): void;
+
+/** Records vector 13 and faults when x < 0; otherwise clears the record and returns x. */
+export function faultProbe(x: i32): i32 {
+  S[Reg.EXIT_VECTOR] = 13;
+  if (x < 0) hostFault();
+  S[Reg.EXIT_VECTOR] = 0;
+  return x;
+}

@@ -9,4 +9,7 @@ export function engineCore(iter: number): Promise<{
 }>;
 export function tsKernel(): Promise<(s: Int32Array, d: Int32Array, budget: number) => number>;
 export function tsKernelFlat(): Promise<{ attach(words: Int32Array): void; run(budget: number): number }>;
-export function wasmKernel(): Promise<{ run(budget: number): number; runFlat(budget: number): number; memory: WebAssembly.Memory; base: number }>;
+export function wasmKernel(): Promise<{
+  run(budget: number): number; runFlat(budget: number): number; faultProbe(x: number): number;
+  memory: WebAssembly.Memory; base: number; FAULT: object;
+}>;

@@ -76,12 +76,17 @@ export async function tsKernelFlat() {
 
 /**
  * Both kernels as asc compiled them, with their own flat state of RAM_BYTES in wasm
- * memory: run (typed-array style) and runFlat (raw loads and stores).
+ * memory: run (typed-array style) and runFlat (raw loads and stores), and faultProbe.
  */
 export async function wasmKernel() {
+  const { FAULT } = await import(pathUrl(dist("core/fault.js")));
   const bytes = fs.readFileSync(dist("bench-kernel.wasm"));
-  const { instance } = await WebAssembly.instantiate(bytes, { env: { abort() { throw new Error("wasm abort"); } } });
+  const env = {
+    abort() { throw new Error("wasm abort"); },
+    hostFault() { throw FAULT; }, // the TS engine's one fault object (core/fault.ts)
+  };
+  const { instance } = await WebAssembly.instantiate(bytes, { env });
   const x = instance.exports;
   const base = x.allocateState(RAM_BYTES);
-  return { run: x.run, runFlat: x.runFlat, memory: x.memory, base };
+  return { run: x.run, runFlat: x.runFlat, faultProbe: x.faultProbe, memory: x.memory, base, FAULT };
 }
