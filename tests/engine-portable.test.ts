@@ -18,7 +18,7 @@ import { decode } from "../dist/isa/decode.js";
 import { Dw, Info } from "../src/isa/record.js";
 import { specialize } from "../dist/core/specialize.js";
 import { Kind } from "../src/isa/kind.js";
-import { DECODE_OFFSET, totalBytes } from "../src/state/layout.js";
+import { DECODE_OFFSET, RETIRE_COUNTER_WORD, RETIRE_COUNTER_SLOTS, totalBytes } from "../src/state/layout.js";
 
 const SEED = process.env.VMXLAB_SEED !== undefined ? Number(process.env.VMXLAB_SEED) : Date.now() % 0x7fffffff;
 const CASES = 20000;
@@ -254,6 +254,10 @@ describe("measurement kernel (bench/kernel/aluKernel.ts): tsc build = asc build 
     for (const s of [tsS, wS, accS, w2S]) {
       expect(visible(s)).toEqual(visible(core.s));
       expect(s[Reg.INSNS_LO]).toBe(STEPS);
+      // Every retirement landed in the int32 per-counter words (the engine folded its own
+      // into the float64 counters before the copy, so they started at zero).
+      const retire = new Int32Array(s.buffer, s.byteOffset + DECODE_OFFSET + RETIRE_COUNTER_WORD * 4, RETIRE_COUNTER_SLOTS);
+      expect(retire.reduce((a, b) => a + b, 0)).toBe(STEPS);
     }
     expect(core.s[Reg.EIP] >>> 0).toBeGreaterThanOrEqual(CODE_AT);
     // 20000 iterations of the ten-instruction loop after the first 100: ECX counts them.
