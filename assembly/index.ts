@@ -1,7 +1,12 @@
-// The WebAssembly build entry. The wasm engine (the hot loop of src/core compiled by
-// AssemblyScript) is issue #4 and not written yet; today this module only compiles the
-// shared state layout, so that both engines are held to one set of offsets from the start.
-import { Reg, STATE_BYTES, DECODE_OFFSET, RAM_OFFSET } from "../src/state/layout";
+// The WebAssembly build entry (tools/build-wasm.mjs compiles it with asc). The wasm engine
+// (issue #4) is not written yet: this module compiles the first portable slice of core/
+// (lazy flags, 64-bit multiply and divide) from the same source files the TS engine runs,
+// over a flat state that lives in this module's memory, so tests can run the two builds
+// on the same bytes (tests/engine-portable.test.ts). docs/engine-decision.md says how the
+// rest of the hot loop follows.
+import { Reg, STATE_BYTES, DECODE_OFFSET, RAM_OFFSET, COUNTER_OFFSET, totalBytes } from "../src/state/layout.js";
+import { lazyCf, lazyZf, lazySf, lazyPf, lazyAf, lazyOf, lazyEflags, lazyCond, writeEflags } from "../src/core/lazyFlags.js";
+import { mul32, imul32, divu64, wide } from "../src/core/arith.js";
 
 /** Byte offset of a register word in the flat state (the same offsets the TS engine uses). */
 export function registerOffset(reg: i32): i32 {
@@ -10,4 +15,43 @@ export function registerOffset(reg: i32): i32 {
 export const stateBytes: i32 = STATE_BYTES;
 export const decodeOffset: i32 = DECODE_OFFSET;
 export const ramOffset: i32 = RAM_OFFSET;
+export const counterOffset: i32 = COUNTER_OFFSET;
 export const eipOffset: i32 = Reg.EIP * 4;
+
+// The flat state: one block of this module's linear memory laid out by state/layout.ts.
+// The host reads and writes it through memory.buffer at stateBase().
+let flat: ArrayBuffer = new ArrayBuffer(0);
+let S: Int32Array = new Int32Array(0);
+
+/**
+ * Allocates the flat state for `ramBytes` of guest RAM (once; the stub runtime never
+ * frees) and returns its byte address in linear memory. Memory grows here, so the host
+ * must take memory.buffer again after this call.
+ */
+export function allocateState(ramBytes: i32): usize {
+  flat = new ArrayBuffer(<i32>totalBytes(<f64>ramBytes));
+  S = Int32Array.wrap(flat, 0, Reg.STATE_WORDS);
+  return changetype<usize>(flat);
+}
+export function stateBase(): usize {
+  return changetype<usize>(flat);
+}
+
+// The slice, on the flat state.
+export function cf(): i32 { return lazyCf(S); }
+export function zf(): i32 { return lazyZf(S); }
+export function sf(): i32 { return lazySf(S); }
+export function pf(): i32 { return lazyPf(S); }
+export function af(): i32 { return lazyAf(S); }
+export function oflag(): i32 { return lazyOf(S); }
+export function eflags(): i32 { return lazyEflags(S); }
+export function setEflags(v: i32): void { writeEflags(S, v); }
+export function cond(c: i32): bool { return lazyCond(S, c); }
+
+export function mul(a: i32, b: i32): void { mul32(a, b); }
+export function imul(a: i32, b: i32): void { imul32(a, b); }
+export function divu(hi: i32, lo: i32, d: i32): void { divu64(hi, lo, d); }
+export function wideLo(): i32 { return wide.lo; }
+export function wideHi(): i32 { return wide.hi; }
+export function wideQ(): i32 { return wide.q; }
+export function wideR(): i32 { return wide.r; }

@@ -1,0 +1,283 @@
+// The portable slice of core/ (docs/engine-decision.md) compiled twice: by tsc (dist/, what
+// the TS engine runs) and by asc (dist/vmxlab-core.wasm). Function-level lockstep: the two
+// builds get the same seeded random inputs, on the same flat-state bytes (the wasm
+// module's memory, viewed from TS), and must agree on every output. Where an input is
+// architecturally consistent (a result that the recorded operation really produces), both
+// are also checked against an independent calculation from the SDM's flag definitions
+// (SDM 1 3.4.3.1, appendix A) or BigInt arithmetic.
+//
+// Build first (npm run build: tsc, then tools/build-wasm.mjs). The seed is printed on
+// failure; VMXLAB_SEED=n reruns one.
+import fs from "node:fs";
+import { describe, expect, it } from "vitest";
+import { Reg, Flag } from "../src/state/layout.js";
+import * as ts from "../dist/core/lazyFlags.js";
+import * as arith from "../dist/core/arith.js";
+import { aluLoopCode, engineCore, tsKernel, tsKernelFlat, wasmKernel, CODE_AT, RAM_BYTES } from "../bench/kernel/harness.mjs";
+import { decode } from "../dist/isa/decode.js";
+import { Dw, Info } from "../src/isa/record.js";
+import { specialize } from "../dist/core/specialize.js";
+import { Kind } from "../src/isa/kind.js";
+import { DECODE_OFFSET, RETIRE_COUNTER_WORD, RETIRE_COUNTER_SLOTS, totalBytes } from "../src/state/layout.js";
+
+const SEED = process.env.VMXLAB_SEED !== undefined ? Number(process.env.VMXLAB_SEED) : Date.now() % 0x7fffffff;
+const CASES = 20000;
+
+/** expect() only on a mismatch: 20000 cases x 16 conditions of expect() would take seconds. */
+function same(actual: unknown, expected: unknown, at: string): void {
+  if (JSON.stringify(actual) !== JSON.stringify(expected)) expect(actual, at).toEqual(expected);
+}
+
+/** mulberry32: a small seeded generator, so a failing case can be replayed from its seed. */
+function rng(seed: number): () => number {
+  let a = seed | 0;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return (t ^ (t >>> 14)) | 0;
+  };
+}
+const EDGES = [0, 1, -1, 0x7f, 0x80, 0xff, 0x7fff, 0x8000, 0xffff, 0x7fffffff, -0x80000000, 0x0f, 0x10];
+/** Random int32 with a fair share of edge values. */
+function word(next: () => number): number {
+  const r = next();
+  return (r & 7) === 0 ? EDGES[(r >>> 3) % EDGES.length] : next();
+}
+
+interface CoreWasm {
+  memory: WebAssembly.Memory;
+  allocateState(ram: number): number;
+  cf(): number; zf(): number; sf(): number; pf(): number; af(): number; oflag(): number;
+  eflags(): number; setEflags(v: number): void; cond(c: number): number;
+  mul(a: number, b: number): void; imul(a: number, b: number): void; divu(hi: number, lo: number, d: number): void;
+  wideLo(): number; wideHi(): number; wideQ(): number; wideR(): number;
+}
+
+async function loadCore(): Promise<{ x: CoreWasm; s: Int32Array }> {
+  const bytes = fs.readFileSync(new URL("../dist/vmxlab-core.wasm", import.meta.url));
+  const { instance } = await WebAssembly.instantiate(bytes, { env: { abort() { throw new Error("wasm abort"); } } });
+  const x = instance.exports as unknown as CoreWasm;
+  const base = x.allocateState(4096);
+  // The TS side's view of the wasm module's flat state: the same bytes both builds read.
+  return { x, s: new Int32Array(x.memory.buffer, base, Reg.STATE_WORDS) };
+}
+
+const SIZES = [1, 2, 4];
+const mask = (size: number) => (size === 4 ? 0xffffffff : size === 2 ? 0xffff : 0xff);
+
+/**
+ * Flags of a consistent operation straight from their definitions (SDM 1 3.4.3.1 and
+ * appendix A): carries and borrows by unsigned arithmetic, overflow by the operands'
+ * signs, AF from the low nibbles. Not the formulas core/lazyFlags.ts uses.
+ */
+function referenceFlags(op: number, size: number, a: number, b: number, carry: number, oldCf: number): { res: number; flags: number; afDefined: boolean } {
+  const m = mask(size), bits = size * 8;
+  const ua0 = (a & m) >>> 0, ub0 = (b & m) >>> 0;
+  const sign = (v: number) => Math.floor(v / 2 ** (bits - 1)) & 1;
+  let res: number, cf: number, of: number, af: number, afDefined = true;
+  switch (op) {
+    case 1: case 2: case 6: { // ADD, ADC, INC
+      const sum = ua0 + ub0 + carry;
+      res = sum % 2 ** bits;
+      cf = op === 6 ? oldCf : sum > m ? 1 : 0;
+      of = sign(ua0) === sign(ub0) && sign(res) !== sign(ua0) ? 1 : 0;
+      af = (ua0 & 0xf) + (ub0 & 0xf) + carry > 0xf ? 1 : 0;
+      break;
+    }
+    case 3: case 4: case 7: { // SUB, SBB, DEC
+      const diff = ua0 - ub0 - carry;
+      res = ((diff % 2 ** bits) + 2 ** bits) % 2 ** bits;
+      cf = op === 7 ? oldCf : diff < 0 ? 1 : 0;
+      of = sign(ua0) !== sign(ub0) && sign(res) !== sign(ua0) ? 1 : 0;
+      af = (ua0 & 0xf) < (ub0 & 0xf) + carry ? 1 : 0;
+      break;
+    }
+    default: { // AND/OR/XOR: CF = OF = 0, AF undefined (SDM 2A AND)
+      res = (ua0 & ub0) >>> 0;
+      cf = 0; of = 0; af = 0; afDefined = false;
+    }
+  }
+  let ones = 0;
+  for (let v = res & 0xff; v !== 0; v >>= 1) ones += v & 1;
+  const flags = cf | ((ones & 1) === 0 ? Flag.PF : 0) | (af ? Flag.AF : 0) | (res === 0 ? Flag.ZF : 0) |
+    (sign(res) ? Flag.SF : 0) | (of ? Flag.OF : 0);
+  return { res: res | 0, flags, afDefined };
+}
+
+/** Condition codes from EFLAGS (SDM 2A B.1.4.7): O, B, Z, BE, S, P, L, LE and negations. */
+function referenceCond(c: number, f: number): boolean {
+  const o = (f >> 11) & 1, cfl = f & 1, z = (f >> 6) & 1, sf = (f >> 7) & 1, p = (f >> 2) & 1;
+  const r = [o, cfl, z, cfl | z, sf, p, sf ^ o, z | (sf ^ o)][c >> 1] !== 0;
+  return (c & 1) !== 0 ? !r : r;
+}
+
+describe("portable slice: lazy flags, tsc build vs asc build", () => {
+  it(`agrees on arbitrary lazy states (seed ${SEED})`, async () => {
+    const { x, s } = await loadCore();
+    const next = rng(SEED);
+    for (let i = 0; i < CASES; i++) {
+      s[Reg.LAZY_OP] = (next() >>> 0) % 8;
+      s[Reg.LAZY_SIZE] = SIZES[(next() >>> 0) % 3];
+      s[Reg.LAZY_DST] = word(next); s[Reg.LAZY_SRC] = word(next); s[Reg.LAZY_RES] = word(next);
+      s[Reg.EFLAGS] = word(next);
+      const at = `seed ${SEED}, case ${i}, state ${[...s.subarray(Reg.EFLAGS, Reg.LAZY_SIZE + 1)].join(",")}`;
+      same([x.cf(), x.zf(), x.sf(), x.pf(), x.af(), x.oflag(), x.eflags()],
+        [ts.lazyCf(s), ts.lazyZf(s), ts.lazySf(s), ts.lazyPf(s), ts.lazyAf(s), ts.lazyOf(s), ts.lazyEflags(s)], at);
+      for (let c = 0; c < 16; c++) same(x.cond(c) !== 0, ts.lazyCond(s, c), `${at}, cond ${c}`);
+    }
+  });
+
+  it(`both builds match the SDM flag definitions on consistent operations (seed ${SEED})`, async () => {
+    const { x, s } = await loadCore();
+    const next = rng(SEED ^ 0x5bd1e995);
+    for (let i = 0; i < CASES; i++) {
+      const op = 1 + ((next() >>> 0) % 7); // ADD ADC SUB SBB LOGIC INC DEC
+      const size = SIZES[(next() >>> 0) % 3], m = mask(size) | 0;
+      const a = word(next) & m, b = op === 6 || op === 7 ? 1 : word(next) & m;
+      const carry = op === 2 || op === 4 ? 1 : 0; // the core records ADC/SBB only with CF = 1
+      const eflags = word(next) & ~0x8028 | 2;
+      const ref = referenceFlags(op, size, a, b, carry, eflags & 1);
+      // What the core records for the operation (interpreter.ts alu(), incDec, logic ops).
+      ts.setLazy(s, op, size, op === 5 ? 0 : a, op === 5 ? 0 : b, ref.res & m);
+      s[Reg.EFLAGS] = eflags;
+      const expected = (eflags & ~Flag.ARITH) | 2 | ref.flags;
+      const care = ref.afDefined ? -1 : ~Flag.AF;
+      const at = `seed ${SEED}, case ${i}: op ${op} size ${size} a ${a} b ${b}`;
+      same(ts.lazyEflags(s) & care, expected & care, `tsc build, ${at}`);
+      same(x.eflags() & care, expected & care, `asc build, ${at}`);
+      for (let c = 0; c < 16; c++) {
+        same(ts.lazyCond(s, c), referenceCond(c, expected), `tsc build, ${at}, cond ${c}`);
+        same(x.cond(c) !== 0, referenceCond(c, expected), `asc build, ${at}, cond ${c}`);
+      }
+    }
+  });
+
+  it(`writeEflags leaves the same state words (seed ${SEED})`, async () => {
+    const { x, s } = await loadCore();
+    const next = rng(SEED + 1);
+    for (let i = 0; i < 1000; i++) {
+      const v = word(next);
+      x.setEflags(v);
+      const wasm = [s[Reg.EFLAGS], s[Reg.LAZY_OP]];
+      ts.writeEflags(s, v);
+      expect(wasm, `seed ${SEED}, value ${v}`).toEqual([s[Reg.EFLAGS], s[Reg.LAZY_OP]]);
+      expect(s[Reg.EFLAGS] & 0x802a).toBe(2); // SDM 1 3.4.3: bit 1 set, bits 3, 5, 15 clear
+    }
+  });
+});
+
+describe("portable slice: 64-bit multiply and divide, tsc build vs asc build vs BigInt", () => {
+  it(`mul32 / imul32 (seed ${SEED})`, async () => {
+    const { x } = await loadCore();
+    const next = rng(SEED + 2);
+    for (let i = 0; i < CASES; i++) {
+      const a = word(next), b = word(next);
+      const u = BigInt(a >>> 0) * BigInt(b >>> 0), sgn = BigInt(a) * BigInt(b);
+      const at = `seed ${SEED}, a ${a} b ${b}`;
+      arith.mul32(a, b);
+      x.mul(a, b);
+      const want = [Number(BigInt.asIntN(32, u)), Number(BigInt.asIntN(32, u >> 32n))];
+      same([arith.wide.lo, arith.wide.hi], want, `tsc build, ${at}`);
+      same([x.wideLo(), x.wideHi()], want, `asc build, ${at}`);
+      arith.imul32(a, b);
+      x.imul(a, b);
+      const wantS = [Number(BigInt.asIntN(32, sgn)), Number(BigInt.asIntN(32, sgn >> 32n))];
+      same([arith.wide.lo, arith.wide.hi], wantS, `tsc build, ${at}`);
+      same([x.wideLo(), x.wideHi()], wantS, `asc build, ${at}`);
+    }
+  });
+
+  it(`divu64 for hi < d (seed ${SEED})`, async () => {
+    const { x } = await loadCore();
+    const next = rng(SEED + 3);
+    for (let i = 0; i < CASES; i++) {
+      let d = word(next) >>> 0;
+      if (d === 0) d = 1;
+      const hi = ((next() >>> 0) % d) | 0, lo = word(next);
+      const n = (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+      const want = [Number(BigInt.asIntN(32, n / BigInt(d))), Number(BigInt.asIntN(32, n % BigInt(d)))];
+      const at = `seed ${SEED}, hi ${hi} lo ${lo} d ${d}`;
+      // The TS engine passes unsigned numbers (interpreter.ts div/idiv); the wasm build int32s.
+      arith.divu64(hi >>> 0, lo >>> 0, d);
+      same([arith.wide.q, arith.wide.r], want, `tsc build, ${at}`);
+      x.divu(hi, lo, d | 0);
+      same([x.wideQ(), x.wideR()], want, `asc build, ${at}`);
+    }
+  });
+});
+
+describe("measurement kernel (bench/kernel/aluKernel.ts): tsc build = asc build = the TS engine", () => {
+  it("the hand-assembled bench-alu loop decodes to the fast kinds the kernel runs", () => {
+    const code = aluLoopCode(7);
+    const kinds: number[] = [];
+    const out = new Int32Array(8);
+    for (let pos = 0; pos < code.length - 1;) {
+      const len = decode({ byteAt: (o: number) => code[pos + o] }, true, out, 0);
+      kinds.push(specialize(out[Dw.INFO]) & Info.KIND_MASK);
+      pos += len;
+    }
+    expect(kinds).toEqual([Kind.FAST_ALU_RR32, Kind.FAST_ALU_RR32, Kind.FAST_ALU_RR32, Kind.FAST_SHIFT_RI32, Kind.FAST_ALU_RR32,
+      Kind.FAST_ALU_RI32, Kind.FAST_INC_R32, Kind.FAST_INC_R32, Kind.FAST_ALU_RI32, Kind.JCC]);
+  });
+
+  it("continues a state the TS engine left, in both builds, to the TS engine's result", async () => {
+    const ITER = 100000, WARM = 1000, STEPS = 200000;
+    const core = await engineCore(ITER);
+    expect(core.run(WARM)).toBe(0); // Exit.LIMIT; the loop is now decoded in the cache
+    // Switch engines between two instructions: the flat state (registers, lazy flags,
+    // decode cache, RAM) is copied as bytes, once into a buffer for the tsc build and
+    // once into the wasm module's memory.
+    const bytes = new Uint8Array(core.buffer);
+    expect(bytes.length).toBe(totalBytes(RAM_BYTES));
+    const tsBuf = bytes.slice().buffer;
+    const w = await wasmKernel();
+    new Uint8Array(w.memory.buffer, w.base, bytes.length).set(bytes);
+    const runTs = await tsKernel();
+    const tsS = new Int32Array(tsBuf, 0, Reg.STATE_WORDS);
+    const tsD = new Int32Array(tsBuf, DECODE_OFFSET);
+    const wS = new Int32Array(w.memory.buffer, w.base, Reg.STATE_WORDS);
+    // The accessor-style twins, from the same bytes (a second wasm instance, a third buffer).
+    const accBuf = bytes.slice().buffer;
+    const acc = await tsKernelFlat();
+    acc.attach(new Int32Array(accBuf));
+    const w2 = await wasmKernel();
+    new Uint8Array(w2.memory.buffer, w2.base, bytes.length).set(bytes);
+    expect(runTs(tsS, tsD, STEPS)).toBe(0);
+    expect(w.run(STEPS)).toBe(0);
+    expect(acc.run(STEPS)).toBe(0);
+    expect(w2.runFlat(STEPS)).toBe(0);
+    expect(core.run(STEPS)).toBe(0);
+    const accS = new Int32Array(accBuf, 0, Reg.STATE_WORDS);
+    const w2S = new Int32Array(w2.memory.buffer, w2.base, Reg.STATE_WORDS);
+    const visible = (s: Int32Array) => [...s.subarray(0, Reg.EIP + 1), ts.lazyEflags(s)];
+    for (const s of [tsS, wS, accS, w2S]) {
+      expect(visible(s)).toEqual(visible(core.s));
+      expect(s[Reg.INSNS_LO]).toBe(STEPS);
+      // Every retirement landed in the int32 per-counter words (the engine folded its own
+      // into the float64 counters before the copy, so they started at zero).
+      const retire = new Int32Array(s.buffer, s.byteOffset + DECODE_OFFSET + RETIRE_COUNTER_WORD * 4, RETIRE_COUNTER_SLOTS);
+      expect(retire.reduce((a, b) => a + b, 0)).toBe(STEPS);
+    }
+    expect(core.s[Reg.EIP] >>> 0).toBeGreaterThanOrEqual(CODE_AT);
+    // 20000 iterations of the ten-instruction loop after the first 100: ECX counts them.
+    expect(core.s[Reg.ECX]).toBe((WARM + STEPS) / 10);
+  });
+});
+
+describe("fault signalling from wasm", () => {
+  it("a FAULT thrown by an imported function unwinds the wasm frames to the caller; the instance stays usable", async () => {
+    const w = await wasmKernel();
+    const s = new Int32Array(w.memory.buffer, w.base, Reg.STATE_WORDS);
+    let caught: unknown = null;
+    try {
+      w.faultProbe(-1);
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toBe(w.FAULT); // the very object core/fault.ts throws, not a wasm trap
+    expect(s[Reg.EXIT_VECTOR]).toBe(13); // the store before the fault is kept, the one after never ran
+    expect(w.faultProbe(5)).toBe(5);
+    expect(s[Reg.EXIT_VECTOR]).toBe(0);
+  });
+});
