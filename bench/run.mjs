@@ -343,7 +343,7 @@ function peerVersions() {
   return {
     qemu: first("qemu-system-i386", ["--version"]),
     bochs: first("dpkg-query", ["-W", "-f=${Version}", "bochs"]),
-    seabios: first("dpkg-query", ["-W", "-f=${Version}", "seabios"]),
+    seabios: first("dpkg-query", ["-W", "-f=${Version}", "seabios"]) ?? (v86Missing()?.startsWith("SeaBIOS") ? null : "version unknown"),
     v86: v86Version(),
   };
 }
