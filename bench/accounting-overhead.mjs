@@ -14,7 +14,7 @@ import { spawnSync } from "node:child_process";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const GUESTS = ["bench-alu", "bench-mem", "bench-mem-paged"];
+const GUESTS = ["bench-alu", "bench-mem", "bench-mem-paged", "bench-kernel"];
 const COUNT_LINE = /^\s*d\[RETIRE_COUNTER_WORD \+ d\[at \+ Dw\.COUNTER\]\](\+\+|--);.*$/gm;
 
 function option(name, fallback) {

@@ -1,4 +1,6 @@
-// npm run bench: guest MIPS of vmxlab against Bochs (and QEMU TCG), same images, same run.
+// npm run bench: guest MIPS of vmxlab against Bochs, QEMU TCG and v86 (with and without
+// its JIT), same images, same run; then the start-up time of each (spawn to the guest's
+// first UART write) and the overhead of vmxlab's cycle accounting.
 //
 // Each bench guest writes marker byte 0x02 to its UART just before its timed loop and
 // 0x03 just after it, then prints "instructions=N" (the exact number of instructions the
@@ -6,37 +8,66 @@
 // The host timestamps the two markers as they arrive, so BIOS, boot and exit time
 // drop out:  MIPS = N / (t(0x03) - t(0x02)) / 1e6.
 //
-//   node bench/run.mjs [--only vmxlab|bochs|qemu] [--guest NAME] [--repeat K]
-//                      [--timeout SECONDS] [--no-qemu] [--out FILE]
+//   node bench/run.mjs [--only ENGINE]... [--guest NAME]... [--repeat K] [--timeout SECONDS]
+//                      [--no-qemu] [--startup-repeat K] [--accounting-repeat K] [--out FILE]
+//   ENGINE: vmxlab, vmxlab-wasm, bochs, qemu, v86, v86-nojit
 //
-// Results: a table on stdout and JSON in bench/results/latest.json.
+// An engine that is not present (not installed, not built) stays in the table as a
+// column that says so. Results: tables on stdout and JSON in bench/results/latest.json.
 
+import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { available as bochsAvailable, runBochs } from "../tools/peers/bochs.mjs";
 import { available as qemuAvailable, runQemu } from "../tools/peers/qemu.mjs";
+import { missing as v86Missing, runV86, version as v86Version } from "../tools/peers/v86.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const GUESTS = [
   { name: "bench-alu", image: "guests/bench-alu.img", what: "register-only loop" },
   { name: "bench-mem", image: "guests/bench-mem.img", what: "load/store loop over 64 KiB" },
   { name: "bench-mem-paged", image: "guests/bench-mem-paged.img", what: "the same loop with 32-bit paging on" },
+  { name: "bench-kernel", image: "guests/bench-kernel.img", what: "ring-3 system calls and demand page faults, unmap + INVLPG" },
 ];
-const ENGINES = ["vmxlab", "bochs", "qemu"];
-const LABEL = { vmxlab: "vmxlab", bochs: "Bochs", qemu: "QEMU TCG" };
+const START_GUEST = "guests/bench-start.img";
+const ENGINES = ["vmxlab", "vmxlab-wasm", "bochs", "qemu", "v86", "v86-nojit"];
+const LABEL = {
+  vmxlab: "vmxlab (TS)",
+  "vmxlab-wasm": "vmxlab (wasm)",
+  bochs: "Bochs",
+  qemu: "QEMU TCG",
+  v86: "v86 (JIT)",
+  "v86-nojit": "v86 (no JIT)",
+};
+const USAGE =
+  "usage: node bench/run.mjs [--only ENGINE]... [--guest NAME]... [--repeat K] [--timeout SECONDS] [--no-qemu]\n" +
+  "                          [--startup-repeat K] [--accounting-repeat K] [--out FILE]\n" +
+  `  ENGINE: ${ENGINES.join(", ")}; --startup-repeat 0 / --accounting-repeat 0 skip those parts`;
 
 function usage(msg) {
   console.error(`bench: ${msg}`);
-  console.error(
-    "usage: node bench/run.mjs [--only vmxlab|bochs|qemu] [--guest NAME] [--repeat K] [--timeout SECONDS] [--no-qemu] [--out FILE]",
-  );
+  console.error(USAGE);
   process.exit(2);
 }
 
 function parseArgs(argv) {
-  const o = { only: null, guests: [], repeat: 1, timeoutMs: 300000, qemu: true, out: path.join(ROOT, "bench/results/latest.json") };
+  const o = {
+    only: [],
+    guests: [],
+    repeat: 1,
+    timeoutMs: 300000,
+    qemu: true,
+    startupRepeat: 3,
+    accountingRepeat: 3,
+    out: path.join(ROOT, "bench/results/latest.json"),
+  };
+  const count = (a, v, min) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) usage(`${a} takes an integer >= ${min}`);
+    return n;
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
@@ -46,16 +77,18 @@ function parseArgs(argv) {
     if (a === "--only") {
       const v = val();
       if (!ENGINES.includes(v)) usage(`--only takes one of ${ENGINES.join(", ")}, not '${v}'`);
-      o.only = v;
+      o.only.push(v);
     } else if (a === "--guest") {
       const v = val().replace(/\.(img|asm)$/, "").replace(/^.*\//, "");
       const g = GUESTS.find((x) => x.name === v || x.name === `bench-${v}`);
       if (!g) usage(`unknown guest '${v}' (have: ${GUESTS.map((x) => x.name).join(", ")})`);
       o.guests.push(g);
     } else if (a === "--repeat") {
-      const v = Number(val());
-      if (!Number.isInteger(v) || v < 1) usage("--repeat takes a positive integer");
-      o.repeat = v;
+      o.repeat = count(a, val(), 1);
+    } else if (a === "--startup-repeat") {
+      o.startupRepeat = count(a, val(), 0);
+    } else if (a === "--accounting-repeat") {
+      o.accountingRepeat = count(a, val(), 0);
     } else if (a === "--timeout") {
       const v = Number(val());
       if (!(v > 0)) usage("--timeout takes a positive number of seconds");
@@ -65,9 +98,7 @@ function parseArgs(argv) {
     } else if (a === "--out") {
       o.out = path.resolve(val());
     } else if (a === "-h" || a === "--help") {
-      console.log(
-        "usage: node bench/run.mjs [--only vmxlab|bochs|qemu] [--guest NAME] [--repeat K] [--timeout SECONDS] [--no-qemu] [--out FILE]",
-      );
+      console.log(USAGE);
       process.exit(0);
     } else {
       usage(`unknown option '${a}'`);
@@ -135,11 +166,28 @@ async function loadVmxlab() {
   return vmxlabModule;
 }
 
-async function runVmxlab(guest, _opts) {
+/**
+ * Why vmxlab's WebAssembly engine cannot run, or null when it can. Issue #4 selects the
+ * engine with `new Machine({ engine: "wasm" })`; a Machine that does not report
+ * `engine === "wasm"` back has no such engine (today's library ignores the option).
+ */
+async function wasmEngineMissing() {
+  const mod = await loadVmxlab();
+  if (!mod) return `not built: vmxlab library not built (${vmxlabWhy})`;
+  try {
+    const m = new mod.Machine({ ramBytes: 1 << 20, engine: "wasm" });
+    if (m.engine === "wasm") return null;
+  } catch {
+    /* an engine option it refuses: no wasm engine either */
+  }
+  return "not built: vmxlab has no WebAssembly engine yet (issue #4)";
+}
+
+async function runVmxlab(guest, _opts, engine) {
   const { Machine } = await loadVmxlab();
   const bytes = fs.readFileSync(path.join(ROOT, guest.image));
   const clock = markerClock();
-  const m = new Machine({ ramBytes: 32 << 20 });
+  const m = new Machine({ ramBytes: 32 << 20, ...(engine ? { engine } : {}) });
   m.loadImage(bytes, { name: guest.image });
   m.onSerial = (byte) => clock.onByte(byte & 0xff, process.hrtime.bigint());
   let r;
@@ -165,15 +213,110 @@ async function runPeer(runner, guest, opts) {
   return measure(clock, r.serial.toString("latin1"), r.exitReason);
 }
 
+/** QEMU's result in the shape the others have (tools/peers/qemu.mjs reports the debug-exit value). */
+async function runQemuPeer(image, opts) {
+  const r = await runQemu(image, opts);
+  return { ...r, exitReason: r.timedOut ? "timeout" : r.exitStatus !== null ? `debug-exit ${r.exitStatus}` : "no debug-exit" };
+}
+
 const RUNNERS = {
-  vmxlab: runVmxlab,
+  vmxlab: (g, o) => runVmxlab(g, o),
+  "vmxlab-wasm": (g, o) => runVmxlab(g, o, "wasm"),
   bochs: (g, o) => runPeer(runBochs, g, o),
-  // tools/peers/qemu.mjs reports the debug-exit value; the table shows it like the others.
-  qemu: (g, o) => runPeer(async (image, opts) => {
-    const r = await runQemu(image, opts);
-    return { ...r, exitReason: r.timedOut ? "timeout" : r.exitStatus !== null ? `debug-exit ${r.exitStatus}` : "no debug-exit" };
-  }, g, o),
+  qemu: (g, o) => runPeer(runQemuPeer, g, o),
+  v86: (g, o) => runPeer((image, opts) => runV86(image, { ...opts, jit: true }), g, o),
+  "v86-nojit": (g, o) => runPeer((image, opts) => runV86(image, { ...opts, jit: false }), g, o),
 };
+
+/** Why engine `e` cannot run here (one line), or null. */
+async function whyMissing(e) {
+  if (e === "vmxlab") return (await loadVmxlab()) ? null : `not built: vmxlab library (${vmxlabWhy}; npm run build)`;
+  if (e === "vmxlab-wasm") return wasmEngineMissing();
+  if (e === "bochs") return bochsAvailable() ? null : "missing: Bochs is not installed (apt-get install bochs bochs-term bochsbios vgabios)";
+  if (e === "qemu") return qemuAvailable() ? null : "missing: QEMU is not installed (apt-get install qemu-system-x86)";
+  if (e === "v86" || e === "v86-nojit") {
+    const why = v86Missing();
+    return why ? `missing: ${why}` : null;
+  }
+  return `unknown engine ${e}`;
+}
+
+// ------------------------------------------------------------------------ start-up
+
+/**
+ * Host milliseconds from spawning an emulator on bench-start.img to the arrival of the
+ * guest's marker byte 0x02 (written right after it programs the UART), and to the
+ * end of the run. vmxlab and v86 are spawned as CLI processes (node dist/cli/main.js,
+ * node tools/peers/v86.mjs); QEMU and Bochs through their runners, which spawn them
+ * after writing a padded floppy image to a temporary directory (a few ms, included).
+ */
+async function startupOnce(e, opts) {
+  const image = path.join(ROOT, START_GUEST);
+  const t0 = process.hrtime.bigint();
+  let tMarker = null;
+  const onByte = (b, t) => {
+    if (b === 0x02 && tMarker === null) tMarker = t;
+  };
+  const ms = (t) => (t === null ? null : Number(t - t0) / 1e6);
+  if (e === "vmxlab" || e === "v86") {
+    const args = e === "vmxlab" ? [path.join(ROOT, "dist/cli/main.js"), "run", image] : [path.join(ROOT, "tools/peers/v86.mjs"), image];
+    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "ignore"] });
+    child.stdout.on("data", (chunk) => {
+      const t = process.hrtime.bigint();
+      for (const b of chunk) onByte(b, t);
+    });
+    const killer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs);
+    const code = await new Promise((resolve) => child.on("close", (c) => resolve(c)));
+    clearTimeout(killer);
+    const tEnd = process.hrtime.bigint();
+    if (tMarker === null) return { error: `no marker (exit ${code})` };
+    return { toMarkerMs: ms(tMarker), toExitMs: ms(tEnd) };
+  }
+  const runner = e === "qemu" ? runQemuPeer : runBochs;
+  let r;
+  try {
+    r = await runner(image, { timeoutMs: opts.timeoutMs, onByte });
+  } catch (err) {
+    return { error: String(err?.message ?? err).split("\n")[0] };
+  }
+  const tEnd = process.hrtime.bigint();
+  if (tMarker === null) return { error: `no marker (${r.exitReason})` };
+  return { toMarkerMs: ms(tMarker), toExitMs: ms(tEnd) };
+}
+
+async function startup(engines, opts) {
+  const out = {};
+  for (const e of ["vmxlab", "bochs", "qemu", "v86"].filter((x) => engines.includes(x))) {
+    let best = null;
+    const runs = [];
+    for (let k = 0; k < opts.startupRepeat; k++) {
+      process.stderr.write(`  start-up on ${LABEL[e]} (${k + 1}/${opts.startupRepeat}) ... `);
+      const r = await startupOnce(e, opts);
+      runs.push(r);
+      process.stderr.write(r.error ? `error: ${r.error}\n` : `${fmt(r.toMarkerMs, 0)} ms to the marker\n`);
+      if (!r.error && (!best || r.toMarkerMs < best.toMarkerMs)) best = r;
+    }
+    out[e] = best ? { ...best, runs: runs.map((r) => r.toMarkerMs ?? null) } : { error: runs[runs.length - 1]?.error ?? "not run" };
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------------ accounting
+
+/** Runs bench/accounting-overhead.mjs in a child process (it builds a second copy of vmxlab). */
+function accounting(opts) {
+  process.stderr.write(`  cycle-accounting overhead (bench/accounting-overhead.mjs --repeat ${opts.accountingRepeat}) ...\n`);
+  const r = spawnSync(process.execPath, [path.join(ROOT, "bench/accounting-overhead.mjs"), "--repeat", String(opts.accountingRepeat)], {
+    encoding: "utf8",
+    cwd: ROOT,
+  });
+  if (r.status !== 0) return { error: (r.stderr || r.stdout || `exit ${r.status}`).trim().split("\n").slice(-1)[0] };
+  const rows = {};
+  for (const m of r.stdout.matchAll(/^(\S+)\s+([\d.]+) s\s+([\d.]+) s\s+(-?[\d.]+)%$/gm)) {
+    rows[m[1]] = { noCountingSeconds: Number(m[2]), countingSeconds: Number(m[3]), overheadPercent: Number(m[4]) };
+  }
+  return { text: r.stdout.trimEnd(), rows };
+}
 
 // ------------------------------------------------------------------------ main
 
@@ -191,6 +334,24 @@ function table(rows) {
     .join("\n");
 }
 
+/** Versions of the peers, for the record. */
+function peerVersions() {
+  const first = (cmd, args) => {
+    const r = spawnSync(cmd, args, { encoding: "utf8" });
+    return r.status === 0 ? r.stdout.split("\n")[0].trim() : null;
+  };
+  return {
+    qemu: first("qemu-system-i386", ["--version"]),
+    bochs: first("dpkg-query", ["-W", "-f=${Version}", "bochs"]),
+    seabios: first("dpkg-query", ["-W", "-f=${Version}", "seabios"]) ?? (v86Missing()?.startsWith("SeaBIOS") ? null : "version unknown"),
+    v86: v86Version(),
+  };
+}
+
+function ratio(a, b) {
+  return typeof a === "number" && typeof b === "number" && b > 0 ? a / b : null;
+}
+
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   const cpus = os.cpus();
@@ -199,25 +360,24 @@ async function main() {
     cores: cpus.length,
     node: process.version,
     os: `${os.type()} ${os.release()} ${os.arch()}`,
+    peers: peerVersions(),
   };
 
-  // Which engines run, and why the others do not.
-  const wanted = opts.only ? [opts.only] : opts.qemu ? ENGINES : ["vmxlab", "bochs"];
+  // Every engine keeps its column; one that cannot run says why.
+  const wanted = opts.only.length > 0 ? ENGINES.filter((e) => opts.only.includes(e)) : ENGINES.filter((e) => opts.qemu || e !== "qemu");
   const engines = [];
   const skipped = {};
   for (const e of wanted) {
-    if (e === "vmxlab" && !(await loadVmxlab())) skipped.vmxlab = `vmxlab engine not built (${vmxlabWhy})`;
-    else if (e === "bochs" && !bochsAvailable()) skipped.bochs = "Bochs is not installed (apt-get install bochs bochs-term bochsbios vgabios)";
-    else if (e === "qemu" && !qemuAvailable()) skipped.qemu = "QEMU is not installed (apt-get install qemu-system-x86)";
+    const why = await whyMissing(e);
+    if (why) skipped[e] = why;
     else engines.push(e);
-  }
-  for (const why of Object.values(skipped)) console.log(why);
-  if (engines.length === 0) {
-    process.exitCode = 1;
-    return;
   }
 
   console.log(`machine: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${machine.os}`);
+  const p = machine.peers;
+  console.log(`peers: ${p.qemu ?? "QEMU missing"}; Bochs ${p.bochs ?? "missing"}; v86 ${p.v86 ?? "missing"} (SeaBIOS ${p.seabios ?? "missing"})`);
+  for (const e of wanted) if (skipped[e]) console.log(`${LABEL[e]}: ${skipped[e]}`);
+
   const results = {};
   for (const guest of opts.guests) {
     results[guest.name] = { image: guest.image, what: guest.what };
@@ -236,27 +396,53 @@ async function main() {
     // The same guest must compute the same checksum everywhere.
     const sums = engines.map((e) => results[guest.name][e]?.checksum).filter(Boolean);
     results[guest.name].checksumsAgree = new Set(sums).size <= 1;
-    const v = results[guest.name].vmxlab?.mips;
-    const b = results[guest.name].bochs?.mips;
-    results[guest.name].ratioVmxlabBochs = v && b ? v / b : null;
+    const g = results[guest.name];
+    g.ratioVmxlabBochs = ratio(g.vmxlab?.mips, g.bochs?.mips);
+    g.ratioVmxlabV86NoJit = ratio(g.vmxlab?.mips, g["v86-nojit"]?.mips);
   }
 
   const header = ["guest", "instructions"];
-  for (const e of engines) header.push(`${LABEL[e]} MIPS`);
-  if (engines.includes("vmxlab") && engines.includes("bochs")) header.push("vmxlab/Bochs");
+  for (const e of wanted) header.push(`${LABEL[e]} MIPS`);
+  header.push("vmxlab/Bochs", "vmxlab/v86-nojit");
   const rows = [header];
   for (const guest of opts.guests) {
     const g = results[guest.name];
     const n = engines.map((e) => g[e]?.instructions).find((x) => x);
     const row = [guest.name + (g.checksumsAgree ? "" : " (checksums differ!)"), n ? n.toLocaleString("en-US") : "-"];
-    for (const e of engines) row.push(g[e]?.error ? "error" : fmt(g[e]?.mips));
-    if (engines.includes("vmxlab") && engines.includes("bochs")) row.push(g.ratioVmxlabBochs ? `${g.ratioVmxlabBochs.toFixed(2)}x` : "-");
+    for (const e of wanted) {
+      if (skipped[e]) row.push(skipped[e].startsWith("not built") ? "not built" : "missing");
+      else row.push(g[e]?.error ? "error" : fmt(g[e]?.mips));
+    }
+    row.push(g.ratioVmxlabBochs ? `${g.ratioVmxlabBochs.toFixed(2)}x` : "-", g.ratioVmxlabV86NoJit ? `${g.ratioVmxlabV86NoJit.toFixed(2)}x` : "-");
     rows.push(row);
   }
   console.log("");
   console.log(table(rows));
   console.log("");
   console.log(`best of ${opts.repeat}; MIPS = instructions between the 0x02 and 0x03 markers / host seconds between them`);
+
+  let startupResults = null;
+  if (opts.startupRepeat > 0) {
+    startupResults = await startup(engines, opts);
+    const srows = [["start-up (bench-start.img)", "spawn to guest marker ms", "spawn to exit ms"]];
+    for (const e of ["vmxlab", "bochs", "qemu", "v86"].filter((x) => wanted.includes(x))) {
+      const s = startupResults[e];
+      if (!s) srows.push([LABEL[e], skipped[e]?.startsWith("not built") ? "not built" : "missing", "-"]);
+      else srows.push([LABEL[e], s.error ? "error" : fmt(s.toMarkerMs, 0), s.error ? "-" : fmt(s.toExitMs, 0)]);
+    }
+    console.log("");
+    console.log(table(srows));
+    console.log("");
+    console.log(`best of ${opts.startupRepeat}; peers include their BIOS's boot, vmxlab starts the boot sector itself; v86 (JIT) in a Node process`);
+  }
+
+  let accountingResults = null;
+  if (opts.accountingRepeat > 0 && engines.includes("vmxlab") && !process.env.VMXLAB_ENTRY) {
+    accountingResults = accounting(opts);
+    console.log("");
+    console.log("cycle accounting (same build with the retire counters removed, bench/accounting-overhead.mjs):");
+    console.log(accountingResults.error ? `error: ${accountingResults.error}` : accountingResults.text);
+  }
 
   const out = {
     date: new Date().toISOString(),
@@ -265,9 +451,12 @@ async function main() {
     engines,
     skipped,
     results,
+    startup: startupResults,
+    accounting: accountingResults,
   };
   fs.mkdirSync(path.dirname(opts.out), { recursive: true });
   fs.writeFileSync(opts.out, JSON.stringify(out, null, 2) + "\n");
+  console.log("");
   console.log(`wrote ${path.relative(process.cwd(), opts.out) || opts.out}`);
 
   const failed = engines.some((e) => opts.guests.some((g) => results[g.name][e]?.error));
@@ -276,7 +465,9 @@ async function main() {
   process.exitCode = failed || mismatch ? 1 : 0;
 }
 
-main().catch((e) => {
-  console.error(`bench: ${e?.stack ?? e}`);
-  process.exit(1);
-});
+main()
+  .then(() => process.exit(process.exitCode ?? 0)) // v86 may leave timers behind after destroy()
+  .catch((e) => {
+    console.error(`bench: ${e?.stack ?? e}`);
+    process.exit(1);
+  });

@@ -27,7 +27,7 @@ const APPEND: Record<string, string> = { compute: "iterations=3" };
  * counts instructions, and vmxlab with a profile that prices each instruction at one
  * cycle and nothing else: both then print instruction counts, which must agree.
  */
-const TSC_GUESTS = new Set(["pfbench"]);
+const TSC_GUESTS = new Set(["pfbench", "bench-kernel"]);
 const INSTRUCTIONS_PROFILE = "tests/fixtures/instructions-profile.json";
 
 function runOnVmxlab(g: Guest, append: string, virtio: VirtioUse[] = []): { serial: string; exitCode: number | null; reason: string } {
