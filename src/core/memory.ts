@@ -462,10 +462,24 @@ export class CoreMemory {
   }
 
   /** Implicit supervisor-mode accesses for descriptor tables and the TSS. */
+  // A word or dword inside one page is one translation, as on hardware; one that crosses a
+  // page is done a byte at a time, each byte through its own page.
   sysRead8(lin: number): number { return this.physRead8(this.xlateSystem(lin, false)); }
-  sysRead16(lin: number): number { return this.sysRead8(lin) | (this.sysRead8(lin + 1) << 8); }
-  sysRead32(lin: number): number { return this.sysRead16(lin) | (this.sysRead16(lin + 2) << 16); }
+  sysRead16(lin: number): number {
+    if ((lin & 0xfff) !== 0xfff) return this.physRead16(this.xlateSystem(lin, false));
+    return this.sysRead8(lin) | (this.sysRead8(lin + 1) << 8);
+  }
+  sysRead32(lin: number): number {
+    if ((lin & 0xfff) <= 0xffc) return this.physRead32(this.xlateSystem(lin, false));
+    return this.sysRead16(lin) | (this.sysRead16(lin + 2) << 16);
+  }
   sysWrite8(lin: number, v: number): void { this.physWrite8(this.xlateSystem(lin, true), v); }
-  sysWrite16(lin: number, v: number): void { this.sysWrite8(lin, v); this.sysWrite8(lin + 1, v >> 8); }
-  sysWrite32(lin: number, v: number): void { this.sysWrite16(lin, v); this.sysWrite16(lin + 2, v >> 16); }
+  sysWrite16(lin: number, v: number): void {
+    if ((lin & 0xfff) !== 0xfff) { this.physWrite16(this.xlateSystem(lin, true), v); return; }
+    this.sysWrite8(lin, v); this.sysWrite8(lin + 1, v >> 8);
+  }
+  sysWrite32(lin: number, v: number): void {
+    if ((lin & 0xfff) <= 0xffc) { this.physWrite32(this.xlateSystem(lin, true), v); return; }
+    this.sysWrite16(lin, v); this.sysWrite16(lin + 2, v >> 16);
+  }
 }
