@@ -2,7 +2,7 @@
 // complex instructions, delivers faults, single-steps under EFLAGS.TF, honours DR0-DR3
 // instruction breakpoints, and reports why it stopped.
 
-import { Reg, Flag } from "../state/layout.js";
+import { Reg, Flag, Wide } from "../state/layout.js";
 import { Exit } from "../core/interpreter.js";
 import { FAULT, Vector } from "../core/fault.js";
 import { Kind } from "../isa/kind.js";
@@ -36,8 +36,9 @@ export class Cpu extends CpuSystem {
    * bitmap that intercepts everything; used by the silicon oracle and debuggers).
    */
   stopOnException = false;
-  /** Faults delivered; each ends an instruction step without retiring it. */
-  eventsDelivered = 0;
+  /** Events delivered (faults, interrupts, NMIs); each ends a step without retiring an instruction. */
+  get eventsDelivered(): number { return this.wide[Wide.EVENTS_DELIVERED]; }
+  set eventsDelivered(n: number) { this.wide[Wide.EVENTS_DELIVERED] = n; }
 
   /** Where external interrupts come from (the PIC pair), or null when nothing interrupts. */
   interruptSource: InterruptSource | null = null;
