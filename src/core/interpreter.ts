@@ -3,7 +3,7 @@
 // transfers, interrupts, I/O, system instructions), which cpu/ executes in TypeScript.
 // Handlers are small methods named after their kind; none allocates.
 
-import { Reg, Flag, Cr0, DECODE_SLOTS, DECODE_WORDS, RETIRE_COUNTER_WORD, Wide, TlbModelLayout } from "../state/layout.js";
+import { Reg, Flag, Cr0, DECODE_SLOTS, DECODE_WORDS, RETIRE_COUNTER_WORD, Wide } from "../state/layout.js";
 import { Kind, AluOp, FlagOp, LoopOp } from "../isa/kind.js";
 import { decode, Dw, Info, Rep, NO_REG, ByteSource } from "../isa/decode.js";
 import { FAULT, raiseFault, Vector } from "./fault.js";
@@ -331,8 +331,8 @@ export class Core extends CoreFlags implements ByteSource {
       const e = this.tlb[lin >>> 12];
       const need = write ? s[Reg.WRITE_NEED] : s[Reg.READ_NEED];
       if ((e & need) !== need) return -1;
-      const tlb = this.dtlb;
-      if ((lin >>> 12) + 1 === tlb.w[TlbModelLayout.LAST_HIT]) tlb.f[TlbModelLayout.HITS]++; else tlb.hit(lin >>> 12);
+      // A hit on the most recently used page only counts (int32, folded when the loop returns).
+      if ((lin >>> 12) + 1 === s[Reg.DTLB_LAST_HIT]) s[Reg.DTLB_FAST_HITS]++; else this.dtlb.hit(lin >>> 12);
       phys = (e & ~0xfff) | (lin & 0xfff);
     }
     if ((phys >>> 0) + size > this.ramBytes) return -1;

@@ -56,7 +56,13 @@ export class TlbModel {
   /** Flushes by FlushCause. */
   readonly flushes: Float64Array;
 
-  constructor(config: TlbConfig, buffer: ArrayBuffer = new ArrayBuffer(TlbModelLayout.BYTES), base = 0) {
+  /**
+   * `state` holds the last hit at `lastHitWord` (Reg.DTLB_LAST_HIT or ITLB_LAST_HIT), and
+   * at `fastHitsWord` (or -1) hits counted inline by the hot loop, not yet in HITS. The
+   * defaults make a model of its own, outside any flat state.
+   */
+  constructor(config: TlbConfig, buffer = new ArrayBuffer(TlbModelLayout.BYTES), base = 0,
+    readonly state: Int32Array = new Int32Array(2), private readonly lastHitWord = 0, private readonly fastHitsWord = 1) {
     const { entries, ways } = config;
     if (!Number.isInteger(entries) || !Number.isInteger(ways) || entries < 1 || entries > TLB_MAX_ENTRIES || ways < 1 || entries % ways !== 0) {
       throw new Error(`TLB of ${entries} entries cannot have ${ways} ways`);
@@ -81,9 +87,9 @@ export class TlbModel {
   }
 
   /** The page last made most recently used (-1: none), so repeated hits cost no update. */
-  get lastHit(): number { return this.w[TlbModelLayout.LAST_HIT] - 1; }
-  set lastHit(page: number) { this.w[TlbModelLayout.LAST_HIT] = page + 1; }
-  get hits(): number { return this.f[TlbModelLayout.HITS]; }
+  get lastHit(): number { return this.state[this.lastHitWord] - 1; }
+  set lastHit(page: number) { this.state[this.lastHitWord] = page + 1; }
+  get hits(): number { return this.f[TlbModelLayout.HITS] + (this.fastHitsWord >= 0 ? this.state[this.fastHitsWord] : 0); }
   set hits(n: number) { this.f[TlbModelLayout.HITS] = n; }
   get misses(): number { return this.f[TlbModelLayout.MISSES]; }
   set misses(n: number) { this.f[TlbModelLayout.MISSES] = n; }
@@ -94,14 +100,20 @@ export class TlbModel {
     return (page % this.sets) * this.ways;
   }
 
+  /** Adds the hits the hot loop counted inline into HITS. */
+  foldFastHits(): void {
+    const n = this.state[this.fastHitsWord];
+    if (n !== 0) { this.f[TlbModelLayout.HITS] += n; this.state[this.fastHitsWord] = 0; }
+  }
+
   /** Counts a hit on a present `page` and refreshes it for LRU replacement. */
   hit(page: number): void {
-    const f = this.f, w = this.w;
+    const f = this.f, s = this.state;
     f[TlbModelLayout.HITS]++;
     // A hit on the most recently used page leaves the LRU order as it is.
-    if (this.lru && page + 1 !== w[TlbModelLayout.LAST_HIT]) {
+    if (this.lru && page + 1 !== s[this.lastHitWord]) {
       this.stamp[this.slotOf[page]] = ++f[TlbModelLayout.CLOCK];
-      w[TlbModelLayout.LAST_HIT] = page + 1;
+      s[this.lastHitWord] = page + 1;
     }
   }
 

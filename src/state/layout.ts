@@ -70,6 +70,11 @@ export const enum Reg {
   COMPLEX_AT = 101,
   /** Tag of new TLB entries: 0 outside VMX non-root operation (SDM 3C 28.1). */
   VPID = 102,
+  // The TLB models' hottest words (core/tlbModel.ts), here because the hot loop already
+  // holds this array: the page last made most recently used, plus one (0: none)...
+  DTLB_LAST_HIT = 103, ITLB_LAST_HIT = 104,
+  /** ...and data-TLB hits taken by the loop's inline path, added into HITS when it returns. */
+  DTLB_FAST_HITS = 105,
   STATE_WORDS = 128,
 }
 
@@ -150,8 +155,8 @@ export const TLB_MAX_ENTRIES = 65536;
 export const enum TlbModelLayout {
   // float64 slots (index = byte offset / 8): replacement clock and counters.
   CLOCK = 0, HITS = 1, MISSES = 2, EVICTIONS = 3, FLUSHES = 4, // FLUSHES..+3 by FlushCause
-  // int32 words (index = byte offset / 4) after them.
-  LAST_HIT = 16, SEED = 17, SETS = 18, WAYS = 19, POLICY = 20,
+  // int32 words (index = byte offset / 4) after them (the last hit is in Reg).
+  SEED = 16, SETS = 17, WAYS = 18, POLICY = 19,
   HEADER_BYTES = 128,
   /** int32 per entry: linear page + 1, 0 when the way is empty. */
   PAGE = HEADER_BYTES,
