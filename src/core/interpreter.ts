@@ -331,8 +331,8 @@ export class Core extends CoreFlags implements ByteSource {
       const e = this.tlb[lin >>> 12];
       const need = write ? s[Reg.WRITE_NEED] : s[Reg.READ_NEED];
       if ((e & need) !== need) return -1;
-      // A hit on the most recently used page only counts (int32, folded when the loop returns).
-      if ((lin >>> 12) + 1 === s[Reg.DTLB_LAST_HIT]) s[Reg.DTLB_FAST_HITS]++; else this.dtlb.hit(lin >>> 12);
+      // A hit on the most recently used page only counts (tlbModel.ts hit()).
+      if ((lin >>> 12) + 1 === s[Reg.DTLB_LAST_HIT]) s[Reg.DTLB_NEW_HITS]++; else this.dtlb.hit(lin >>> 12);
       phys = (e & ~0xfff) | (lin & 0xfff);
     }
     if ((phys >>> 0) + size > this.ramBytes) return -1;

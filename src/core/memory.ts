@@ -99,8 +99,8 @@ export class CoreMemory {
     this.ramBytes = ramBytes;
     this.tlb = new Int32Array(this.buffer, DTLB_MAP_OFFSET, TLB_ENTRIES);
     this.itlbMap = new Int32Array(this.buffer, ITLB_MAP_OFFSET, TLB_ENTRIES);
-    this.dtlb = new TlbModel(tlbs.dtlb ?? DEFAULT_DTLB, this.buffer, DTLB_MODEL_OFFSET, this.s, Reg.DTLB_LAST_HIT, Reg.DTLB_FAST_HITS);
-    this.itlb = new TlbModel(tlbs.itlb ?? DEFAULT_ITLB, this.buffer, ITLB_MODEL_OFFSET, this.s, Reg.ITLB_LAST_HIT, -1);
+    this.dtlb = new TlbModel(tlbs.dtlb ?? DEFAULT_DTLB, this.buffer, DTLB_MODEL_OFFSET, this.s, Reg.DTLB_LAST_HIT, Reg.DTLB_NEW_HITS);
+    this.itlb = new TlbModel(tlbs.itlb ?? DEFAULT_ITLB, this.buffer, ITLB_MODEL_OFFSET, this.s, Reg.ITLB_LAST_HIT, Reg.ITLB_NEW_HITS);
     this.codePages = new Uint8Array(this.buffer, CODE_PAGE_OFFSET, CODE_PAGE_BYTES);
     this.decoded = new Int32Array(this.buffer, DECODE_OFFSET, RETIRE_COUNTER_WORD + RETIRE_COUNTER_SLOTS);
     this.counts = new Float64Array(this.buffer, COUNTER_OFFSET, COUNTER_SLOTS);
@@ -358,7 +358,8 @@ export class CoreMemory {
     for (let i = 0; i < INSTRUCTION_COUNTERS; i++) {
       if (r[i] !== 0) { c[i] += r[i]; r[i] = 0; }
     }
-    this.dtlb.foldFastHits();
+    this.dtlb.foldHits();
+    this.itlb.foldHits();
   }
 
   physRead8(p: number): number {

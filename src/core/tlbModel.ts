@@ -33,6 +33,8 @@ export const enum FlushCause { CR3 = 0, INVLPG = 1, MODE = 2, TASK_SWITCH = 3, C
 const POLICY_CODE: Record<TlbReplacement, number> = { lru: 0, fifo: 1, random: 2 };
 /** Initial xorshift32 state of the random policy; the flat state holds seed XOR this. */
 const SEED0 = 0x2545f491;
+/** Indices in TlbModel.hot. */
+const HOT_LAST_HIT = 0, HOT_NEW_HITS = 1;
 
 /**
  * All of a model's state lives in the flat state at `base` (state/layout.ts
@@ -53,16 +55,19 @@ export class TlbModel {
   private readonly slotOf: Uint16Array;
   private readonly replacement: TlbReplacement;
   private readonly lru: boolean;
+  /** The model's two words in the CPU's state array: last hit + 1, hits not yet in HITS. */
+  private readonly hot: Int32Array;
   /** Flushes by FlushCause. */
   readonly flushes: Float64Array;
 
   /**
-   * `state` holds the last hit at `lastHitWord` (Reg.DTLB_LAST_HIT or ITLB_LAST_HIT), and
-   * at `fastHitsWord` (or -1) hits counted inline by the hot loop, not yet in HITS. The
-   * defaults make a model of its own, outside any flat state.
+   * `state` holds the last hit at `lastHitWord` (Reg.DTLB_LAST_HIT or ITLB_LAST_HIT) and,
+   * at `newHitsWord` (Reg.DTLB_NEW_HITS or ITLB_NEW_HITS), hits not yet added into HITS
+   * (int32: one increment per hit), which must be the next word. The defaults make a
+   * model outside any flat state.
    */
   constructor(config: TlbConfig, buffer = new ArrayBuffer(TlbModelLayout.BYTES), base = 0,
-    readonly state: Int32Array = new Int32Array(2), private readonly lastHitWord = 0, private readonly fastHitsWord = 1) {
+    state: Int32Array = new Int32Array(2), lastHitWord = 0, newHitsWord = lastHitWord + 1) {
     const { entries, ways } = config;
     if (!Number.isInteger(entries) || !Number.isInteger(ways) || entries < 1 || entries > TLB_MAX_ENTRIES || ways < 1 || entries % ways !== 0) {
       throw new Error(`TLB of ${entries} entries cannot have ${ways} ways`);
@@ -72,6 +77,8 @@ export class TlbModel {
     this.sets = entries / ways;
     this.replacement = config.replacement;
     this.lru = config.replacement === "lru";
+    if (newHitsWord !== lastHitWord + 1) throw new Error("the TLB's new-hits word must follow its last-hit word");
+    this.hot = state.subarray(lastHitWord, lastHitWord + 2);
     this.f = new Float64Array(buffer, base, TlbModelLayout.HEADER_BYTES >> 3);
     this.w = new Int32Array(buffer, base, TlbModelLayout.HEADER_BYTES >> 2);
     this.flushes = new Float64Array(buffer, base + TlbModelLayout.FLUSHES * 8, FlushCause.COUNT);
@@ -87,9 +94,9 @@ export class TlbModel {
   }
 
   /** The page last made most recently used (-1: none), so repeated hits cost no update. */
-  get lastHit(): number { return this.state[this.lastHitWord] - 1; }
-  set lastHit(page: number) { this.state[this.lastHitWord] = page + 1; }
-  get hits(): number { return this.f[TlbModelLayout.HITS] + (this.fastHitsWord >= 0 ? this.state[this.fastHitsWord] : 0); }
+  get lastHit(): number { return this.hot[HOT_LAST_HIT] - 1; }
+  set lastHit(page: number) { this.hot[HOT_LAST_HIT] = page + 1; }
+  get hits(): number { return this.f[TlbModelLayout.HITS] + this.hot[HOT_NEW_HITS]; }
   set hits(n: number) { this.f[TlbModelLayout.HITS] = n; }
   get misses(): number { return this.f[TlbModelLayout.MISSES]; }
   set misses(n: number) { this.f[TlbModelLayout.MISSES] = n; }
@@ -100,20 +107,20 @@ export class TlbModel {
     return (page % this.sets) * this.ways;
   }
 
-  /** Adds the hits the hot loop counted inline into HITS. */
-  foldFastHits(): void {
-    const n = this.state[this.fastHitsWord];
-    if (n !== 0) { this.f[TlbModelLayout.HITS] += n; this.state[this.fastHitsWord] = 0; }
+  /** Adds the hits counted as int32 into HITS. */
+  foldHits(): void {
+    const n = this.hot[HOT_NEW_HITS];
+    if (n !== 0) { this.f[TlbModelLayout.HITS] += n; this.hot[HOT_NEW_HITS] = 0; }
   }
 
   /** Counts a hit on a present `page` and refreshes it for LRU replacement. */
   hit(page: number): void {
-    const f = this.f, s = this.state;
-    f[TlbModelLayout.HITS]++;
+    const h = this.hot;
+    h[HOT_NEW_HITS]++;
     // A hit on the most recently used page leaves the LRU order as it is.
-    if (this.lru && page + 1 !== s[this.lastHitWord]) {
-      this.stamp[this.slotOf[page]] = ++f[TlbModelLayout.CLOCK];
-      s[this.lastHitWord] = page + 1;
+    if (this.lru && page + 1 !== h[HOT_LAST_HIT]) {
+      this.stamp[this.slotOf[page]] = ++this.f[TlbModelLayout.CLOCK];
+      h[HOT_LAST_HIT] = page + 1;
     }
   }
 
@@ -146,7 +153,7 @@ export class TlbModel {
     if (this.page[victim] !== page + 1 || this.replacement !== "fifo") this.stamp[victim] = ++this.f[TlbModelLayout.CLOCK];
     this.page[victim] = page + 1;
     this.slotOf[page] = victim;
-    this.lastHit = this.lru ? page : -1;
+    this.hot[HOT_LAST_HIT] = this.lru ? page + 1 : 0;
     this.vpid[victim] = vpid;
     this.global[victim] = global ? 1 : 0;
     return evicted;
@@ -155,7 +162,7 @@ export class TlbModel {
   /** Removes `page` (every VPID) and clears it in `map`. */
   invalidate(page: number, cause: FlushCause, map: Int32Array): void {
     this.flushes[cause]++;
-    this.lastHit = -1;
+    this.hot[HOT_LAST_HIT] = 0;
     const base = this.setBase(page);
     for (let w = base; w < base + this.ways; w++) if (this.page[w] === page + 1) this.page[w] = 0;
     map[page] = 0;
@@ -167,7 +174,7 @@ export class TlbModel {
    */
   flush(keepGlobal: boolean, cause: FlushCause, map: Int32Array): void {
     this.flushes[cause]++;
-    this.lastHit = -1;
+    this.hot[HOT_LAST_HIT] = 0;
     for (let w = 0; w < this.page.length; w++) {
       if (this.page[w] === 0 || (keepGlobal && this.global[w] !== 0)) continue;
       map[this.page[w] - 1] = 0;

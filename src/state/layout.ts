@@ -71,10 +71,13 @@ export const enum Reg {
   /** Tag of new TLB entries: 0 outside VMX non-root operation (SDM 3C 28.1). */
   VPID = 102,
   // The TLB models' hottest words (core/tlbModel.ts), here because the hot loop already
-  // holds this array: the page last made most recently used, plus one (0: none)...
-  DTLB_LAST_HIT = 103, ITLB_LAST_HIT = 104,
-  /** ...and data-TLB hits taken by the loop's inline path, added into HITS when it returns. */
-  DTLB_FAST_HITS = 105,
+  // holds this array, in pairs per TLB: the page last made most recently used plus one
+  // (0: none), then the hits not yet added into the model's float64 HITS. Those are
+  // counted as int32 (one increment on this array) and folded by
+  // CoreMemory.foldRetirements() whenever the hot loop returns or touches MMIO; one call
+  // of the loop is at most 2^20 instructions and a REP string instruction yields after
+  // 16384 iterations, so a count stays far below 2^31.
+  DTLB_LAST_HIT = 103, DTLB_NEW_HITS = 104, ITLB_LAST_HIT = 105, ITLB_NEW_HITS = 106,
   STATE_WORDS = 128,
 }
 
