@@ -3,7 +3,7 @@
 // invalidation of decoded code when it is written. MMIO beyond RAM goes to a bus
 // supplied from above (core imports nothing above it).
 
-import { Reg, Cr0, Cr4, RAM_OFFSET, DTLB_MODEL_OFFSET, ITLB_MODEL_OFFSET, DTLB_MAP_OFFSET, ITLB_MAP_OFFSET, TLB_ENTRIES, CODE_PAGE_OFFSET, CODE_PAGE_BYTES, DECODE_OFFSET, DECODE_SLOTS, DECODE_WORDS, COUNTER_OFFSET, COUNTER_SLOTS, WIDE_OFFSET, Wide, RETIRE_COUNTER_WORD, RETIRE_COUNTER_SLOTS, totalBytes } from "../state/layout.js";
+import { Reg, Cr0, Cr4, RAM_OFFSET, DTLB_MODEL_OFFSET, ITLB_MODEL_OFFSET, TlbModelLayout, DTLB_MAP_OFFSET, ITLB_MAP_OFFSET, TLB_ENTRIES, CODE_PAGE_OFFSET, CODE_PAGE_BYTES, DECODE_OFFSET, DECODE_SLOTS, DECODE_WORDS, COUNTER_OFFSET, COUNTER_SLOTS, WIDE_OFFSET, Wide, RETIRE_COUNTER_WORD, RETIRE_COUNTER_SLOTS, totalBytes } from "../state/layout.js";
 import { Event, INSTRUCTION_COUNTERS } from "../cost/event.js";
 import { raiseFault, Vector } from "./fault.js";
 import { TlbModel, TlbConfig, DEFAULT_ITLB, DEFAULT_DTLB, FlushCause } from "./tlbModel.js";
@@ -281,7 +281,7 @@ export class CoreMemory {
     const page = lin >>> 12;
     const fetch = access === Access.FETCH;
     const model = fetch ? this.itlb : this.dtlb, map = fetch ? this.itlbMap : this.tlb;
-    model.misses++;
+    model.f[TlbModelLayout.MISSES]++;
     const evicted = model.insert(page, s[Reg.VPID], (bits & Tlb.GLOBAL) !== 0);
     if (evicted >= 0) map[evicted] = 0;
     map[page] = frame | bits;

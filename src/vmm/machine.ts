@@ -246,6 +246,7 @@ export class Machine {
   /** Power-on state (SDM 3A 9.1.1 table 9-1): real mode, CS:IP = F000:FFF0. */
   reset(): void {
     const cpu = this.cpu, s = cpu.s;
+    cpu.foldRetirements(); // TLB hits counted in state words survive the reset, as the counters do
     s.fill(0);
     cpu.counts.fill(0); // the event counters, and so the TSC, start at 0 (SDM 3B 18.17)
     s[Reg.RAM_BYTES] = this.ramBytes;
