@@ -99,8 +99,8 @@ export class CoreMemory {
     this.ramBytes = ramBytes;
     this.tlb = new Int32Array(this.buffer, DTLB_MAP_OFFSET, TLB_ENTRIES);
     this.itlbMap = new Int32Array(this.buffer, ITLB_MAP_OFFSET, TLB_ENTRIES);
-    this.dtlb = new TlbModel(tlbs.dtlb ?? DEFAULT_DTLB, this.buffer, DTLB_MODEL_OFFSET, this.s, Reg.DTLB_LAST_HIT, Reg.DTLB_NEW_HITS);
-    this.itlb = new TlbModel(tlbs.itlb ?? DEFAULT_ITLB, this.buffer, ITLB_MODEL_OFFSET, this.s, Reg.ITLB_LAST_HIT, Reg.ITLB_NEW_HITS);
+    this.dtlb = new TlbModel(tlbs.dtlb ?? DEFAULT_DTLB, this.buffer, DTLB_MODEL_OFFSET, this.s, Reg.DTLB_LAST_HIT);
+    this.itlb = new TlbModel(tlbs.itlb ?? DEFAULT_ITLB, this.buffer, ITLB_MODEL_OFFSET, this.s, Reg.ITLB_LAST_HIT);
     this.codePages = new Uint8Array(this.buffer, CODE_PAGE_OFFSET, CODE_PAGE_BYTES);
     this.decoded = new Int32Array(this.buffer, DECODE_OFFSET, RETIRE_COUNTER_WORD + RETIRE_COUNTER_SLOTS);
     this.counts = new Float64Array(this.buffer, COUNTER_OFFSET, COUNTER_SLOTS);
@@ -484,7 +484,16 @@ export class CoreMemory {
   /** Implicit supervisor-mode accesses for descriptor tables and the TSS. */
   sysRead8(lin: number): number { return this.physRead8(this.xlateSystem(lin, false)); }
   sysRead16(lin: number): number { return this.sysRead8(lin) | (this.sysRead8(lin + 1) << 8); }
-  sysRead32(lin: number): number { return this.sysRead16(lin) | (this.sysRead16(lin + 2) << 16); }
+  sysRead32(lin: number): number {
+    if ((lin & 0xfff) > 0xffc) return this.sysRead16(lin) | (this.sysRead16(lin + 2) << 16);
+    // Within one page: the first byte translates (walking on a miss), and the other three
+    // hit the entry it found or filled, which is all the byte-wise reads would do besides
+    // counting three data-TLB hits (the model's last hit is already this page).
+    const p = this.xlateSystem(lin, false);
+    if (this.s[Reg.PAGING] !== 0) this.s[Reg.DTLB_NEW_HITS] += 3;
+    if ((p >>> 0) + 3 < this.ramBytes) return this.view.getInt32(p, true);
+    return this.physRead8(p) | (this.physRead8(p + 1) << 8) | (this.physRead8(p + 2) << 16) | (this.physRead8(p + 3) << 24);
+  }
   sysWrite8(lin: number, v: number): void { this.physWrite8(this.xlateSystem(lin, true), v); }
   sysWrite16(lin: number, v: number): void { this.sysWrite8(lin, v); this.sysWrite8(lin + 1, v >> 8); }
   sysWrite32(lin: number, v: number): void { this.sysWrite16(lin, v); this.sysWrite16(lin + 2, v >> 16); }

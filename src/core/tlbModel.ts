@@ -61,13 +61,12 @@ export class TlbModel {
   readonly flushes: Float64Array;
 
   /**
-   * `state` holds the last hit at `lastHitWord` (Reg.DTLB_LAST_HIT or ITLB_LAST_HIT) and,
-   * at `newHitsWord` (Reg.DTLB_NEW_HITS or ITLB_NEW_HITS), hits not yet added into HITS
-   * (int32: one increment per hit), which must be the next word. The defaults make a
-   * model outside any flat state.
+   * `state[hotWord]` holds the last hit plus one and `state[hotWord + 1]` the hits not yet
+   * added into HITS (int32: one increment per hit); in a CPU, Reg.DTLB_LAST_HIT or
+   * ITLB_LAST_HIT. The defaults make a model outside any flat state.
    */
   constructor(config: TlbConfig, buffer = new ArrayBuffer(TlbModelLayout.BYTES), base = 0,
-    state: Int32Array = new Int32Array(2), lastHitWord = 0, newHitsWord = lastHitWord + 1) {
+    state: Int32Array = new Int32Array(2), hotWord = 0) {
     const { entries, ways } = config;
     if (!Number.isInteger(entries) || !Number.isInteger(ways) || entries < 1 || entries > TLB_MAX_ENTRIES || ways < 1 || entries % ways !== 0) {
       throw new Error(`TLB of ${entries} entries cannot have ${ways} ways`);
@@ -77,8 +76,7 @@ export class TlbModel {
     this.sets = entries / ways;
     this.replacement = config.replacement;
     this.lru = config.replacement === "lru";
-    if (newHitsWord !== lastHitWord + 1) throw new Error("the TLB's new-hits word must follow its last-hit word");
-    this.hot = state.subarray(lastHitWord, lastHitWord + 2);
+    this.hot = state.subarray(hotWord, hotWord + 2);
     this.f = new Float64Array(buffer, base, TlbModelLayout.HEADER_BYTES >> 3);
     this.w = new Int32Array(buffer, base, TlbModelLayout.HEADER_BYTES >> 2);
     this.flushes = new Float64Array(buffer, base + TlbModelLayout.FLUSHES * 8, FlushCause.COUNT);
