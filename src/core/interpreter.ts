@@ -106,6 +106,11 @@ export class Core extends CoreFlags implements ByteSource {
     const csLimit = s[Reg.SEG_LIMIT + 1] >>> 0;
     const code32 = s[Reg.CODE32] !== 0;
     const modeTag = s[Reg.MODE_TAG];
+    // Nor can paging, the CPL, DR7 or a segment's hidden part (complex instructions and
+    // event delivery, all in cpu/, change them): the memory mirrors flatPhys() tests are
+    // read once per call. With data breakpoints armed no segment counts as flat.
+    const flatSegs = s[Reg.WATCHING] !== 0 ? 0 : s[Reg.FLAT_SEGS];
+    const paging = s[Reg.PAGING] !== 0, readNeed = s[Reg.READ_NEED], writeNeed = s[Reg.WRITE_NEED];
     let n = 0;
     let eip = s[Reg.EIP];
     let phys = 0;
@@ -130,8 +135,9 @@ export class Core extends CoreFlags implements ByteSource {
         // when the flat path applies, else -1 and the case takes the general path.
         let p = -1;
         if (kind >= Kind.FAST_MEM_FIRST && kind <= Kind.FAST_MEM_LAST) {
+          const write = kind !== Kind.FAST_LOAD32 && kind !== Kind.FAST_MOVZX_R_M8 && kind !== Kind.FAST_ALU_RM32;
           p = this.flatPhys(at, info, kind === Kind.FAST_MOVZX_R_M8 ? 1 : (info >> Info.SIZE_SHIFT) & Info.SIZE_MASK,
-            kind !== Kind.FAST_LOAD32 && kind !== Kind.FAST_MOVZX_R_M8 && kind !== Kind.FAST_ALU_RM32);
+            write, flatSegs, paging, write ? writeNeed : readNeed);
         }
         switch (kind) {
           case Kind.FAST_ALU_RR32: case Kind.FAST_ALU_RI32: case Kind.FAST_ALU_RM32: case Kind.FAST_ALU_MR32: {
@@ -313,23 +319,23 @@ export class Core extends CoreFlags implements ByteSource {
    * RAM offset of a ModRM memory operand of `size` bytes when the plain path applies (32-bit
    * address through a flat read/write segment, no data breakpoints, not crossing a page,
    * a data-TLB hit when paging is on, inside RAM, and for writes not in a page holding
-   * decoded code), or -1.
+   * decoded code), or -1. `flatSegs` (0 under data breakpoints), `paging` and `need` (the
+   * TLB bits the access needs) are the memory mirrors as runLoop read them at entry.
    */
-  flatPhys(at: number, info: number, size: number, write: boolean): number {
+  flatPhys(at: number, info: number, size: number, write: boolean, flatSegs: number, paging: boolean, need: number): number {
     const s = this.s, d = this.decoded;
     const ops = d[at + Dw.OPS];
     const base = (ops >> 4) & 15, index = (ops >> 8) & 15;
     let off = d[at + Dw.DISP];
     if (base !== NO_REG) off += s[base];
     if (index !== NO_REG) off += s[index] << ((ops >> 12) & 3);
-    if ((info & Info.A32) === 0 || ((s[Reg.FLAT_SEGS] >> ((ops >> 16) & 7)) & 1) === 0 || s[Reg.WATCHING] !== 0) return -1;
+    if ((info & Info.A32) === 0 || ((flatSegs >> ((ops >> 16) & 7)) & 1) === 0) return -1;
     const lin = off | 0; // a flat segment: the offset is the linear address
     if ((lin & 0xfff) > 0x1000 - size) return -1;
     let phys = lin;
-    if (s[Reg.PAGING] !== 0) {
+    if (paging) {
       // A data-TLB hit translates here; a miss takes the general path, which walks.
       const e = this.tlb[lin >>> 12];
-      const need = write ? s[Reg.WRITE_NEED] : s[Reg.READ_NEED];
       if ((e & need) !== need) return -1;
       // A hit on the most recently used page only counts (tlbModel.ts hit()).
       if ((lin >>> 12) + 1 === s[Reg.DTLB_LAST_HIT]) s[Reg.DTLB_NEW_HITS]++; else this.dtlb.hit(lin >>> 12);
