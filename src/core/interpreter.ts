@@ -3,7 +3,7 @@
 // transfers, interrupts, I/O, system instructions), which cpu/ executes in TypeScript.
 // Handlers are small methods named after their kind; none allocates.
 
-import { Reg, Flag, Cr0, DECODE_SLOTS, DECODE_WORDS, RETIRE_COUNTER_WORD } from "../state/layout.js";
+import { Reg, Flag, Cr0, DECODE_SLOTS, DECODE_WORDS, RETIRE_COUNTER_WORD, Wide } from "../state/layout.js";
 import { Kind, AluOp, FlagOp, LoopOp } from "../isa/kind.js";
 import { decode, Dw, Info, Rep, NO_REG, ByteSource } from "../isa/decode.js";
 import { FAULT, raiseFault, Vector } from "./fault.js";
@@ -30,22 +30,28 @@ const REP_CHUNK = 16384;
 const SCRATCH = DECODE_SLOTS * DECODE_WORDS;
 
 export class Core extends CoreFlags implements ByteSource {
-  /** Instructions retired by this core since creation. */
-  retired = 0;
-  /** Decoded record of the complex instruction handed to cpu/. */
-  complexAt = 0;
-  /** Added to the physical address in a cache tag: bit 31 marks 32-bit code. */
-  modeTag = 0;
-  /** True while a fault would come before the current instruction is counted. */
-  private uncounted = false;
-  /** Set by a REP string instruction that stops mid-way to let the loop look around. */
-  repeating = false;
-  /** Linear address of the instruction being decoded (for ByteSource). */
+  /**
+   * Linear address of the instruction being decoded (for ByteSource): set and used within
+   * one decodeAt(), never across instructions, so not part of the flat state.
+   */
   private fetchLin = 0;
+
+  // Names for the flat state's words (state/layout.ts Reg, Wide); the loop uses the words.
+  /** Instructions retired by this core since creation. */
+  get retired(): number { return this.wide[Wide.RETIRED]; }
+  set retired(n: number) { this.wide[Wide.RETIRED] = n; }
+  /** Decoded record of the complex instruction handed to cpu/. */
+  get complexAt(): number { return this.s[Reg.COMPLEX_AT]; }
+  set complexAt(at: number) { this.s[Reg.COMPLEX_AT] = at; }
+  /** Added to the physical address in a cache tag: bit 31 marks 32-bit code. */
+  get modeTag(): number { return this.s[Reg.MODE_TAG]; }
+  /** Set by a REP string instruction that stops mid-way to let the loop look around. */
+  get repeating(): boolean { return this.s[Reg.REPEATING] !== 0; }
+  set repeating(on: boolean) { this.s[Reg.REPEATING] = on ? 1 : 0; }
 
   override syncMode(): void {
     super.syncMode();
-    this.modeTag = this.s[Reg.CODE32] !== 0 ? (0x80000000 | 0) : 0;
+    this.s[Reg.MODE_TAG] = this.s[Reg.CODE32] !== 0 ? (0x80000000 | 0) : 0;
   }
 
   /** ByteSource for the decoder: instruction bytes through paging, as fetches. */
@@ -63,7 +69,7 @@ export class Core extends CoreFlags implements ByteSource {
 
   /** Decodes the instruction at `lin` (physical `phys`), caching it when that is safe. */
   private decodeAt(lin: number, phys: number, at: number): number {
-    this.uncounted = true; // a fault while decoding comes before the instruction is counted
+    this.s[Reg.UNCOUNTED] = 1; // a fault while decoding comes before the instruction is counted
     this.fetchLin = lin;
     // An instruction that may cross a page, or that lies outside RAM, is not cached: the
     // second page's mapping, or a device, may change without a write we can see.
@@ -73,12 +79,12 @@ export class Core extends CoreFlags implements ByteSource {
     if (len < 0) raiseFault(this.s, Vector.GP, 0, true); // longer than 15 bytes
     this.decoded[at + Dw.INFO] = specialize(this.decoded[at + Dw.INFO]);
     if (cacheable) {
-      this.decoded[at + Dw.TAG] = phys ^ this.modeTag;
+      this.decoded[at + Dw.TAG] = phys ^ this.s[Reg.MODE_TAG];
       this.codePages[phys >>> 12] |= CodePage.CODE;
     } else {
       this.decoded[at + Dw.TAG] = -1;
     }
-    this.uncounted = false;
+    this.s[Reg.UNCOUNTED] = 0;
     return at;
   }
 
@@ -99,7 +105,12 @@ export class Core extends CoreFlags implements ByteSource {
     // limit, default size and the cache's mode tag are constants here.
     const csLimit = s[Reg.SEG_LIMIT + 1] >>> 0;
     const code32 = s[Reg.CODE32] !== 0;
-    const modeTag = this.modeTag;
+    const modeTag = s[Reg.MODE_TAG];
+    // Nor can paging, the CPL, DR7 or a segment's hidden part (complex instructions and
+    // event delivery, all in cpu/, change them): the memory mirrors flatPhys() tests are
+    // read once per call. With data breakpoints armed no segment counts as flat.
+    const flatSegs = s[Reg.WATCHING] !== 0 ? 0 : s[Reg.FLAT_SEGS];
+    const paging = s[Reg.PAGING] !== 0, readNeed = s[Reg.READ_NEED], writeNeed = s[Reg.WRITE_NEED];
     let n = 0;
     let eip = s[Reg.EIP];
     let phys = 0;
@@ -112,7 +123,7 @@ export class Core extends CoreFlags implements ByteSource {
         const info = d[at + Dw.INFO];
         let next = eip + ((info >> Info.LEN_SHIFT) & Info.LEN_MASK);
         // SDM 3A 5.3: every byte of the instruction must lie within the CS limit.
-        if ((next - 1) >>> 0 > csLimit) { this.uncounted = true; raiseFault(s, Vector.GP, 0, true); }
+        if ((next - 1) >>> 0 > csLimit) { s[Reg.UNCOUNTED] = 1; raiseFault(s, Vector.GP, 0, true); }
         if (!code32) next &= 0xffff;
         const kind = info & Info.KIND_MASK;
         // Counted as retired here, where the record is at hand (cost/event.ts); the paths
@@ -124,8 +135,9 @@ export class Core extends CoreFlags implements ByteSource {
         // when the flat path applies, else -1 and the case takes the general path.
         let p = -1;
         if (kind >= Kind.FAST_MEM_FIRST && kind <= Kind.FAST_MEM_LAST) {
+          const write = kind !== Kind.FAST_LOAD32 && kind !== Kind.FAST_MOVZX_R_M8 && kind !== Kind.FAST_ALU_RM32;
           p = this.flatPhys(at, info, kind === Kind.FAST_MOVZX_R_M8 ? 1 : (info >> Info.SIZE_SHIFT) & Info.SIZE_MASK,
-            kind !== Kind.FAST_LOAD32 && kind !== Kind.FAST_MOVZX_R_M8 && kind !== Kind.FAST_ALU_RM32);
+            write, flatSegs, paging, write ? writeNeed : readNeed);
         }
         switch (kind) {
           case Kind.FAST_ALU_RR32: case Kind.FAST_ALU_RI32: case Kind.FAST_ALU_RM32: case Kind.FAST_ALU_MR32: {
@@ -138,7 +150,7 @@ export class Core extends CoreFlags implements ByteSource {
               p = -1; // the result goes to the register
             } else if (kind === Kind.FAST_ALU_MR32) {
               b = s[ops & 15];
-              if (p < 0) { s[Reg.EIP] = next; this.execute(Kind.ALU_EG, at, info); eip = next; n++; if (this.attention) budget = 0; break; }
+              if (p < 0) { s[Reg.EIP] = next; this.execute(Kind.ALU_EG, at, info); eip = next; n++; if (s[Reg.ATTENTION] !== 0) budget = 0; break; }
               a = (p & 3) === 0 ? ram32[p >> 2] : view.getInt32(p, true);
             } else { dst = (ops >> 4) & 15; a = s[dst]; b = kind === Kind.FAST_ALU_RR32 ? s[ops & 15] : d[at + Dw.IMM]; }
             let r: number;
@@ -166,13 +178,13 @@ export class Core extends CoreFlags implements ByteSource {
           }
           case Kind.FAST_STORE32: {
             if (p >= 0) { if ((p & 3) === 0) ram32[p >> 2] = s[d[at + Dw.OPS] & 15]; else view.setInt32(p, s[d[at + Dw.OPS] & 15], true); }
-            else { this.store32(at, info, s[d[at + Dw.OPS] & 15]); if (this.attention) budget = 0; }
+            else { this.store32(at, info, s[d[at + Dw.OPS] & 15]); if (s[Reg.ATTENTION] !== 0) budget = 0; }
             eip = next; n++;
             break;
           }
           case Kind.FAST_STORE_IMM: {
             const size = (info >> Info.SIZE_SHIFT) & Info.SIZE_MASK;
-            if (p < 0) { this.writeE(at, info, size, d[at + Dw.IMM]); if (this.attention) budget = 0; }
+            if (p < 0) { this.writeE(at, info, size, d[at + Dw.IMM]); if (s[Reg.ATTENTION] !== 0) budget = 0; }
             else if (size === 4) view.setInt32(p, d[at + Dw.IMM], true);
             else this.ram[p] = d[at + Dw.IMM];
             eip = next; n++;
@@ -232,26 +244,26 @@ export class Core extends CoreFlags implements ByteSource {
           default: {
             s[Reg.EIP] = next;
             if (kind >= Kind.COMPLEX_FIRST) {
-              this.complexAt = at;
+              s[Reg.COMPLEX_AT] = at;
               d[RETIRE_COUNTER_WORD + d[at + Dw.COUNTER]]--; // cpu/ counts it once it completes
               s[Reg.INSN_EIP] = eip;
-              this.retired += n;
+              this.wide[Wide.RETIRED] += n;
               return Exit.COMPLEX;
             }
             if (this.execute(kind, at, info)) {
-              this.retired += n + 1;
+              this.wide[Wide.RETIRED] += n + 1;
               return Exit.MODE;
             }
             next = s[Reg.EIP];
             eip = next;
             // A device asked to look at what this instruction stored: end the slice after it.
-            if (this.attention) budget = 0;
+            if (s[Reg.ATTENTION] !== 0) budget = 0;
             // A REP string instruction that yields mid-way has not retired yet; return so
             // the run loop can look around (single-step trap, device stop, budget).
-            if (this.repeating) {
-              this.repeating = false;
+            if (s[Reg.REPEATING] !== 0) {
+              s[Reg.REPEATING] = 0;
               d[RETIRE_COUNTER_WORD + d[at + Dw.COUNTER]]--;
-              this.retired += n;
+              this.wide[Wide.RETIRED] += n;
               return Exit.LIMIT;
             }
             n++;
@@ -265,34 +277,35 @@ export class Core extends CoreFlags implements ByteSource {
       if (e !== FAULT) throw e;
       // The faulting instruction was counted unless the fault came first (fetch, decode,
       // CS limit); its record is the cached one for `phys`, or the uncached scratch slot.
-      if (!this.uncounted) {
+      if (s[Reg.UNCOUNTED] === 0) {
         let at = (phys & (DECODE_SLOTS - 1)) * DECODE_WORDS;
         if (d[at] !== (phys ^ modeTag)) at = SCRATCH;
         d[RETIRE_COUNTER_WORD + d[at + Dw.COUNTER]]--;
       }
-      this.uncounted = false;
+      s[Reg.UNCOUNTED] = 0;
       s[Reg.EIP] = eip;
       s[Reg.INSN_EIP] = eip;
-      this.retired += n;
+      this.wide[Wide.RETIRED] += n;
       return Exit.FAULT;
     }
     s[Reg.EIP] = eip;
-    this.retired += n;
+    this.wide[Wide.RETIRED] += n;
     return Exit.LIMIT;
   }
 
   /** fetchPhys for the instruction about to be counted: a fault here precedes its count. */
   private nextPhys(eip: number): number {
-    this.uncounted = true;
+    const s = this.s;
+    s[Reg.UNCOUNTED] = 1;
     const phys = this.fetchPhys(eip);
-    this.uncounted = false;
+    s[Reg.UNCOUNTED] = 0;
     return phys;
   }
 
   /** Physical address of the instruction at CS:eip. */
   private fetchPhys(eip: number): number {
     const lin = (this.s[Reg.SEG_BASE + 1] + eip) | 0;
-    return this.paging ? this.xlateFetch(lin) : lin;
+    return this.s[Reg.PAGING] !== 0 ? this.xlateFetch(lin) : lin;
   }
 
   // --- Operands ------------------------------------------------------------------------
@@ -306,26 +319,26 @@ export class Core extends CoreFlags implements ByteSource {
    * RAM offset of a ModRM memory operand of `size` bytes when the plain path applies (32-bit
    * address through a flat read/write segment, no data breakpoints, not crossing a page,
    * a data-TLB hit when paging is on, inside RAM, and for writes not in a page holding
-   * decoded code), or -1.
+   * decoded code), or -1. `flatSegs` (0 under data breakpoints), `paging` and `need` (the
+   * TLB bits the access needs) are the memory mirrors as runLoop read them at entry.
    */
-  flatPhys(at: number, info: number, size: number, write: boolean): number {
+  flatPhys(at: number, info: number, size: number, write: boolean, flatSegs: number, paging: boolean, need: number): number {
     const s = this.s, d = this.decoded;
     const ops = d[at + Dw.OPS];
     const base = (ops >> 4) & 15, index = (ops >> 8) & 15;
     let off = d[at + Dw.DISP];
     if (base !== NO_REG) off += s[base];
     if (index !== NO_REG) off += s[index] << ((ops >> 12) & 3);
-    if ((info & Info.A32) === 0 || ((this.flatSegs >> ((ops >> 16) & 7)) & 1) === 0 || this.watching) return -1;
+    if ((info & Info.A32) === 0 || ((flatSegs >> ((ops >> 16) & 7)) & 1) === 0) return -1;
     const lin = off | 0; // a flat segment: the offset is the linear address
     if ((lin & 0xfff) > 0x1000 - size) return -1;
     let phys = lin;
-    if (this.paging) {
+    if (paging) {
       // A data-TLB hit translates here; a miss takes the general path, which walks.
       const e = this.tlb[lin >>> 12];
-      const need = write ? this.writeNeed : this.readNeed;
       if ((e & need) !== need) return -1;
-      const tlb = this.dtlb;
-      if ((lin >>> 12) === tlb.lastHit) tlb.hits++; else tlb.hit(lin >>> 12);
+      // A hit on the most recently used page only counts (tlbModel.ts hit()).
+      if ((lin >>> 12) + 1 === s[Reg.DTLB_LAST_HIT]) s[Reg.DTLB_NEW_HITS]++; else this.dtlb.hit(lin >>> 12);
       phys = (e & ~0xfff) | (lin & 0xfff);
     }
     if ((phys >>> 0) + size > this.ramBytes) return -1;
@@ -1214,7 +1227,7 @@ export class Core extends CoreFlags implements ByteSource {
     if ((a32 ? s[Reg.ECX] : s[Reg.ECX] & 0xffff) !== 0) {
       const back = s[Reg.EIP] - ((info >> Info.LEN_SHIFT) & Info.LEN_MASK);
       s[Reg.EIP] = s[Reg.CODE32] !== 0 ? back : back & 0xffff;
-      this.repeating = true;
+      s[Reg.REPEATING] = 1;
     }
   }
 

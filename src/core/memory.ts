@@ -3,7 +3,7 @@
 // invalidation of decoded code when it is written. MMIO beyond RAM goes to a bus
 // supplied from above (core imports nothing above it).
 
-import { Reg, Cr0, Cr4, RAM_OFFSET, DTLB_MAP_OFFSET, ITLB_MAP_OFFSET, TLB_ENTRIES, CODE_PAGE_OFFSET, CODE_PAGE_BYTES, DECODE_OFFSET, DECODE_SLOTS, DECODE_WORDS, COUNTER_OFFSET, COUNTER_SLOTS, RETIRE_COUNTER_WORD, RETIRE_COUNTER_SLOTS, totalBytes } from "../state/layout.js";
+import { Reg, Cr0, Cr4, RAM_OFFSET, DTLB_MODEL_OFFSET, ITLB_MODEL_OFFSET, TlbModelLayout, DTLB_MAP_OFFSET, ITLB_MAP_OFFSET, TLB_ENTRIES, CODE_PAGE_OFFSET, CODE_PAGE_BYTES, DECODE_OFFSET, DECODE_SLOTS, DECODE_WORDS, COUNTER_OFFSET, COUNTER_SLOTS, WIDE_OFFSET, Wide, RETIRE_COUNTER_WORD, RETIRE_COUNTER_SLOTS, totalBytes } from "../state/layout.js";
 import { Event, INSTRUCTION_COUNTERS } from "../cost/event.js";
 import { raiseFault, Vector } from "./fault.js";
 import { TlbModel, TlbConfig, DEFAULT_ITLB, DEFAULT_DTLB, FlushCause } from "./tlbModel.js";
@@ -71,35 +71,21 @@ export class CoreMemory {
   readonly itlbMap: Int32Array;
   readonly dtlb: TlbModel;
   readonly itlb: TlbModel;
-  /** Tag of new TLB entries: 0 outside VMX non-root operation (SDM 3C 28.1). */
-  vpid = 0;
   readonly codePages: Uint8Array;
   readonly decoded: Int32Array;
   bus: PhysicalBus | null = null;
   /** Pages whose stores go to `writeWatcher` (kept across flushes of the decode cache). */
   readonly watchedPages: number[] = [];
   writeWatcher: WriteWatcher | null = null;
-  /**
-   * Set when a device wants the run loop to look at it now: the hot loop ends its slice
-   * after the instruction (checked only on its slow paths, which watched stores take).
-   */
-  attention = false;
-
-  /** Mirrors of state the hot loop tests on every access (kept in sync by syncMode()). */
-  paging = false;
-  /** True when data breakpoints (DR7 R/W = 01 or 11) are armed: every access is checked. */
-  watching = false;
-  /** Bit per segment register that is flat read/write data: base 0, limit 4 GiB. */
-  flatSegs = 0;
-  /** Bits B0-B3 of the data breakpoints hit by the current instruction. */
-  dataHits = 0;
-  readNeed = Tlb.VALID;
-  writeNeed = Tlb.VALID | Tlb.SUP_WRITE | Tlb.DIRTY;
   /** The event counters (cost/event.ts) in the flat state; cost/ prices them. */
   readonly counts: Float64Array;
+  /** The run's float64 counters (state/layout.ts Wide): instructions retired, events delivered. */
+  readonly wide: Float64Array;
   /** Retirements by instruction counter during one call of the hot loop (state/layout.ts). */
   readonly retireCounts: Int32Array;
   walkObserver: WalkObserver | null = null;
+  // What a walk read, for walkObserver only: filled and reported within one walk, never
+  // read across instructions, so not part of the flat state.
   private readonly walkRefs = new Float64Array(6);
   private walkRefCount = 0;
   private walkAccess: Access = Access.READ;
@@ -113,14 +99,43 @@ export class CoreMemory {
     this.ramBytes = ramBytes;
     this.tlb = new Int32Array(this.buffer, DTLB_MAP_OFFSET, TLB_ENTRIES);
     this.itlbMap = new Int32Array(this.buffer, ITLB_MAP_OFFSET, TLB_ENTRIES);
-    this.dtlb = new TlbModel(tlbs.dtlb ?? DEFAULT_DTLB);
-    this.itlb = new TlbModel(tlbs.itlb ?? DEFAULT_ITLB);
+    this.dtlb = new TlbModel(tlbs.dtlb ?? DEFAULT_DTLB, this.buffer, DTLB_MODEL_OFFSET, this.s, Reg.DTLB_LAST_HIT);
+    this.itlb = new TlbModel(tlbs.itlb ?? DEFAULT_ITLB, this.buffer, ITLB_MODEL_OFFSET, this.s, Reg.ITLB_LAST_HIT);
     this.codePages = new Uint8Array(this.buffer, CODE_PAGE_OFFSET, CODE_PAGE_BYTES);
     this.decoded = new Int32Array(this.buffer, DECODE_OFFSET, RETIRE_COUNTER_WORD + RETIRE_COUNTER_SLOTS);
     this.counts = new Float64Array(this.buffer, COUNTER_OFFSET, COUNTER_SLOTS);
+    this.wide = new Float64Array(this.buffer, WIDE_OFFSET, Wide.SLOTS);
     this.retireCounts = new Int32Array(this.buffer, DECODE_OFFSET + RETIRE_COUNTER_WORD * 4, RETIRE_COUNTER_SLOTS);
     this.s[Reg.RAM_BYTES] = ramBytes;
+    if (buffer === undefined) {
+      // What syncMode() derives from the all-zero state (a given buffer carries its own).
+      this.s[Reg.READ_NEED] = Tlb.VALID;
+      this.s[Reg.WRITE_NEED] = Tlb.VALID | Tlb.SUP_WRITE | Tlb.DIRTY;
+    }
   }
+
+  // Names for the flat state's words (state/layout.ts), for code off the hot path; the hot
+  // paths below read the words themselves.
+  /** Tag of new TLB entries: 0 outside VMX non-root operation (SDM 3C 28.1). */
+  get vpid(): number { return this.s[Reg.VPID]; }
+  set vpid(v: number) { this.s[Reg.VPID] = v; }
+  /**
+   * Set when a device wants the run loop to look at it now: the hot loop ends its slice
+   * after the instruction (checked only on its slow paths, which watched stores take).
+   */
+  get attention(): boolean { return this.s[Reg.ATTENTION] !== 0; }
+  set attention(on: boolean) { this.s[Reg.ATTENTION] = on ? 1 : 0; }
+  /** Mirrors of state the hot loop tests on every access (kept in sync by syncMode()). */
+  get paging(): boolean { return this.s[Reg.PAGING] !== 0; }
+  /** True when data breakpoints (DR7 R/W = 01 or 11) are armed: every access is checked. */
+  get watching(): boolean { return this.s[Reg.WATCHING] !== 0; }
+  /** Bit per segment register that is flat read/write data: base 0, limit 4 GiB. */
+  get flatSegs(): number { return this.s[Reg.FLAT_SEGS]; }
+  /** Bits B0-B3 of the data breakpoints hit by the current instruction. */
+  get dataHits(): number { return this.s[Reg.DATA_HITS]; }
+  set dataHits(bits: number) { this.s[Reg.DATA_HITS] = bits; }
+  get readNeed(): number { return this.s[Reg.READ_NEED]; }
+  get writeNeed(): number { return this.s[Reg.WRITE_NEED]; }
 
   /** Page walks made (each is a TLB miss) and the paging-structure references they read. */
   get pageWalks(): number { return this.counts[Event.TLB_MISS]; }
@@ -129,11 +144,11 @@ export class CoreMemory {
   /** Recomputes the mirrors after CR0, CR4 or CPL change. */
   syncMode(): void {
     const s = this.s;
-    this.paging = (s[Reg.CR0] & Cr0.PG) !== 0;
-    this.watching = dataBreakpointsArmed(s[Reg.DR0 + 7]);
+    s[Reg.PAGING] = (s[Reg.CR0] & Cr0.PG) !== 0 ? 1 : 0;
+    s[Reg.WATCHING] = dataBreakpointsArmed(s[Reg.DR0 + 7]) ? 1 : 0;
     const user = s[Reg.CPL] === 3;
-    this.readNeed = user ? Tlb.VALID | Tlb.USER_READ : Tlb.VALID;
-    this.writeNeed = (user ? Tlb.VALID | Tlb.USER_WRITE : Tlb.VALID | Tlb.SUP_WRITE) | Tlb.DIRTY;
+    s[Reg.READ_NEED] = user ? Tlb.VALID | Tlb.USER_READ : Tlb.VALID;
+    s[Reg.WRITE_NEED] = (user ? Tlb.VALID | Tlb.USER_WRITE : Tlb.VALID | Tlb.SUP_WRITE) | Tlb.DIRTY;
   }
 
   // --- Segmentation (SDM 3A 5.3: limit checks; 3.4.5.1: expand-down) -------------------
@@ -143,7 +158,7 @@ export class CoreMemory {
     const s = this.s;
     const flat = s[Reg.SEG_BASE + seg] === 0 && s[Reg.SEG_LIMIT + seg] === -1 &&
       (s[Reg.SEG_ACCESS + seg] & (SegAccess.READ | SegAccess.WRITE | SegAccess.EXPAND_DOWN)) === (SegAccess.READ | SegAccess.WRITE);
-    this.flatSegs = flat ? this.flatSegs | (1 << seg) : this.flatSegs & ~(1 << seg);
+    s[Reg.FLAT_SEGS] = flat ? s[Reg.FLAT_SEGS] | (1 << seg) : s[Reg.FLAT_SEGS] & ~(1 << seg);
   }
 
   /** Linear address of a read of `size` bytes at seg:off, or a #GP/#SS fault. */
@@ -188,30 +203,33 @@ export class CoreMemory {
 
   /** Physical address for a data read at `lin` with the current privilege. */
   xlateRead(lin: number): number {
-    if (!this.paging) return lin;
-    const e = this.tlb[lin >>> 12];
-    if ((e & this.readNeed) === this.readNeed) { this.dtlb.hit(lin >>> 12); return (e & ~0xfff) | (lin & 0xfff); }
-    return this.walk(lin, Access.READ, this.s[Reg.CPL] === 3);
+    const s = this.s;
+    if (s[Reg.PAGING] === 0) return lin;
+    const e = this.tlb[lin >>> 12], need = s[Reg.READ_NEED];
+    if ((e & need) === need) { this.dtlb.hit(lin >>> 12); return (e & ~0xfff) | (lin & 0xfff); }
+    return this.walk(lin, Access.READ, s[Reg.CPL] === 3);
   }
 
   xlateWrite(lin: number): number {
-    if (!this.paging) return lin;
-    const e = this.tlb[lin >>> 12];
-    if ((e & this.writeNeed) === this.writeNeed) { this.dtlb.hit(lin >>> 12); return (e & ~0xfff) | (lin & 0xfff); }
-    return this.walk(lin, Access.WRITE, this.s[Reg.CPL] === 3);
+    const s = this.s;
+    if (s[Reg.PAGING] === 0) return lin;
+    const e = this.tlb[lin >>> 12], need = s[Reg.WRITE_NEED];
+    if ((e & need) === need) { this.dtlb.hit(lin >>> 12); return (e & ~0xfff) | (lin & 0xfff); }
+    return this.walk(lin, Access.WRITE, s[Reg.CPL] === 3);
   }
 
   /** Instruction fetch translation: the hot loop asks only when execution enters a new page. */
   xlateFetch(lin: number): number {
-    if (!this.paging) return lin;
-    const e = this.itlbMap[lin >>> 12];
-    if ((e & this.readNeed) === this.readNeed) { this.itlb.hit(lin >>> 12); return (e & ~0xfff) | (lin & 0xfff); }
-    return this.walk(lin, Access.FETCH, this.s[Reg.CPL] === 3);
+    const s = this.s;
+    if (s[Reg.PAGING] === 0) return lin;
+    const e = this.itlbMap[lin >>> 12], need = s[Reg.READ_NEED];
+    if ((e & need) === need) { this.itlb.hit(lin >>> 12); return (e & ~0xfff) | (lin & 0xfff); }
+    return this.walk(lin, Access.FETCH, s[Reg.CPL] === 3);
   }
 
   /** Translation for implicit supervisor accesses (descriptor tables, TSS: SDM 3A 4.6). */
   xlateSystem(lin: number, write: boolean): number {
-    if (!this.paging) return lin;
+    if (this.s[Reg.PAGING] === 0) return lin;
     const e = this.tlb[lin >>> 12];
     const need = write ? Tlb.VALID | Tlb.SUP_WRITE | Tlb.DIRTY : Tlb.VALID;
     if ((e & need) === need) { this.dtlb.hit(lin >>> 12); return (e & ~0xfff) | (lin & 0xfff); }
@@ -263,8 +281,8 @@ export class CoreMemory {
     const page = lin >>> 12;
     const fetch = access === Access.FETCH;
     const model = fetch ? this.itlb : this.dtlb, map = fetch ? this.itlbMap : this.tlb;
-    model.misses++;
-    const evicted = model.insert(page, this.vpid, (bits & Tlb.GLOBAL) !== 0);
+    model.f[TlbModelLayout.MISSES]++;
+    const evicted = model.insert(page, s[Reg.VPID], (bits & Tlb.GLOBAL) !== 0);
     if (evicted >= 0) map[evicted] = 0;
     map[page] = frame | bits;
     if (this.walkObserver) this.walkObserver.pageWalk(lin, access, user, this.walkRefs, this.walkRefCount, frame | (lin & 0xfff), -1);
@@ -326,7 +344,7 @@ export class CoreMemory {
   private mmioWrite(p: number, size: number, v: number): void {
     this.counts[Event.MMIO_ACCESS]++;
     this.foldRetirements();
-    this.attention = true;
+    this.s[Reg.ATTENTION] = 1;
     if (this.bus) this.bus.write(p >>> 0, size, v);
   }
 
@@ -340,6 +358,8 @@ export class CoreMemory {
     for (let i = 0; i < INSTRUCTION_COUNTERS; i++) {
       if (r[i] !== 0) { c[i] += r[i]; r[i] = 0; }
     }
+    this.dtlb.foldHits();
+    this.itlb.foldHits();
   }
 
   physRead8(p: number): number {
@@ -382,7 +402,7 @@ export class CoreMemory {
    * bytes before it may include the written bytes (SDM 2A 2.3.11: 15-byte maximum).
    */
   invalidateCode(p: number, size: number): void {
-    if ((this.codePages[p >>> 12] & CodePage.WATCHED) !== 0 && this.writeWatcher !== null && this.writeWatcher.written(p, size)) this.attention = true;
+    if ((this.codePages[p >>> 12] & CodePage.WATCHED) !== 0 && this.writeWatcher !== null && this.writeWatcher.written(p, size)) this.s[Reg.ATTENTION] = 1;
     const d = this.decoded;
     for (let a = p - 14; a < p + size; a++) {
       const at = (a & (DECODE_SLOTS - 1)) * DECODE_WORDS;
@@ -403,34 +423,34 @@ export class CoreMemory {
       const bytes = BREAKPOINT_BYTES[(dr7 >>> (18 + i * 4)) & 3];
       const addr = (s[Reg.DR0 + i] & ~(bytes - 1)) >>> 0;
       const first = lin >>> 0;
-      if (first < addr + bytes && first + size > addr) this.dataHits |= 1 << i;
+      if (first < addr + bytes && first + size > addr) s[Reg.DATA_HITS] |= 1 << i;
     }
   }
 
   rd8(lin: number): number {
-    if (this.watching) this.watchAccess(lin, 1, false);
+    if (this.s[Reg.WATCHING] !== 0) this.watchAccess(lin, 1, false);
     return this.physRead8(this.xlateRead(lin));
   }
   rd16(lin: number): number {
-    if (this.watching) this.watchAccess(lin, 2, false);
+    if (this.s[Reg.WATCHING] !== 0) this.watchAccess(lin, 2, false);
     if ((lin & 0xfff) === 0xfff) return this.rd8(lin) | (this.rd8(lin + 1) << 8);
     const p = this.xlateRead(lin);
     if ((p >>> 0) + 1 < this.ramBytes) return this.view.getUint16(p, true);
     return this.physRead16(p);
   }
   rd32(lin: number): number {
-    if (this.watching) this.watchAccess(lin, 4, false);
+    if (this.s[Reg.WATCHING] !== 0) this.watchAccess(lin, 4, false);
     if ((lin & 0xfff) > 0xffc) return this.rd16(lin) | (this.rd16(lin + 2) << 16);
     const p = this.xlateRead(lin);
     if ((p >>> 0) + 3 < this.ramBytes) return this.view.getInt32(p, true);
     return this.physRead32(p);
   }
   wr8(lin: number, v: number): void {
-    if (this.watching) this.watchAccess(lin, 1, true);
+    if (this.s[Reg.WATCHING] !== 0) this.watchAccess(lin, 1, true);
     this.physWrite8(this.xlateWrite(lin), v);
   }
   wr16(lin: number, v: number): void {
-    if (this.watching) this.watchAccess(lin, 2, true);
+    if (this.s[Reg.WATCHING] !== 0) this.watchAccess(lin, 2, true);
     if ((lin & 0xfff) === 0xfff) {
       // Check both pages before writing either byte, so a fault leaves memory unchanged.
       this.xlateWrite(lin + 1);
@@ -440,7 +460,7 @@ export class CoreMemory {
     this.physWrite16(this.xlateWrite(lin), v);
   }
   wr32(lin: number, v: number): void {
-    if (this.watching) this.watchAccess(lin, 4, true);
+    if (this.s[Reg.WATCHING] !== 0) this.watchAccess(lin, 4, true);
     if ((lin & 0xfff) > 0xffc) {
       this.xlateWrite(lin); this.xlateWrite(lin + 3);
       this.wr16(lin, v); this.wr16(lin + 2, v >> 16);

@@ -7,6 +7,8 @@
 // page to translation holding exactly the pages this model contains, and the model tells
 // it which page to drop when it evicts one.
 
+import { TlbModelLayout, TLB_MAX_ENTRIES, TLB_ENTRIES } from "../state/layout.js";
+
 /** Replacement policy of a TLB's sets. */
 export type TlbReplacement = "lru" | "fifo" | "random";
 
@@ -27,53 +29,96 @@ export const DEFAULT_DTLB: TlbConfig = { entries: 64, ways: 4, replacement: "lru
 /** Why a TLB was flushed, for the counters. */
 export const enum FlushCause { CR3 = 0, INVLPG = 1, MODE = 2, TASK_SWITCH = 3, COUNT = 4 }
 
+/** Replacement policies as stored in the flat state (TlbModelLayout.POLICY). */
+const POLICY_CODE: Record<TlbReplacement, number> = { lru: 0, fifo: 1, random: 2 };
+/** Initial xorshift32 state of the random policy; the flat state holds seed XOR this. */
+const SEED0 = 0x2545f491;
+/** Indices in TlbModel.hot. */
+const HOT_LAST_HIT = 0, HOT_NEW_HITS = 1;
+
+/**
+ * All of a model's state lives in the flat state at `base` (state/layout.ts
+ * TlbModelLayout), so a copy of the buffer copies the TLB; an all-zero area is empty.
+ */
 export class TlbModel {
   readonly sets: number;
   readonly ways: number;
-  private readonly page: Int32Array;   // linear page number, or -1 when the way is empty
+  readonly entries: number;
+  /** Clock and counters (float64) and the int32 header words, over the same bytes. */
+  readonly f: Float64Array;
+  readonly w: Int32Array;
+  private readonly page: Int32Array;   // linear page number + 1, or 0 when the way is empty
   private readonly vpid: Int32Array;
   private readonly global: Uint8Array;
   private readonly stamp: Float64Array; // last use (LRU) or fill time (FIFO)
   /** Entry index holding each linear page (valid only while the page is present). */
-  private readonly slotOf = new Uint16Array(1 << 20);
-  private clock = 0;
-  /** The page last made most recently used (-1: none), so repeated hits cost no update. */
-  lastHit = -1;
-  private seed = 0x2545f491;
+  private readonly slotOf: Uint16Array;
   private readonly replacement: TlbReplacement;
   private readonly lru: boolean;
+  /** The model's two words in the CPU's state array: last hit + 1, hits not yet in HITS. */
+  private readonly hot: Int32Array;
+  /** Flushes by FlushCause. */
+  readonly flushes: Float64Array;
 
-  hits = 0;
-  misses = 0;
-  evictions = 0;
-  readonly flushes = new Float64Array(FlushCause.COUNT);
-
-  constructor(config: TlbConfig) {
+  /**
+   * `state[hotWord]` holds the last hit plus one and `state[hotWord + 1]` the hits not yet
+   * added into HITS (int32: one increment per hit); in a CPU, Reg.DTLB_LAST_HIT or
+   * ITLB_LAST_HIT. The defaults make a model outside any flat state.
+   */
+  constructor(config: TlbConfig, buffer = new ArrayBuffer(TlbModelLayout.BYTES), base = 0,
+    state: Int32Array = new Int32Array(2), hotWord = 0) {
     const { entries, ways } = config;
-    if (!Number.isInteger(entries) || !Number.isInteger(ways) || entries < 1 || entries > 65536 || ways < 1 || entries % ways !== 0) {
+    if (!Number.isInteger(entries) || !Number.isInteger(ways) || entries < 1 || entries > TLB_MAX_ENTRIES || ways < 1 || entries % ways !== 0) {
       throw new Error(`TLB of ${entries} entries cannot have ${ways} ways`);
     }
     this.ways = ways;
+    this.entries = entries;
     this.sets = entries / ways;
     this.replacement = config.replacement;
     this.lru = config.replacement === "lru";
-    this.page = new Int32Array(entries).fill(-1);
-    this.vpid = new Int32Array(entries);
-    this.global = new Uint8Array(entries);
-    this.stamp = new Float64Array(entries);
+    this.hot = state.subarray(hotWord, hotWord + 2);
+    this.f = new Float64Array(buffer, base, TlbModelLayout.HEADER_BYTES >> 3);
+    this.w = new Int32Array(buffer, base, TlbModelLayout.HEADER_BYTES >> 2);
+    this.flushes = new Float64Array(buffer, base + TlbModelLayout.FLUSHES * 8, FlushCause.COUNT);
+    this.page = new Int32Array(buffer, base + TlbModelLayout.PAGE, entries);
+    this.vpid = new Int32Array(buffer, base + TlbModelLayout.VPID, entries);
+    this.global = new Uint8Array(buffer, base + TlbModelLayout.GLOBAL, entries);
+    this.stamp = new Float64Array(buffer, base + TlbModelLayout.STAMP, entries);
+    this.slotOf = new Uint16Array(buffer, base + TlbModelLayout.SLOT_OF, TLB_ENTRIES);
+    // The geometry is configuration, recorded so the state describes itself.
+    this.w[TlbModelLayout.SETS] = this.sets;
+    this.w[TlbModelLayout.WAYS] = ways;
+    this.w[TlbModelLayout.POLICY] = POLICY_CODE[config.replacement];
   }
+
+  /** The page last made most recently used (-1: none), so repeated hits cost no update. */
+  get lastHit(): number { return this.hot[HOT_LAST_HIT] - 1; }
+  set lastHit(page: number) { this.hot[HOT_LAST_HIT] = page + 1; }
+  get hits(): number { return this.f[TlbModelLayout.HITS] + this.hot[HOT_NEW_HITS]; }
+  set hits(n: number) { this.f[TlbModelLayout.HITS] = n; }
+  get misses(): number { return this.f[TlbModelLayout.MISSES]; }
+  set misses(n: number) { this.f[TlbModelLayout.MISSES] = n; }
+  get evictions(): number { return this.f[TlbModelLayout.EVICTIONS]; }
+  set evictions(n: number) { this.f[TlbModelLayout.EVICTIONS] = n; }
 
   private setBase(page: number): number {
     return (page % this.sets) * this.ways;
   }
 
+  /** Adds the hits counted as int32 into HITS. */
+  foldHits(): void {
+    const n = this.hot[HOT_NEW_HITS];
+    if (n !== 0) { this.f[TlbModelLayout.HITS] += n; this.hot[HOT_NEW_HITS] = 0; }
+  }
+
   /** Counts a hit on a present `page` and refreshes it for LRU replacement. */
   hit(page: number): void {
-    this.hits++;
+    const h = this.hot;
+    h[HOT_NEW_HITS]++;
     // A hit on the most recently used page leaves the LRU order as it is.
-    if (this.lru && page !== this.lastHit) {
-      this.stamp[this.slotOf[page]] = ++this.clock;
-      this.lastHit = page;
+    if (this.lru && page + 1 !== h[HOT_LAST_HIT]) {
+      this.stamp[this.slotOf[page]] = ++this.f[TlbModelLayout.CLOCK];
+      h[HOT_LAST_HIT] = page + 1;
     }
   }
 
@@ -85,28 +130,28 @@ export class TlbModel {
     const base = this.setBase(page);
     let victim = -1;
     for (let w = base; w < base + this.ways; w++) {
-      if (this.page[w] === page && this.vpid[w] === vpid) { victim = w; break; }
+      if (this.page[w] === page + 1 && this.vpid[w] === vpid) { victim = w; break; }
     }
     let evicted = -1;
     if (victim < 0) {
-      for (let w = base; w < base + this.ways; w++) if (this.page[w] < 0) { victim = w; break; }
+      for (let w = base; w < base + this.ways; w++) if (this.page[w] === 0) { victim = w; break; }
     }
     if (victim < 0) {
       if (this.replacement === "random") {
         // xorshift32: deterministic, so two runs evict the same entries.
-        let x = this.seed; x ^= x << 13; x ^= x >>> 17; x ^= x << 5; this.seed = x;
+        let x = this.w[TlbModelLayout.SEED] ^ SEED0; x ^= x << 13; x ^= x >>> 17; x ^= x << 5; this.w[TlbModelLayout.SEED] = x ^ SEED0;
         victim = base + ((x >>> 0) % this.ways);
       } else {
         victim = base;
         for (let w = base + 1; w < base + this.ways; w++) if (this.stamp[w] < this.stamp[victim]) victim = w;
       }
-      evicted = this.page[victim];
-      this.evictions++;
+      evicted = this.page[victim] - 1;
+      this.f[TlbModelLayout.EVICTIONS]++;
     }
-    if (this.page[victim] !== page || this.replacement !== "fifo") this.stamp[victim] = ++this.clock;
-    this.page[victim] = page;
+    if (this.page[victim] !== page + 1 || this.replacement !== "fifo") this.stamp[victim] = ++this.f[TlbModelLayout.CLOCK];
+    this.page[victim] = page + 1;
     this.slotOf[page] = victim;
-    this.lastHit = this.lru ? page : -1;
+    this.hot[HOT_LAST_HIT] = this.lru ? page + 1 : 0;
     this.vpid[victim] = vpid;
     this.global[victim] = global ? 1 : 0;
     return evicted;
@@ -115,9 +160,9 @@ export class TlbModel {
   /** Removes `page` (every VPID) and clears it in `map`. */
   invalidate(page: number, cause: FlushCause, map: Int32Array): void {
     this.flushes[cause]++;
-    this.lastHit = -1;
+    this.hot[HOT_LAST_HIT] = 0;
     const base = this.setBase(page);
-    for (let w = base; w < base + this.ways; w++) if (this.page[w] === page) this.page[w] = -1;
+    for (let w = base; w < base + this.ways; w++) if (this.page[w] === page + 1) this.page[w] = 0;
     map[page] = 0;
   }
 
@@ -127,16 +172,16 @@ export class TlbModel {
    */
   flush(keepGlobal: boolean, cause: FlushCause, map: Int32Array): void {
     this.flushes[cause]++;
-    this.lastHit = -1;
+    this.hot[HOT_LAST_HIT] = 0;
     for (let w = 0; w < this.page.length; w++) {
-      if (this.page[w] < 0 || (keepGlobal && this.global[w] !== 0)) continue;
-      map[this.page[w]] = 0;
-      this.page[w] = -1;
+      if (this.page[w] === 0 || (keepGlobal && this.global[w] !== 0)) continue;
+      map[this.page[w] - 1] = 0;
+      this.page[w] = 0;
     }
   }
 
   /** Pages currently held (for reports and tests). */
   contents(): number[] {
-    return Array.from(this.page).filter((p) => p >= 0);
+    return Array.from(this.page).filter((p) => p !== 0).map((p) => p - 1);
   }
 }

@@ -2,7 +2,7 @@
 // complex instructions, delivers faults, single-steps under EFLAGS.TF, honours DR0-DR3
 // instruction breakpoints, and reports why it stopped.
 
-import { Reg, Flag } from "../state/layout.js";
+import { Reg, Flag, Wide } from "../state/layout.js";
 import { Exit } from "../core/interpreter.js";
 import { FAULT, Vector } from "../core/fault.js";
 import { Kind } from "../isa/kind.js";
@@ -36,8 +36,9 @@ export class Cpu extends CpuSystem {
    * bitmap that intercepts everything; used by the silicon oracle and debuggers).
    */
   stopOnException = false;
-  /** Faults delivered; each ends an instruction step without retiring it. */
-  eventsDelivered = 0;
+  /** Events delivered (faults, interrupts, NMIs); each ends a step without retiring an instruction. */
+  get eventsDelivered(): number { return this.wide[Wide.EVENTS_DELIVERED]; }
+  set eventsDelivered(n: number) { this.wide[Wide.EVENTS_DELIVERED] = n; }
 
   /** Where external interrupts come from (the PIC pair), or null when nothing interrupts. */
   interruptSource: InterruptSource | null = null;
@@ -48,13 +49,13 @@ export class Cpu extends CpuSystem {
    * are taken between instructions when IF = 1 and no STI/MOV SS shadow is pending.
    */
   runFor(limit: number, untilCycle = Infinity): StopReason {
-    const s = this.s;
-    const end = this.retired + this.eventsDelivered + limit;
+    const s = this.s, w = this.wide;
+    const end = w[Wide.RETIRED] + w[Wide.EVENTS_DELIVERED] + limit;
     this.stopRequested = false;
     this.pendingException = false;
     try {
-      while (this.retired + this.eventsDelivered < end) {
-        let slice = Math.min(end - this.retired - this.eventsDelivered, 1 << 20);
+      while (w[Wide.RETIRED] + w[Wide.EVENTS_DELIVERED] < end) {
+        let slice = Math.min(end - w[Wide.RETIRED] - w[Wide.EVENTS_DELIVERED], 1 << 20);
         if (untilCycle !== Infinity) {
           const left = untilCycle - this.accounting.cycles();
           if (left <= 0) return "deadline";
@@ -88,7 +89,7 @@ export class Cpu extends CpuSystem {
           else if (exit === Exit.FAULT) this.deliverFault();
         }
         if (this.stopRequested) return this.stopOnException && this.pendingException ? "exception" : "stop";
-        if (this.rescheduleRequested || this.attention) { this.rescheduleRequested = false; this.attention = false; return "deadline"; }
+        if (this.rescheduleRequested || s[Reg.ATTENTION] !== 0) { this.rescheduleRequested = false; s[Reg.ATTENTION] = 0; return "deadline"; }
       }
     } catch (e) {
       if (e instanceof TripleFault) { this.stopMessage = e.message; return "shutdown"; }
@@ -108,7 +109,7 @@ export class Cpu extends CpuSystem {
     const vector = this.interruptSource!.acknowledge();
     s[Reg.HALTED] = 0;
     s[Reg.INSN_EIP] = s[Reg.EIP];
-    this.eventsDelivered++;
+    this.wide[Wide.EVENTS_DELIVERED]++;
     this.deliver(vector, 0, false, Source.EXTERNAL, s[Reg.EIP]);
   }
 
@@ -128,7 +129,7 @@ export class Cpu extends CpuSystem {
     s[Reg.NMI_BLOCKED] = 1;
     s[Reg.HALTED] = 0;
     s[Reg.INSN_EIP] = s[Reg.EIP];
-    this.eventsDelivered++;
+    this.wide[Wide.EVENTS_DELIVERED]++;
     this.deliver(Vector.NMI, 0, false, Source.EXTERNAL, s[Reg.EIP]);
   }
 
@@ -142,9 +143,10 @@ export class Cpu extends CpuSystem {
   /** Returns false when the instruction faulted (the fault has been delivered). */
   private complex(): boolean {
     try {
-      this.executeComplex(this.complexAt);
-      this.retired++;
-      this.counts[this.decoded[this.complexAt + Dw.COUNTER]]++;
+      const at = this.s[Reg.COMPLEX_AT];
+      this.executeComplex(at);
+      this.wide[Wide.RETIRED]++;
+      this.counts[this.decoded[at + Dw.COUNTER]]++;
       return true;
     } catch (e) {
       if (e !== FAULT) throw e;
@@ -159,7 +161,7 @@ export class Cpu extends CpuSystem {
 
   private deliverFault(): void {
     const s = this.s;
-    this.eventsDelivered++;
+    this.wide[Wide.EVENTS_DELIVERED]++;
     if (this.stopOnException) {
       this.pendingException = true;
       this.stopRequested = true;

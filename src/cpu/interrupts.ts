@@ -2,7 +2,7 @@
 // interrupt and trap gates with the stack switch through the TSS (SDM 3A 6.12), task
 // gates, and the double-fault rules (SDM 3A 6.15, table 6-5).
 
-import { Reg, Seg, Flag } from "../state/layout.js";
+import { Reg, Seg, Flag, VECTOR_EVENTS_OFFSET } from "../state/layout.js";
 import { Event } from "../cost/event.js";
 import { raiseFault, Vector, FAULT } from "../core/fault.js";
 import { CpuSegments } from "./segments.js";
@@ -24,8 +24,11 @@ function contributory(v: number): boolean {
 
 export abstract class CpuInterrupts extends CpuSegments {
   /** Exceptions and interrupts delivered, by vector (for reports). */
-  readonly eventsByVector = new Float64Array(256);
-  /** Vector of the exception being delivered, or -1 (for the #DF rules). */
+  readonly eventsByVector = new Float64Array(this.buffer, VECTOR_EVENTS_OFFSET, 256);
+  /**
+   * Vector of the exception being delivered, or -1 (for the #DF rules): set and restored
+   * within one deliver(), always -1 between instructions, so not part of the flat state.
+   */
   private delivering = -1;
 
   /**

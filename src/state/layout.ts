@@ -44,7 +44,41 @@ export const enum Reg {
   FAULT_DEPTH = 88,
   /** An NMI is latched, and NMIs are blocked from delivery until the next IRET (SDM 3A 6.7.1). */
   NMI_PENDING = 89, NMI_BLOCKED = 90,
-  STATE_WORDS = 96,
+  // Mirrors of the words above that the memory layer tests on every access, recomputed by
+  // CoreMemory.syncMode() / noteSegment() (core/memory.ts). Derived, but kept here so that
+  // both engines read the same words and a copy of the buffer carries them.
+  /** 1 when CR0.PG = 1. */
+  PAGING = 91,
+  /** 1 when DR7 arms a data breakpoint: every access is checked. */
+  WATCHING = 92,
+  /** Bit per segment register that is flat read/write data: base 0, limit 4 GiB. */
+  FLAT_SEGS = 93,
+  /** Bits B0-B3 of the data breakpoints hit by the current instruction. */
+  DATA_HITS = 94,
+  /** TLB entry bits (core/memory.ts Tlb) a read / a write needs at the current CPL. */
+  READ_NEED = 95, WRITE_NEED = 96,
+  /** Added to the physical address in a decode-cache tag: bit 31 marks 32-bit code. */
+  MODE_TAG = 97,
+  // The hot loop's hand-offs to the run loop (core/interpreter.ts, cpu/cpu.ts).
+  /** 1 when a device asked the run loop to look at it after this instruction. */
+  ATTENTION = 98,
+  /** 1 when a REP string instruction stopped mid-way and has not retired. */
+  REPEATING = 99,
+  /** 1 while a fault would come before the current instruction is counted. */
+  UNCOUNTED = 100,
+  /** Decode-cache word index of the complex instruction handed to cpu/. */
+  COMPLEX_AT = 101,
+  /** Tag of new TLB entries: 0 outside VMX non-root operation (SDM 3C 28.1). */
+  VPID = 102,
+  // The TLB models' hottest words (core/tlbModel.ts), here because the hot loop already
+  // holds this array, in pairs per TLB: the page last made most recently used plus one
+  // (0: none), then the hits not yet added into the model's float64 HITS. Those are
+  // counted as int32 (one increment on this array) and folded by
+  // CoreMemory.foldRetirements() whenever the hot loop returns or touches MMIO; one call
+  // of the loop is at most 2^20 instructions and a REP string instruction yields after
+  // 16384 iterations, so a count stays far below 2^31.
+  DTLB_LAST_HIT = 103, DTLB_NEW_HITS = 104, ITLB_LAST_HIT = 105, ITLB_NEW_HITS = 106,
+  STATE_WORDS = 128,
 }
 
 /** Segment register numbers as encoded in ModRM.reg for MOV Sreg (SDM 2A table 3-... Sreg). */
@@ -62,7 +96,10 @@ export const enum Flag {
 export const enum Cr0 { PE = 0x1, MP = 0x2, EM = 0x4, TS = 0x8, ET = 0x10, NE = 0x20, WP = 0x10000, AM = 0x40000, NW = 0x20000000, CD = 0x40000000, PG = 0x80000000 }
 export const enum Cr4 { VME = 0x1, PVI = 0x2, TSD = 0x4, DE = 0x8, PSE = 0x10, PGE = 0x80 }
 
-/** Byte layout of the whole buffer: state words, decode cache, TLB, then guest RAM. */
+/**
+ * Byte layout of the whole buffer: state words and counters, decode cache, code-page map,
+ * TLB direct maps, events by vector, the TLB models, then guest RAM (always last).
+ */
 export const STATE_BYTES = 4096;
 /**
  * Event counters (cost/event.ts) as float64 inside the state page: exact up to 2^53, and
@@ -73,6 +110,18 @@ export const COUNTER_OFFSET = 2048;
 export const COUNTER_SLOTS = 128;
 /** The last float64 slot of that area: TSC minus cycles, set by WRMSR IA32_TIME_STAMP_COUNTER. */
 export const TSC_OFFSET_SLOT = COUNTER_SLOTS - 1;
+/**
+ * Counters of the run as float64 (exact up to 2^53), after the event counters; unlike
+ * those, a machine reset keeps them.
+ */
+export const WIDE_OFFSET = 3072;
+export const enum Wide {
+  /** Instructions retired since the core was created (Core.retired). */
+  RETIRED = 0,
+  /** Events delivered (faults, interrupts, NMIs; Cpu.eventsDelivered): each ends a step. */
+  EVENTS_DELIVERED = 1,
+  SLOTS = 128,
+}
 /** Decoded-instruction cache: direct-mapped on physical address, 8 words per slot. */
 export const DECODE_SLOTS = 1 << 16;
 export const DECODE_WORDS = 8;
@@ -97,7 +146,36 @@ export const CODE_PAGE_BYTES = 1 << 20; // one byte per page of the 4 GiB space
 export const TLB_ENTRIES = 1 << 20;
 export const DTLB_MAP_OFFSET = CODE_PAGE_OFFSET + CODE_PAGE_BYTES;
 export const ITLB_MAP_OFFSET = DTLB_MAP_OFFSET + TLB_ENTRIES * 4;
-export const RAM_OFFSET = ITLB_MAP_OFFSET + TLB_ENTRIES * 4;
+/** Events delivered by vector (Cpu.eventsByVector), 256 float64. */
+export const VECTOR_EVENTS_OFFSET = ITLB_MAP_OFFSET + TLB_ENTRIES * 4;
+/**
+ * The set-associative TLB models (core/tlbModel.ts), data TLB then instruction TLB, each
+ * sized for the largest configuration allowed (TLB_MAX_ENTRIES) so the layout does not
+ * depend on it. An all-zero model is an empty TLB: pages and the last hit are stored
+ * plus one, the random policy's seed XOR its initial value. Relative to a model's base:
+ */
+export const TLB_MAX_ENTRIES = 65536;
+export const enum TlbModelLayout {
+  // float64 slots (index = byte offset / 8): replacement clock and counters.
+  CLOCK = 0, HITS = 1, MISSES = 2, EVICTIONS = 3, FLUSHES = 4, // FLUSHES..+3 by FlushCause
+  // int32 words (index = byte offset / 4) after them (the last hit is in Reg).
+  SEED = 16, SETS = 17, WAYS = 18, POLICY = 19,
+  HEADER_BYTES = 128,
+  /** int32 per entry: linear page + 1, 0 when the way is empty. */
+  PAGE = HEADER_BYTES,
+  /** int32 per entry: the VPID the entry was filled under. */
+  VPID = PAGE + 65536 * 4, // entries: TLB_MAX_ENTRIES
+  /** uint8 per entry: 1 for a global page. */
+  GLOBAL = VPID + 65536 * 4,
+  /** float64 per entry: last use (LRU) or fill time (FIFO). */
+  STAMP = GLOBAL + 65536,
+  /** uint16 per linear page: the entry holding it (valid only while the page is held). */
+  SLOT_OF = STAMP + 65536 * 8,
+  BYTES = SLOT_OF + (1 << 20) * 2, // one per page: TLB_ENTRIES
+}
+export const DTLB_MODEL_OFFSET = VECTOR_EVENTS_OFFSET + 4096;
+export const ITLB_MODEL_OFFSET = DTLB_MODEL_OFFSET + TlbModelLayout.BYTES;
+export const RAM_OFFSET = ITLB_MODEL_OFFSET + TlbModelLayout.BYTES;
 
 export function totalBytes(ramBytes: number): number {
   return RAM_OFFSET + ramBytes;

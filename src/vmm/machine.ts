@@ -2,7 +2,7 @@
 // 0x3F8 and QEMU's isa-debug-exit at 0xF4, image loading, and a run loop shaped like
 // KVM's (run until an exit that the caller cares about).
 
-import { Reg, Seg, Cr0 } from "../state/layout.js";
+import { Reg, Seg, Cr0, totalBytes } from "../state/layout.js";
 import { Cpu, StopReason } from "../cpu/cpu.js";
 import { PicPair } from "../dev/pic8259.js";
 import { Pit8254, PIT_HZ } from "../dev/pit8254.js";
@@ -48,6 +48,12 @@ export interface MachineOptions {
    * transport 7, the next 6, and so on (docs/devices.md). No entry: no transports at all.
    */
   virtio?: VirtioDeviceSpec[];
+  /**
+   * The CPU's flat state to continue from (state/layout.ts): a copy of another machine's
+   * `cpu.buffer` with the same RAM size and TLB geometry. The CPU is not reset; the devices
+   * start at power-on, as their state is host-side (docs/architecture.md).
+   */
+  state?: ArrayBuffer;
 }
 
 /**
@@ -147,7 +153,10 @@ export class Machine {
       throw new ImageError(`RAM size must be a multiple of 4 KiB between 1 MiB and 1 GiB, not ${ramBytes}`);
     }
     this.ramBytes = ramBytes;
-    this.cpu = new Cpu(ramBytes, options.tlb);
+    if (options.state !== undefined && options.state.byteLength !== totalBytes(ramBytes)) {
+      throw new ImageError(`a flat state of ${options.state.byteLength} bytes does not fit ${ramBytes} bytes of RAM`);
+    }
+    this.cpu = new Cpu(ramBytes, options.tlb, options.state);
     if (options.profile !== undefined) {
       this.cpu.accounting.profile = typeof options.profile === "string" ? loadProfile(options.profile) : options.profile;
     }
@@ -202,7 +211,7 @@ export class Machine {
     this.uart.onTransmit = (b) => { if (this.onSerial) this.onSerial(b); };
     this.debugExit.onExit = () => { this.cpu.stopRequested = true; };
     this.cpu.io = this.ports;
-    this.reset();
+    if (options.state === undefined) this.reset(); else this.resetDevices();
   }
 
   private attachVirtio(specs: VirtioDeviceSpec[]): void {
@@ -237,6 +246,7 @@ export class Machine {
   /** Power-on state (SDM 3A 9.1.1 table 9-1): real mode, CS:IP = F000:FFF0. */
   reset(): void {
     const cpu = this.cpu, s = cpu.s;
+    cpu.foldRetirements(); // TLB hits counted in state words survive the reset, as the counters do
     s.fill(0);
     cpu.counts.fill(0); // the event counters, and so the TSC, start at 0 (SDM 3B 18.17)
     s[Reg.RAM_BYTES] = this.ramBytes;
@@ -256,6 +266,11 @@ export class Machine {
     cpu.flushTlb(true);
     cpu.flushDecoded();
     cpu.syncMode();
+    this.resetDevices();
+  }
+
+  /** The devices' part of reset(): what the flat state does not hold. */
+  private resetDevices(): void {
     this.debugExit.value = null;
     this.resetRequested = false;
     this.pvBlock?.reset();
