@@ -23,6 +23,7 @@ import fsp from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { peerCli } from "./peerCli.mjs";
 
 export const QEMU = "qemu-system-i386";
 const FLOPPY_BYTES = 1474560;
@@ -184,53 +185,19 @@ export function guestOutput(serial) {
   return serial.subarray(m.index + m[0].length);
 }
 
-async function cli(argv) {
-  const usage = "usage: node tools/peers/qemu.mjs [--append STR] [--timeout SECONDS] [--raw] IMAGE";
-  let append;
-  let timeoutMs = 60000;
-  let raw = false;
-  let image = null;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === "--append" && i + 1 < argv.length) append = argv[++i];
-    else if (a === "--timeout" && i + 1 < argv.length) {
-      const s = Number(argv[++i]);
-      if (!(s > 0)) {
-        console.error(`qemu.mjs: --timeout wants a positive number of seconds\n${usage}`);
-        return 2;
-      }
-      timeoutMs = s * 1000;
-    } else if (a === "--raw") raw = true;
-    else if (a === "-h" || a === "--help") {
-      console.log(usage);
-      return 0;
-    } else if (a.startsWith("-") || image !== null) {
-      console.error(`qemu.mjs: unexpected argument ${a}\n${usage}`);
-      return 2;
-    } else image = a;
-  }
-  if (image === null) {
-    console.error(usage);
-    return 2;
-  }
-  let r;
-  try {
-    r = await runQemu(image, { append, timeoutMs });
-  } catch (e) {
-    console.error(`qemu.mjs: ${e.message}`);
-    return 2;
-  }
-  process.stdout.write(raw ? r.serial : guestOutput(r.serial));
-  if (r.timedOut) {
-    console.error(`qemu.mjs: timed out after ${timeoutMs / 1000} s`);
-    return 124;
-  }
-  if (r.exitStatus === null) {
-    const why = r.stderr.trim() ? `: ${r.stderr.trim()}` : "";
-    console.error(`qemu.mjs: the guest did not write the debug-exit port (QEMU status ${r.rawStatus}${r.signal ? `, ${r.signal}` : ""})${why}`);
-    return 125;
-  }
-  return r.exitStatus;
+function cli(argv) {
+  return peerCli(argv, {
+    name: "qemu.mjs",
+    usage: "usage: node tools/peers/qemu.mjs [--append STR] [--timeout SECONDS] [--raw] IMAGE",
+    timeoutMs: 60000,
+    flags: { "--append": "value", "--raw": "bool" },
+    run: (image, o, timeoutMs) => runQemu(image, { append: o["--append"], timeoutMs }),
+    output: (r, o) => (o["--raw"] ? r.serial : guestOutput(r.serial)),
+    noExit: (r) => {
+      const why = r.stderr.trim() ? `: ${r.stderr.trim()}` : "";
+      return `the guest did not write the debug-exit port (QEMU status ${r.rawStatus}${r.signal ? `, ${r.signal}` : ""})${why}`;
+    },
+  });
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

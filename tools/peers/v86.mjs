@@ -24,6 +24,7 @@ import fs from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { peerCli } from "./peerCli.mjs";
 
 const FLOPPY_BYTES = 1474560;
 const SECTOR = 512;
@@ -135,50 +136,16 @@ export async function runV86(imagePath, { jit = true, timeoutMs = 120000, memory
   }
 }
 
-async function cli(argv) {
-  const usage = "usage: node tools/peers/v86.mjs [--no-jit] [--timeout SECONDS] IMAGE";
-  let jit = true;
-  let timeoutMs = 120000;
-  let image = null;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === "--no-jit") jit = false;
-    else if (a === "--timeout" && i + 1 < argv.length) {
-      const s = Number(argv[++i]);
-      if (!(s > 0)) {
-        console.error(`v86.mjs: --timeout wants a positive number of seconds\n${usage}`);
-        return 2;
-      }
-      timeoutMs = s * 1000;
-    } else if (a === "-h" || a === "--help") {
-      console.log(usage);
-      return 0;
-    } else if (a.startsWith("-") || image !== null) {
-      console.error(`v86.mjs: unexpected argument ${a}\n${usage}`);
-      return 2;
-    } else image = a;
-  }
-  if (image === null) {
-    console.error(usage);
-    return 2;
-  }
-  let r;
-  try {
-    r = await runV86(image, { jit, timeoutMs });
-  } catch (e) {
-    console.error(`v86.mjs: ${String(e?.message ?? e).split("\n")[0]}`);
-    return 2;
-  }
-  process.stdout.write(r.serial);
-  if (r.timedOut) {
-    console.error(`v86.mjs: timed out after ${timeoutMs / 1000} s`);
-    return 124;
-  }
-  if (r.exitStatus === null) {
-    console.error(`v86.mjs: ${r.exitReason}`);
-    return 125;
-  }
-  return r.exitStatus;
+function cli(argv) {
+  return peerCli(argv, {
+    name: "v86.mjs",
+    usage: "usage: node tools/peers/v86.mjs [--no-jit] [--timeout SECONDS] IMAGE",
+    timeoutMs: 120000,
+    flags: { "--no-jit": "bool" },
+    run: (image, o, timeoutMs) => runV86(image, { jit: !o["--no-jit"], timeoutMs }),
+    output: (r) => r.serial,
+    noExit: (r) => r.exitReason,
+  });
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
