@@ -43,16 +43,7 @@ start:
     call uart_puts
     mov esi, msg_name
     call vnet_bring_up
-    test eax, eax
-    jz .ready
-    cmp eax, 1
-    jne .not_set_up
-    CHECK "virtio-net present", 0, 1
-    jmp finish
-.not_set_up:
-    CHECK "virtio-net set up", 0, 1
-    jmp finish
-.ready:
+    jc finish
     mov dword [peer], 0xFFFFFFFF      ; broadcast until the first reply names the peer
     mov word [peer + 4], 0xFFFF
     xor ebx, ebx                      ; EBX = sequence number

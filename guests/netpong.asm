@@ -33,16 +33,7 @@ start:
     call uart_puts
     mov esi, msg_name
     call vnet_bring_up
-    test eax, eax
-    jz .ready
-    cmp eax, 1
-    jne .not_set_up
-    CHECK "virtio-net present", 0, 1
-    jmp finish
-.not_set_up:
-    CHECK "virtio-net set up", 0, 1
-    jmp finish
-.ready:
+    jc finish
 .next:
     mov edi, frame
     call vnet_recv                    ; ECX = length
