@@ -1,10 +1,13 @@
-// The WebAssembly build entry (tools/build-wasm.mjs compiles it with asc). The wasm engine
-// (issue #4) is not written yet: this module compiles the first portable slice of core/
-// (lazy flags, 64-bit multiply and divide) from the same source files the TS engine runs,
-// over a flat state that lives in this module's memory, so tests can run the two builds
-// on the same bytes (tests/engine-portable.test.ts). docs/engine-decision.md says how the
-// rest of the hot loop follows.
-import { Reg, STATE_BYTES, DECODE_OFFSET, RAM_OFFSET, COUNTER_OFFSET, totalBytes } from "../src/state/layout.js";
+// The WebAssembly build entry (tools/build-wasm.mjs compiles it with asc): the wasm
+// engine's hot loop (core/hotLoop.ts, the same source the TS engine runs) over a flat
+// state that lives in this module's memory, which the TypeScript Core shares
+// (vmm/wasmEngine.ts). It also exports the portable slice's functions one by one, so
+// tests can run the two builds on the same bytes (tests/engine-portable.test.ts).
+import {
+  Reg, Wide, STATE_BYTES, DECODE_OFFSET, RAM_OFFSET, COUNTER_OFFSET, WIDE_OFFSET, DTLB_MAP_OFFSET, CODE_PAGE_OFFSET,
+  CODE_PAGE_BYTES, TLB_ENTRIES, RETIRE_COUNTER_WORD, RETIRE_COUNTER_SLOTS, totalBytes,
+} from "../src/state/layout.js";
+import { HotViews, runHot } from "../src/core/hotLoop.js";
 import { lazyCf, lazyZf, lazySf, lazyPf, lazyAf, lazyOf, lazyEflags, lazyCond, writeEflags } from "../src/core/lazyFlags.js";
 import { mul32, imul32, divu64, wide } from "../src/core/arith.js";
 
@@ -22,6 +25,7 @@ export const eipOffset: i32 = Reg.EIP * 4;
 // The host reads and writes it through memory.buffer at stateBase().
 let flat: ArrayBuffer = new ArrayBuffer(0);
 let S: Int32Array = new Int32Array(0);
+let H: HotViews | null = null;
 
 /**
  * Allocates the flat state for `ramBytes` of guest RAM (once; the stub runtime never
@@ -31,7 +35,18 @@ let S: Int32Array = new Int32Array(0);
 export function allocateState(ramBytes: i32): usize {
   flat = new ArrayBuffer(<i32>totalBytes(<f64>ramBytes));
   S = Int32Array.wrap(flat, 0, Reg.STATE_WORDS);
+  // The loop's views, made once: nothing allocates after this call, so memory never
+  // grows under the host's views.
+  H = new HotViews(S, Int32Array.wrap(flat, DECODE_OFFSET, RETIRE_COUNTER_WORD + RETIRE_COUNTER_SLOTS),
+    Uint8Array.wrap(flat, RAM_OFFSET, ramBytes), Int32Array.wrap(flat, RAM_OFFSET, ramBytes >> 2),
+    new DataView(flat, RAM_OFFSET, ramBytes), Int32Array.wrap(flat, DTLB_MAP_OFFSET, TLB_ENTRIES),
+    Uint8Array.wrap(flat, CODE_PAGE_OFFSET, CODE_PAGE_BYTES), Float64Array.wrap(flat, WIDE_OFFSET, Wide.SLOTS), ramBytes);
   return changetype<usize>(flat);
+}
+
+/** The wasm engine: runs at most `budget` instructions (core/hotLoop.ts runHot). */
+export function run(budget: i32): i32 {
+  return runHot(H!, budget);
 }
 export function stateBase(): usize {
   return changetype<usize>(flat);

@@ -6,3 +6,5 @@ declare type i32 = number;
 declare type u32 = number;
 declare type f64 = number;
 declare type bool = boolean;
+declare type u8 = number;
+declare type u16 = number;

@@ -2,13 +2,11 @@
 // throw one preallocated object (no allocation per fault); the vector and error code
 // travel in the flat state (Reg.EXIT_*), where the delivering code reads them.
 
-import { Reg } from "../state/layout.js";
+// The wasm build reads fault.wasm.ts instead (docs/engine-decision.md, decision 3): it
+// records the fault the same way and has the host throw this same FAULT.
 
-/** Exception vectors (SDM 3A 6.3.1 table 6-1). */
-export const enum Vector {
-  DE = 0, DB = 1, NMI = 2, BP = 3, OF = 4, BR = 5, UD = 6, NM = 7, DF = 8,
-  TS = 10, NP = 11, SS = 12, GP = 13, PF = 14, MF = 16, AC = 17, MC = 18,
-}
+import { Reg } from "../state/layout.js";
+export { Vector } from "./vector.js";
 
 export class CpuFault {
   readonly name = "CpuFault";

@@ -12,24 +12,16 @@ import { mul32, imul32, divu64, wide } from "./arith.js";
 import { specialize } from "./specialize.js";
 import { Event } from "../cost/event.js";
 import { CodePage } from "./memory.js";
+import { Exit, HotViews, runHot } from "./hotLoop.js";
+import { HotHost, attachHost } from "./hotHost.js";
 
-/** Why the hot loop returned. */
-export const enum Exit {
-  /** The instruction budget ran out. */
-  LIMIT = 0,
-  /** A complex instruction is decoded at `complexAt` and waits for cpu/. */
-  COMPLEX = 1,
-  /** A fault is recorded in Reg.EXIT_*; EIP points at the faulting instruction. */
-  FAULT = 2,
-  /** An instruction changed state the loop caches (TF, IF, interrupt shadow). */
-  MODE = 3,
-}
+export { Exit } from "./hotLoop.js";
 
 /** Instructions a REP-prefixed string instruction runs before yielding to the loop. */
 const REP_CHUNK = 16384;
 const SCRATCH = DECODE_SLOTS * DECODE_WORDS;
 
-export class Core extends CoreFlags implements ByteSource {
+export class Core extends CoreFlags implements ByteSource, HotHost {
   /**
    * Linear address of the instruction being decoded (for ByteSource): set and used within
    * one decodeAt(), never across instructions, so not part of the flat state.
@@ -68,7 +60,7 @@ export class Core extends CoreFlags implements ByteSource {
   }
 
   /** Decodes the instruction at `lin` (physical `phys`), caching it when that is safe. */
-  private decodeAt(lin: number, phys: number, at: number): number {
+  decodeAt(lin: number, phys: number, at: number): number {
     this.s[Reg.UNCOUNTED] = 1; // a fault while decoding comes before the instruction is counted
     this.fetchLin = lin;
     // An instruction that may cross a page, or that lies outside RAM, is not cached: the
@@ -88,213 +80,47 @@ export class Core extends CoreFlags implements ByteSource {
     return at;
   }
 
+  /** The views core/hotLoop.ts works on, over this core's flat state. */
+  private readonly hot = new HotViews(this.s, this.decoded, this.ram, this.ram32, this.view, this.tlb, this.codePages,
+    this.wide, this.ramBytes);
+  /** Set by the wasm engine (vmm/wasmEngine.ts): runs the same loop compiled by asc on this state. */
+  wasmRun: ((budget: number) => number) | null = null;
+
   /**
-   * Runs at most `budget` instructions. The physical address of the next instruction is
-   * carried from one instruction to the next while execution stays within one page, so
-   * the translation is only redone when a page boundary is crossed.
+   * Runs at most `budget` instructions through the hot loop (core/hotLoop.ts) of the
+   * engine in use, and finishes the bookkeeping of a fault that unwound it.
    */
   run(budget: number): Exit {
-    const exit = this.runLoop(budget);
+    let exit: Exit;
+    try {
+      if (this.wasmRun !== null) exit = this.wasmRun(budget);
+      else { attachHost(this); exit = runHot(this.hot, budget); }
+    } catch (e) {
+      if (e !== FAULT) throw e;
+      exit = this.unwindFault();
+    }
     this.foldRetirements();
     return exit;
   }
 
-  private runLoop(budget: number): Exit {
-    const s = this.s, d = this.decoded, view = this.view, ram32 = this.ram32;
-    // CS cannot change inside this loop (every CS load is a complex instruction), so its
-    // limit, default size and the cache's mode tag are constants here.
-    const csLimit = s[Reg.SEG_LIMIT + 1] >>> 0;
-    const code32 = s[Reg.CODE32] !== 0;
-    const modeTag = s[Reg.MODE_TAG];
-    // Nor can paging, the CPL, DR7 or a segment's hidden part (complex instructions and
-    // event delivery, all in cpu/, change them): the memory mirrors flatPhys() tests are
-    // read once per call. With data breakpoints armed no segment counts as flat.
-    const flatSegs = s[Reg.WATCHING] !== 0 ? 0 : s[Reg.FLAT_SEGS];
-    const paging = s[Reg.PAGING] !== 0, readNeed = s[Reg.READ_NEED], writeNeed = s[Reg.WRITE_NEED];
-    let n = 0;
-    let eip = s[Reg.EIP];
-    let phys = 0;
-    try {
-      phys = this.nextPhys(eip);
-      while (n < budget) {
-        const start = eip;
-        let at = (phys & (DECODE_SLOTS - 1)) * DECODE_WORDS;
-        if (d[at] !== (phys ^ modeTag)) at = this.decodeAt((s[Reg.SEG_BASE + 1] + eip) | 0, phys, at);
-        const info = d[at + Dw.INFO];
-        let next = eip + ((info >> Info.LEN_SHIFT) & Info.LEN_MASK);
-        // SDM 3A 5.3: every byte of the instruction must lie within the CS limit.
-        if ((next - 1) >>> 0 > csLimit) { s[Reg.UNCOUNTED] = 1; raiseFault(s, Vector.GP, 0, true); }
-        if (!code32) next &= 0xffff;
-        const kind = info & Info.KIND_MASK;
-        // Counted as retired here, where the record is at hand (cost/event.ts); the paths
-        // that leave without retiring (complex, fault, a REP yielding mid-way) take it back.
-        d[RETIRE_COUNTER_WORD + d[at + Dw.COUNTER]]++;
-        // The fast variants (core/specialize.ts) run inline and keep EIP in a local; the
-        // state's EIP is written before anything else can look at it.
-        // The memory operand of a fast variant, resolved at one call site: its RAM offset
-        // when the flat path applies, else -1 and the case takes the general path.
-        let p = -1;
-        if (kind >= Kind.FAST_MEM_FIRST && kind <= Kind.FAST_MEM_LAST) {
-          const write = kind !== Kind.FAST_LOAD32 && kind !== Kind.FAST_MOVZX_R_M8 && kind !== Kind.FAST_ALU_RM32;
-          p = this.flatPhys(at, info, kind === Kind.FAST_MOVZX_R_M8 ? 1 : (info >> Info.SIZE_SHIFT) & Info.SIZE_MASK,
-            write, flatSegs, paging, write ? writeNeed : readNeed);
-        }
-        switch (kind) {
-          case Kind.FAST_ALU_RR32: case Kind.FAST_ALU_RI32: case Kind.FAST_ALU_RM32: case Kind.FAST_ALU_MR32: {
-            const ops = d[at + Dw.OPS];
-            const op = (info >> 8) & 0xff;
-            let dst = 0, a: number, b: number;
-            if (kind === Kind.FAST_ALU_RM32) {
-              dst = ops & 15; a = s[dst];
-              b = p < 0 ? this.load32(at, info) : (p & 3) === 0 ? ram32[p >> 2] : view.getInt32(p, true);
-              p = -1; // the result goes to the register
-            } else if (kind === Kind.FAST_ALU_MR32) {
-              b = s[ops & 15];
-              if (p < 0) { s[Reg.EIP] = next; this.execute(Kind.ALU_EG, at, info); eip = next; n++; if (s[Reg.ATTENTION] !== 0) budget = 0; break; }
-              a = (p & 3) === 0 ? ram32[p >> 2] : view.getInt32(p, true);
-            } else { dst = (ops >> 4) & 15; a = s[dst]; b = kind === Kind.FAST_ALU_RR32 ? s[ops & 15] : d[at + Dw.IMM]; }
-            let r: number;
-            switch (op) {
-              case AluOp.ADD: r = (a + b) | 0; s[Reg.LAZY_OP] = Lazy.ADD; break;
-              case AluOp.SUB: case AluOp.CMP: r = (a - b) | 0; s[Reg.LAZY_OP] = Lazy.SUB; break;
-              case AluOp.AND: r = a & b; s[Reg.LAZY_OP] = Lazy.LOGIC; break;
-              case AluOp.OR: r = a | b; s[Reg.LAZY_OP] = Lazy.LOGIC; break;
-              case AluOp.XOR: r = a ^ b; s[Reg.LAZY_OP] = Lazy.LOGIC; break;
-              default: r = this.alu(op, 4, a, b); break; // ADC, SBB need the carry
-            }
-            s[Reg.LAZY_SIZE] = 4; s[Reg.LAZY_DST] = a; s[Reg.LAZY_SRC] = b; s[Reg.LAZY_RES] = r;
-            if (op !== AluOp.CMP) {
-              if (p < 0) s[dst] = r; else if ((p & 3) === 0) ram32[p >> 2] = r; else view.setInt32(p, r, true);
-            }
-            eip = next; n++;
-            break;
-          }
-          case Kind.FAST_MOV_RR32: { const ops = d[at + Dw.OPS]; s[(ops >> 4) & 15] = s[ops & 15]; eip = next; n++; break; }
-          case Kind.FAST_MOV_RI32: s[(d[at + Dw.OPS] >> 4) & 15] = d[at + Dw.IMM]; eip = next; n++; break;
-          case Kind.FAST_LOAD32: {
-            s[d[at + Dw.OPS] & 15] = p < 0 ? this.load32(at, info) : (p & 3) === 0 ? ram32[p >> 2] : view.getInt32(p, true);
-            eip = next; n++;
-            break;
-          }
-          case Kind.FAST_STORE32: {
-            if (p >= 0) { if ((p & 3) === 0) ram32[p >> 2] = s[d[at + Dw.OPS] & 15]; else view.setInt32(p, s[d[at + Dw.OPS] & 15], true); }
-            else { this.store32(at, info, s[d[at + Dw.OPS] & 15]); if (s[Reg.ATTENTION] !== 0) budget = 0; }
-            eip = next; n++;
-            break;
-          }
-          case Kind.FAST_STORE_IMM: {
-            const size = (info >> Info.SIZE_SHIFT) & Info.SIZE_MASK;
-            if (p < 0) { this.writeE(at, info, size, d[at + Dw.IMM]); if (s[Reg.ATTENTION] !== 0) budget = 0; }
-            else if (size === 4) view.setInt32(p, d[at + Dw.IMM], true);
-            else this.ram[p] = d[at + Dw.IMM];
-            eip = next; n++;
-            break;
-          }
-          case Kind.FAST_MOVZX_R_M8: {
-            s[d[at + Dw.OPS] & 15] = p >= 0 ? this.ram[p] : this.rd8(this.segRead(this.segOf(at), this.ea(at, info), 1));
-            eip = next; n++;
-            break;
-          }
-          case Kind.FAST_LEA32: s[d[at + Dw.OPS] & 15] = this.ea(at, info); eip = next; n++; break;
-          case Kind.FAST_INC_R32: case Kind.FAST_DEC_R32: {
-            const r = (d[at + Dw.OPS] >> 4) & 15;
-            const v = s[r];
-            // INC and DEC leave CF alone: fold the current carry into EFLAGS first.
-            const lop = s[Reg.LAZY_OP];
-            if (lop === Lazy.LOGIC) s[Reg.EFLAGS] &= ~Flag.CF; // logic ops clear CF
-            else if (lop !== Lazy.NONE && lop !== Lazy.INC && lop !== Lazy.DEC) s[Reg.EFLAGS] = (s[Reg.EFLAGS] & ~Flag.CF) | this.cf();
-            const res = kind === Kind.FAST_INC_R32 ? (v + 1) | 0 : (v - 1) | 0;
-            s[r] = res;
-            s[Reg.LAZY_OP] = kind === Kind.FAST_INC_R32 ? Lazy.INC : Lazy.DEC;
-            s[Reg.LAZY_SIZE] = 4; s[Reg.LAZY_DST] = v; s[Reg.LAZY_SRC] = 1; s[Reg.LAZY_RES] = res;
-            eip = next; n++;
-            break;
-          }
-          case Kind.FAST_SHIFT_RI32: {
-            const r = (d[at + Dw.OPS] >> 4) & 15;
-            const c = d[at + Dw.IMM] & 0x1f;
-            if (c !== 0) {
-              const v = s[r], op = (info >> 8) & 0xff;
-              // SHL/SAL, SHR, SAR on a register: results and flags as in shift(), inline.
-              const res = op === 5 ? v >>> c : op === 7 ? v >> c : v << c;
-              const cf = op === 5 || op === 7 ? (v >> (c - 1)) & 1 : (v >>> (32 - c)) & 1;
-              const of = op === 5 ? v >>> 31 : op === 7 ? 0 : (res >>> 31) ^ cf;
-              s[r] = res;
-              s[Reg.EFLAGS] = (s[Reg.EFLAGS] & ~Flag.ARITH) | cf | (of << 11) | (PARITY[res & 0xff] << 2) |
-                (res === 0 ? Flag.ZF : 0) | ((res >>> 31) << 7);
-              s[Reg.LAZY_OP] = Lazy.NONE;
-            }
-            eip = next; n++;
-            break;
-          }
-          case Kind.JCC: {
-            const c = (info >> 8) & 0xff;
-            const lop = s[Reg.LAZY_OP];
-            // JE/JNE after any lazily-flagged operation test the stored result directly.
-            const taken = (c === 4 || c === 5) && lop !== Lazy.NONE ? (s[Reg.LAZY_RES] === 0) === (c === 4) : this.cond(c);
-            if (taken) {
-              let t = next + d[at + Dw.IMM];
-              if ((info & Info.O32) === 0) t &= 0xffff;
-              if ((t >>> 0) > csLimit) raiseFault(s, Vector.GP, 0, true);
-              next = t;
-            }
-            eip = next; n++;
-            break;
-          }
-          default: {
-            s[Reg.EIP] = next;
-            if (kind >= Kind.COMPLEX_FIRST) {
-              s[Reg.COMPLEX_AT] = at;
-              d[RETIRE_COUNTER_WORD + d[at + Dw.COUNTER]]--; // cpu/ counts it once it completes
-              s[Reg.INSN_EIP] = eip;
-              this.wide[Wide.RETIRED] += n;
-              return Exit.COMPLEX;
-            }
-            if (this.execute(kind, at, info)) {
-              this.wide[Wide.RETIRED] += n + 1;
-              return Exit.MODE;
-            }
-            next = s[Reg.EIP];
-            eip = next;
-            // A device asked to look at what this instruction stored: end the slice after it.
-            if (s[Reg.ATTENTION] !== 0) budget = 0;
-            // A REP string instruction that yields mid-way has not retired yet; return so
-            // the run loop can look around (single-step trap, device stop, budget).
-            if (s[Reg.REPEATING] !== 0) {
-              s[Reg.REPEATING] = 0;
-              d[RETIRE_COUNTER_WORD + d[at + Dw.COUNTER]]--;
-              this.wide[Wide.RETIRED] += n;
-              return Exit.LIMIT;
-            }
-            n++;
-          }
-        }
-        // Carry the physical address along while the next instruction is in the same page.
-        const within = (phys & 0xfff) + (eip - start);
-        phys = within >= 0 && within < 0x1000 ? phys + (eip - start) : this.nextPhys(eip);
-      }
-    } catch (e) {
-      if (e !== FAULT) throw e;
-      // The faulting instruction was counted unless the fault came first (fetch, decode,
-      // CS limit); its record is the cached one for `phys`, or the uncached scratch slot.
-      if (s[Reg.UNCOUNTED] === 0) {
-        let at = (phys & (DECODE_SLOTS - 1)) * DECODE_WORDS;
-        if (d[at] !== (phys ^ modeTag)) at = SCRATCH;
-        d[RETIRE_COUNTER_WORD + d[at + Dw.COUNTER]]--;
-      }
-      s[Reg.UNCOUNTED] = 0;
-      s[Reg.EIP] = eip;
-      s[Reg.INSN_EIP] = eip;
-      this.wide[Wide.RETIRED] += n;
-      return Exit.FAULT;
-    }
+  /**
+   * After a fault unwound the hot loop: takes back the faulting instruction's count (unless
+   * the fault came before it was counted: fetch, decode, CS limit) and leaves EIP at it,
+   * from what the loop spilled (Reg.HOT_*).
+   */
+  private unwindFault(): Exit {
+    const s = this.s, d = this.decoded;
+    const eip = s[Reg.HOT_EIP], at = s[Reg.HOT_AT];
+    if (s[Reg.UNCOUNTED] === 0 && at >= 0) d[RETIRE_COUNTER_WORD + d[at + Dw.COUNTER]]--;
+    s[Reg.UNCOUNTED] = 0;
     s[Reg.EIP] = eip;
-    this.wide[Wide.RETIRED] += n;
-    return Exit.LIMIT;
+    s[Reg.INSN_EIP] = eip;
+    this.wide[Wide.RETIRED] += s[Reg.HOT_RETIRED];
+    return Exit.FAULT;
   }
 
   /** fetchPhys for the instruction about to be counted: a fault here precedes its count. */
-  private nextPhys(eip: number): number {
+  nextPhys(eip: number): number {
     const s = this.s;
     s[Reg.UNCOUNTED] = 1;
     const phys = this.fetchPhys(eip);
@@ -315,40 +141,19 @@ export class Core extends CoreFlags implements ByteSource {
     return this.rd32(this.segRead(this.segOf(at), this.ea(at, info), 4));
   }
 
-  /**
-   * RAM offset of a ModRM memory operand of `size` bytes when the plain path applies (32-bit
-   * address through a flat read/write segment, no data breakpoints, not crossing a page,
-   * a data-TLB hit when paging is on, inside RAM, and for writes not in a page holding
-   * decoded code), or -1. `flatSegs` (0 under data breakpoints), `paging` and `need` (the
-   * TLB bits the access needs) are the memory mirrors as runLoop read them at entry.
-   */
-  flatPhys(at: number, info: number, size: number, write: boolean, flatSegs: number, paging: boolean, need: number): number {
-    const s = this.s, d = this.decoded;
-    const ops = d[at + Dw.OPS];
-    const base = (ops >> 4) & 15, index = (ops >> 8) & 15;
-    let off = d[at + Dw.DISP];
-    if (base !== NO_REG) off += s[base];
-    if (index !== NO_REG) off += s[index] << ((ops >> 12) & 3);
-    if ((info & Info.A32) === 0 || ((flatSegs >> ((ops >> 16) & 7)) & 1) === 0) return -1;
-    const lin = off | 0; // a flat segment: the offset is the linear address
-    if ((lin & 0xfff) > 0x1000 - size) return -1;
-    let phys = lin;
-    if (paging) {
-      // A data-TLB hit translates here; a miss takes the general path, which walks.
-      const e = this.tlb[lin >>> 12];
-      if ((e & need) !== need) return -1;
-      // A hit on the most recently used page only counts (tlbModel.ts hit()).
-      if ((lin >>> 12) + 1 === s[Reg.DTLB_LAST_HIT]) s[Reg.DTLB_NEW_HITS]++; else this.dtlb.hit(lin >>> 12);
-      phys = (e & ~0xfff) | (lin & 0xfff);
-    }
-    if ((phys >>> 0) + size > this.ramBytes) return -1;
-    if (write && this.codePages[phys >>> 12] !== 0) return -1;
-    return phys;
-  }
-
   /** 32-bit write of the ModRM memory operand through the general path. */
   store32(at: number, info: number, v: number): void {
     this.wr32(this.segWrite(this.segOf(at), this.ea(at, info), 4), v);
+  }
+
+  /** The byte operand of MOVZX r32, m8 through the general path. */
+  readByteOperand(at: number, info: number): number {
+    return this.rd8(this.segRead(this.segOf(at), this.ea(at, info), 1));
+  }
+
+  /** A data-TLB hit on a page other than the last one (the loop counts repeats itself). */
+  dtlbHit(page: number): void {
+    this.dtlb.hit(page);
   }
 
   getReg(size: number, r: number): number {

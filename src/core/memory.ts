@@ -90,29 +90,42 @@ export class CoreMemory {
   private walkRefCount = 0;
   private walkAccess: Access = Access.READ;
 
-  constructor(ramBytes: number, tlbs: { itlb?: TlbConfig; dtlb?: TlbConfig } = {}, buffer?: ArrayBuffer) {
+  /** Byte offset of the flat state in `buffer` (non-zero when it lives in a wasm module's memory). */
+  readonly base: number;
+
+  /**
+   * A core over the flat state at byte `base` of `buffer` (default: a new buffer of its
+   * own). `carriesState` says the bytes there are a state to continue from (a snapshot),
+   * not zeros to start from.
+   */
+  constructor(ramBytes: number, tlbs: { itlb?: TlbConfig; dtlb?: TlbConfig } = {}, buffer?: ArrayBuffer, base = 0,
+    carriesState = buffer !== undefined) {
     this.buffer = buffer ?? new ArrayBuffer(totalBytes(ramBytes));
-    this.s = new Int32Array(this.buffer, 0, Reg.STATE_WORDS);
-    this.ram = new Uint8Array(this.buffer, RAM_OFFSET, ramBytes);
-    this.view = new DataView(this.buffer, RAM_OFFSET, ramBytes);
-    this.ram32 = new Int32Array(this.buffer, RAM_OFFSET, ramBytes >> 2);
+    this.base = base;
+    this.s = new Int32Array(this.buffer, base, Reg.STATE_WORDS);
+    this.ram = new Uint8Array(this.buffer, base + RAM_OFFSET, ramBytes);
+    this.view = new DataView(this.buffer, base + RAM_OFFSET, ramBytes);
+    this.ram32 = new Int32Array(this.buffer, base + RAM_OFFSET, ramBytes >> 2);
     this.ramBytes = ramBytes;
-    this.tlb = new Int32Array(this.buffer, DTLB_MAP_OFFSET, TLB_ENTRIES);
-    this.itlbMap = new Int32Array(this.buffer, ITLB_MAP_OFFSET, TLB_ENTRIES);
-    this.dtlb = new TlbModel(tlbs.dtlb ?? DEFAULT_DTLB, this.buffer, DTLB_MODEL_OFFSET, this.s, Reg.DTLB_LAST_HIT);
-    this.itlb = new TlbModel(tlbs.itlb ?? DEFAULT_ITLB, this.buffer, ITLB_MODEL_OFFSET, this.s, Reg.ITLB_LAST_HIT);
-    this.codePages = new Uint8Array(this.buffer, CODE_PAGE_OFFSET, CODE_PAGE_BYTES);
-    this.decoded = new Int32Array(this.buffer, DECODE_OFFSET, RETIRE_COUNTER_WORD + RETIRE_COUNTER_SLOTS);
-    this.counts = new Float64Array(this.buffer, COUNTER_OFFSET, COUNTER_SLOTS);
-    this.wide = new Float64Array(this.buffer, WIDE_OFFSET, Wide.SLOTS);
-    this.retireCounts = new Int32Array(this.buffer, DECODE_OFFSET + RETIRE_COUNTER_WORD * 4, RETIRE_COUNTER_SLOTS);
+    this.tlb = new Int32Array(this.buffer, base + DTLB_MAP_OFFSET, TLB_ENTRIES);
+    this.itlbMap = new Int32Array(this.buffer, base + ITLB_MAP_OFFSET, TLB_ENTRIES);
+    this.dtlb = new TlbModel(tlbs.dtlb ?? DEFAULT_DTLB, this.buffer, base + DTLB_MODEL_OFFSET, this.s, Reg.DTLB_LAST_HIT);
+    this.itlb = new TlbModel(tlbs.itlb ?? DEFAULT_ITLB, this.buffer, base + ITLB_MODEL_OFFSET, this.s, Reg.ITLB_LAST_HIT);
+    this.codePages = new Uint8Array(this.buffer, base + CODE_PAGE_OFFSET, CODE_PAGE_BYTES);
+    this.decoded = new Int32Array(this.buffer, base + DECODE_OFFSET, RETIRE_COUNTER_WORD + RETIRE_COUNTER_SLOTS);
+    this.counts = new Float64Array(this.buffer, base + COUNTER_OFFSET, COUNTER_SLOTS);
+    this.wide = new Float64Array(this.buffer, base + WIDE_OFFSET, Wide.SLOTS);
+    this.retireCounts = new Int32Array(this.buffer, base + DECODE_OFFSET + RETIRE_COUNTER_WORD * 4, RETIRE_COUNTER_SLOTS);
     this.s[Reg.RAM_BYTES] = ramBytes;
-    if (buffer === undefined) {
-      // What syncMode() derives from the all-zero state (a given buffer carries its own).
+    if (!carriesState) {
+      // What syncMode() derives from the all-zero state (a snapshot carries its own).
       this.s[Reg.READ_NEED] = Tlb.VALID;
       this.s[Reg.WRITE_NEED] = Tlb.VALID | Tlb.SUP_WRITE | Tlb.DIRTY;
     }
   }
+
+  /** The flat state's bytes (state/layout.ts), wherever they live: a copy of them is a snapshot. */
+  get flat(): Uint8Array { return new Uint8Array(this.buffer, this.base, totalBytes(this.ramBytes)); }
 
   // Names for the flat state's words (state/layout.ts), for code off the hot path; the hot
   // paths below read the words themselves.

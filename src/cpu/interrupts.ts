@@ -24,7 +24,7 @@ function contributory(v: number): boolean {
 
 export abstract class CpuInterrupts extends CpuSegments {
   /** Exceptions and interrupts delivered, by vector (for reports). */
-  readonly eventsByVector = new Float64Array(this.buffer, VECTOR_EVENTS_OFFSET, 256);
+  readonly eventsByVector = new Float64Array(this.buffer, this.base + VECTOR_EVENTS_OFFSET, 256);
   /**
    * Vector of the exception being delivered, or -1 (for the #DF rules): set and restored
    * within one deliver(), always -1 between instructions, so not part of the flat state.

@@ -78,6 +78,10 @@ export const enum Reg {
   // of the loop is at most 2^20 instructions and a REP string instruction yields after
   // 16384 iterations, so a count stays far below 2^31.
   DTLB_LAST_HIT = 103, DTLB_NEW_HITS = 104, ITLB_LAST_HIT = 105, ITLB_NEW_HITS = 106,
+  // What the hot loop (core/hotLoop.ts) spills before a call that can fault, for the fault
+  // path in Core.run: the instruction's EIP, its decode record (-1: none yet) and the
+  // instructions retired so far in this call.
+  HOT_EIP = 107, HOT_AT = 108, HOT_RETIRED = 109,
   STATE_WORDS = 128,
 }
 

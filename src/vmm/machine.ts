@@ -29,6 +29,7 @@ import { writeMpTables, isaIrqToIoApicPin } from "./mpTable.js";
 import type { TlbConfig } from "../core/tlbModel.js";
 import { loadProfile } from "../cost/profiles.js";
 import type { Profile } from "../cost/profile.js";
+import { createWasmCpu, ENGINES, type EngineName } from "./wasmEngine.js";
 
 export interface MachineOptions {
   /** Guest RAM in bytes (default 32 MiB). */
@@ -54,6 +55,11 @@ export interface MachineOptions {
    * start at power-on, as their state is host-side (docs/architecture.md).
    */
   state?: ArrayBuffer;
+  /**
+   * Which engine runs the hot loop: "ts" (the loop as V8 runs it, the default) or "wasm"
+   * (the same source compiled by AssemblyScript). Results and cycles are the same.
+   */
+  engine?: EngineName;
 }
 
 /**
@@ -147,6 +153,9 @@ export class Machine {
   onSerial: ((byte: number) => void) | null = null;
   readonly ramBytes: number;
 
+  /** The engine running the hot loop (MachineOptions.engine). */
+  readonly engine: EngineName;
+
   constructor(options: MachineOptions = {}) {
     const ramBytes = options.ramBytes ?? 32 << 20;
     if (!Number.isInteger(ramBytes) || ramBytes < 1 << 20 || ramBytes > 1 << 30 || (ramBytes & 0xfff) !== 0) {
@@ -156,7 +165,9 @@ export class Machine {
     if (options.state !== undefined && options.state.byteLength !== totalBytes(ramBytes)) {
       throw new ImageError(`a flat state of ${options.state.byteLength} bytes does not fit ${ramBytes} bytes of RAM`);
     }
-    this.cpu = new Cpu(ramBytes, options.tlb, options.state);
+    this.engine = options.engine ?? "ts";
+    if (!ENGINES.includes(this.engine)) throw new ImageError(`unknown engine ${String(this.engine)} (engines: ${ENGINES.join(", ")})`);
+    this.cpu = this.engine === "wasm" ? createWasmCpu(ramBytes, options.tlb, options.state) : new Cpu(ramBytes, options.tlb, options.state);
     if (options.profile !== undefined) {
       this.cpu.accounting.profile = typeof options.profile === "string" ? loadProfile(options.profile) : options.profile;
     }

@@ -1,0 +1,20 @@
+// The wasm build's twin of hotHost.ts: the same functions as imports, which the wasm
+// engine (vmm/wasmEngine.ts) answers with the Core that shares this module's memory.
+// @ts-ignore: asc decorator
+@external("env", "decode") export declare function hostDecode(lin: i32, phys: i32, at: i32): i32;
+// @ts-ignore: asc decorator
+@external("env", "nextPhys") export declare function hostNextPhys(eip: i32): i32;
+// @ts-ignore: asc decorator
+@external("env", "execute") export declare function hostExecute(kind: i32, at: i32, info: i32): bool;
+// @ts-ignore: asc decorator
+@external("env", "load32") export declare function hostLoad32(at: i32, info: i32): i32;
+// @ts-ignore: asc decorator
+@external("env", "store32") export declare function hostStore32(at: i32, info: i32, v: i32): void;
+// @ts-ignore: asc decorator
+@external("env", "writeE") export declare function hostWriteE(at: i32, info: i32, size: i32, v: i32): void;
+// @ts-ignore: asc decorator
+@external("env", "readByte") export declare function hostReadByte(at: i32, info: i32): i32;
+// @ts-ignore: asc decorator
+@external("env", "alu") export declare function hostAlu(op: i32, size: i32, a: i32, b: i32): i32;
+// @ts-ignore: asc decorator
+@external("env", "dtlbHit") export declare function hostDtlbHit(page: i32): void;

@@ -1,0 +1,292 @@
+// Portable (docs/engine-decision.md): the hot loop, written once and compiled twice. tsc
+// builds it into the TS engine (Core.run calls it); asc builds it into the wasm engine
+// (assembly/index.ts exports it). It fetches through the decoded-instruction cache and
+// executes the commonest 32-bit forms inline on the flat state; anything else (decoding,
+// page crossings, other kinds, operands off the flat path) is a call into hotHost.ts,
+// which is the TypeScript Core under both engines. Nothing here allocates.
+//
+// Faults unwind (fault.ts, fault.wasm.ts): so that the catch in Core.run can finish the
+// instruction's bookkeeping without this function's locals, the loop spills the
+// instruction's EIP, its decode record and the count retired so far (Reg.HOT_*) before
+// every call that can fault.
+
+import { Reg, Flag, DECODE_SLOTS, DECODE_WORDS, RETIRE_COUNTER_WORD, Wide } from "../state/layout.js";
+import { Kind, AluOp } from "../isa/kind.js";
+import { Dw, Info, NO_REG } from "../isa/record.js";
+import { Lazy, PARITY, lazyCf, lazyCond } from "./lazyFlags.js";
+import { raiseFault } from "./fault.js";
+import { Vector } from "./vector.js";
+import {
+  hostDecode, hostNextPhys, hostExecute, hostLoad32, hostStore32, hostWriteE, hostReadByte, hostAlu, hostDtlbHit,
+} from "./hotHost.js";
+
+/** Why the hot loop returned. */
+export const enum Exit {
+  /** The instruction budget ran out. */
+  LIMIT = 0,
+  /** A complex instruction is decoded at `complexAt` and waits for cpu/. */
+  COMPLEX = 1,
+  /** A fault is recorded in Reg.EXIT_*; EIP points at the faulting instruction. */
+  FAULT = 2,
+  /** An instruction changed state the loop caches (TF, IF, interrupt shadow). */
+  MODE = 3,
+}
+
+/** The views of one flat state the loop works on (each engine builds its own over the same layout). */
+export class HotViews {
+  constructor(
+    /** State words (Reg). */
+    public s: Int32Array,
+    /** Decode cache and retirement counters (state/layout.ts DECODE_OFFSET). */
+    public d: Int32Array,
+    /** Guest RAM as bytes, as little-endian words (aligned) and as a DataView (unaligned). */
+    public ram: Uint8Array,
+    public ram32: Int32Array,
+    public view: DataView,
+    /** Direct map of the data TLB: frame | permission bits per linear page. */
+    public tlb: Int32Array,
+    /** CodePage bits per physical page. */
+    public codePages: Uint8Array,
+    /** The run's float64 counters (Wide). */
+    public wide: Float64Array,
+    public ramBytes: i32,
+  ) {}
+}
+
+/**
+ * RAM offset of a ModRM memory operand of `size` bytes when the plain path applies (32-bit
+ * address through a flat read/write segment, no data breakpoints, not crossing a page,
+ * a data-TLB hit when paging is on, inside RAM, and for writes not in a page holding
+ * decoded code), or -1. `flatSegs` (0 under data breakpoints), `paging` and `need` (the
+ * TLB bits the access needs) are the memory mirrors as the loop read them at entry.
+ */
+function flatPhys(h: HotViews, at: i32, info: i32, size: i32, write: bool, flatSegs: i32, paging: bool, need: i32): i32 {
+  const s = h.s, d = h.d;
+  const ops = d[at + Dw.OPS];
+  const base = (ops >> 4) & 15, index = (ops >> 8) & 15;
+  let off = d[at + Dw.DISP];
+  if (base !== NO_REG) off += s[base];
+  if (index !== NO_REG) off += s[index] << ((ops >> 12) & 3);
+  if ((info & Info.A32) === 0 || ((flatSegs >> ((ops >> 16) & 7)) & 1) === 0) return -1;
+  const lin = off; // a flat segment: the offset is the linear address
+  if ((lin & 0xfff) > 0x1000 - size) return -1;
+  let phys = lin;
+  if (paging) {
+    // A data-TLB hit translates here; a miss takes the general path, which walks.
+    const e = h.tlb[lin >>> 12];
+    if ((e & need) !== need) return -1;
+    // A hit on the most recently used page only counts (tlbModel.ts hit()).
+    if ((lin >>> 12) + 1 === s[Reg.DTLB_LAST_HIT]) s[Reg.DTLB_NEW_HITS]++; else hostDtlbHit(lin >>> 12);
+    phys = (e & ~0xfff) | (lin & 0xfff);
+  }
+  if (<u32>(phys >>> 0) > <u32>(h.ramBytes - size)) return -1;
+  if (write && h.codePages[phys >>> 12] !== 0) return -1;
+  return phys;
+}
+
+/** Effective address of a 32-bit ModRM memory operand (FAST_LEA32). */
+function ea32(s: Int32Array, d: Int32Array, at: i32): i32 {
+  const ops = d[at + Dw.OPS];
+  const base = (ops >> 4) & 15, index = (ops >> 8) & 15;
+  let a = d[at + Dw.DISP];
+  if (base !== NO_REG) a += s[base];
+  if (index !== NO_REG) a += s[index] << ((ops >> 12) & 3);
+  return a;
+}
+
+/** Saves what the fault path in Core.run needs, before a call that can fault. */
+function spill(s: Int32Array, eip: i32, at: i32, n: i32): void {
+  s[Reg.HOT_EIP] = eip;
+  s[Reg.HOT_AT] = at;
+  s[Reg.HOT_RETIRED] = n;
+}
+
+/**
+ * Runs at most `budget` instructions. The physical address of the next instruction is
+ * carried from one instruction to the next while execution stays within one page, so
+ * the translation is only redone when a page boundary is crossed.
+ */
+export function runHot(h: HotViews, budget: i32): i32 {
+  const s = h.s, d = h.d, view = h.view, ram32 = h.ram32, ram = h.ram;
+  // CS cannot change inside this loop (every CS load is a complex instruction), so its
+  // limit, default size and the cache's mode tag are constants here.
+  const csLimit = s[Reg.SEG_LIMIT + 1];
+  const code32 = s[Reg.CODE32] !== 0;
+  const modeTag = s[Reg.MODE_TAG];
+  // Nor can paging, the CPL, DR7 or a segment's hidden part (complex instructions and
+  // event delivery, all in cpu/, change them): the memory mirrors flatPhys() tests are
+  // read once per call. With data breakpoints armed no segment counts as flat.
+  const flatSegs = s[Reg.WATCHING] !== 0 ? 0 : s[Reg.FLAT_SEGS];
+  const paging = s[Reg.PAGING] !== 0, readNeed = s[Reg.READ_NEED], writeNeed = s[Reg.WRITE_NEED];
+  let n = 0;
+  let eip = s[Reg.EIP];
+  spill(s, eip, -1, 0);
+  let phys = hostNextPhys(eip);
+  while (n < budget) {
+    const start = eip;
+    let at = (phys & (DECODE_SLOTS - 1)) * DECODE_WORDS;
+    if (d[at] !== (phys ^ modeTag)) { spill(s, eip, -1, n); at = hostDecode((s[Reg.SEG_BASE + 1] + eip) | 0, phys, at); }
+    const info = d[at + Dw.INFO];
+    let next = eip + ((info >> Info.LEN_SHIFT) & Info.LEN_MASK);
+    // SDM 3A 5.3: every byte of the instruction must lie within the CS limit.
+    if (<u32>((next - 1) >>> 0) > <u32>(csLimit >>> 0)) {
+      s[Reg.UNCOUNTED] = 1; spill(s, eip, at, n); raiseFault(s, Vector.GP, 0, true); return Exit.FAULT;
+    }
+    if (!code32) next &= 0xffff;
+    const kind = info & Info.KIND_MASK;
+    // Counted as retired here, where the record is at hand (cost/event.ts); the paths
+    // that leave without retiring (complex, fault, a REP yielding mid-way) take it back.
+    d[RETIRE_COUNTER_WORD + d[at + Dw.COUNTER]]++;
+    // The memory operand of a fast variant, resolved at one call site: its RAM offset
+    // when the flat path applies, else -1 and the case takes the general path.
+    let p = -1;
+    if (kind >= Kind.FAST_MEM_FIRST && kind <= Kind.FAST_MEM_LAST) {
+      const write = kind !== Kind.FAST_LOAD32 && kind !== Kind.FAST_MOVZX_R_M8 && kind !== Kind.FAST_ALU_RM32;
+      p = flatPhys(h, at, info, kind === Kind.FAST_MOVZX_R_M8 ? 1 : (info >> Info.SIZE_SHIFT) & Info.SIZE_MASK,
+        write, flatSegs, paging, write ? writeNeed : readNeed);
+      if (p < 0) spill(s, eip, at, n); // the general path, in the host, may fault
+    }
+    switch (kind) {
+      case Kind.FAST_ALU_RR32: case Kind.FAST_ALU_RI32: case Kind.FAST_ALU_RM32: case Kind.FAST_ALU_MR32: {
+        const ops = d[at + Dw.OPS];
+        const op = (info >> 8) & 0xff;
+        let dst = 0, a = 0, b = 0;
+        if (kind === Kind.FAST_ALU_RM32) {
+          dst = ops & 15; a = s[dst];
+          b = p < 0 ? hostLoad32(at, info) : (p & 3) === 0 ? ram32[p >> 2] : view.getInt32(p, true);
+          p = -1; // the result goes to the register
+        } else if (kind === Kind.FAST_ALU_MR32) {
+          b = s[ops & 15];
+          if (p < 0) {
+            s[Reg.EIP] = next; hostExecute(Kind.ALU_EG, at, info); eip = next; n++;
+            if (s[Reg.ATTENTION] !== 0) budget = 0;
+            break;
+          }
+          a = (p & 3) === 0 ? ram32[p >> 2] : view.getInt32(p, true);
+        } else { dst = (ops >> 4) & 15; a = s[dst]; b = kind === Kind.FAST_ALU_RR32 ? s[ops & 15] : d[at + Dw.IMM]; }
+        let r = 0;
+        switch (op) {
+          case AluOp.ADD: r = (a + b) | 0; s[Reg.LAZY_OP] = Lazy.ADD; break;
+          case AluOp.SUB: case AluOp.CMP: r = (a - b) | 0; s[Reg.LAZY_OP] = Lazy.SUB; break;
+          case AluOp.AND: r = a & b; s[Reg.LAZY_OP] = Lazy.LOGIC; break;
+          case AluOp.OR: r = a | b; s[Reg.LAZY_OP] = Lazy.LOGIC; break;
+          case AluOp.XOR: r = a ^ b; s[Reg.LAZY_OP] = Lazy.LOGIC; break;
+          default: r = hostAlu(op, 4, a, b); break; // ADC, SBB need the carry
+        }
+        s[Reg.LAZY_SIZE] = 4; s[Reg.LAZY_DST] = a; s[Reg.LAZY_SRC] = b; s[Reg.LAZY_RES] = r;
+        if (op !== AluOp.CMP) {
+          if (p < 0) s[dst] = r; else if ((p & 3) === 0) ram32[p >> 2] = r; else view.setInt32(p, r, true);
+        }
+        eip = next; n++;
+        break;
+      }
+      case Kind.FAST_MOV_RR32: { const ops = d[at + Dw.OPS]; s[(ops >> 4) & 15] = s[ops & 15]; eip = next; n++; break; }
+      case Kind.FAST_MOV_RI32: s[(d[at + Dw.OPS] >> 4) & 15] = d[at + Dw.IMM]; eip = next; n++; break;
+      case Kind.FAST_LOAD32: {
+        s[d[at + Dw.OPS] & 15] = p < 0 ? hostLoad32(at, info) : (p & 3) === 0 ? ram32[p >> 2] : view.getInt32(p, true);
+        eip = next; n++;
+        break;
+      }
+      case Kind.FAST_STORE32: {
+        if (p >= 0) { if ((p & 3) === 0) ram32[p >> 2] = s[d[at + Dw.OPS] & 15]; else view.setInt32(p, s[d[at + Dw.OPS] & 15], true); }
+        else { hostStore32(at, info, s[d[at + Dw.OPS] & 15]); if (s[Reg.ATTENTION] !== 0) budget = 0; }
+        eip = next; n++;
+        break;
+      }
+      case Kind.FAST_STORE_IMM: {
+        const size = (info >> Info.SIZE_SHIFT) & Info.SIZE_MASK;
+        if (p < 0) { hostWriteE(at, info, size, d[at + Dw.IMM]); if (s[Reg.ATTENTION] !== 0) budget = 0; }
+        else if (size === 4) view.setInt32(p, d[at + Dw.IMM], true);
+        else ram[p] = <u8>d[at + Dw.IMM];
+        eip = next; n++;
+        break;
+      }
+      case Kind.FAST_MOVZX_R_M8: {
+        s[d[at + Dw.OPS] & 15] = p >= 0 ? <i32>ram[p] : hostReadByte(at, info);
+        eip = next; n++;
+        break;
+      }
+      case Kind.FAST_LEA32: s[d[at + Dw.OPS] & 15] = ea32(s, d, at); eip = next; n++; break;
+      case Kind.FAST_INC_R32: case Kind.FAST_DEC_R32: {
+        const r = (d[at + Dw.OPS] >> 4) & 15;
+        const v = s[r];
+        // INC and DEC leave CF alone: fold the current carry into EFLAGS first.
+        const lop = s[Reg.LAZY_OP];
+        if (lop === Lazy.LOGIC) s[Reg.EFLAGS] &= ~Flag.CF; // logic ops clear CF
+        else if (lop !== Lazy.NONE && lop !== Lazy.INC && lop !== Lazy.DEC) s[Reg.EFLAGS] = (s[Reg.EFLAGS] & ~Flag.CF) | lazyCf(s);
+        const res = kind === Kind.FAST_INC_R32 ? (v + 1) | 0 : (v - 1) | 0;
+        s[r] = res;
+        s[Reg.LAZY_OP] = kind === Kind.FAST_INC_R32 ? Lazy.INC : Lazy.DEC;
+        s[Reg.LAZY_SIZE] = 4; s[Reg.LAZY_DST] = v; s[Reg.LAZY_SRC] = 1; s[Reg.LAZY_RES] = res;
+        eip = next; n++;
+        break;
+      }
+      case Kind.FAST_SHIFT_RI32: {
+        const r = (d[at + Dw.OPS] >> 4) & 15;
+        const c = d[at + Dw.IMM] & 0x1f;
+        if (c !== 0) {
+          const v = s[r], op = (info >> 8) & 0xff;
+          // SHL/SAL, SHR, SAR on a register: results and flags as in shift(), inline.
+          const res = op === 5 ? v >>> c : op === 7 ? v >> c : v << c;
+          const cf = op === 5 || op === 7 ? (v >> (c - 1)) & 1 : (v >>> (32 - c)) & 1;
+          const ovf = op === 5 ? v >>> 31 : op === 7 ? 0 : (res >>> 31) ^ cf;
+          s[r] = res;
+          s[Reg.EFLAGS] = (s[Reg.EFLAGS] & ~Flag.ARITH) | cf | (ovf << 11) | (<i32>PARITY[res & 0xff] << 2) |
+            (res === 0 ? Flag.ZF : 0) | ((res >>> 31) << 7);
+          s[Reg.LAZY_OP] = Lazy.NONE;
+        }
+        eip = next; n++;
+        break;
+      }
+      case Kind.JCC: {
+        const c = (info >> 8) & 0xff;
+        const lop = s[Reg.LAZY_OP];
+        // JE/JNE after any lazily-flagged operation test the stored result directly.
+        const taken = (c === 4 || c === 5) && lop !== Lazy.NONE ? (s[Reg.LAZY_RES] === 0) === (c === 4) : lazyCond(s, c);
+        if (taken) {
+          let t = next + d[at + Dw.IMM];
+          if ((info & Info.O32) === 0) t &= 0xffff;
+          if (<u32>(t >>> 0) > <u32>(csLimit >>> 0)) { spill(s, eip, at, n); raiseFault(s, Vector.GP, 0, true); return Exit.FAULT; }
+          next = t;
+        }
+        eip = next; n++;
+        break;
+      }
+      default: {
+        s[Reg.EIP] = next;
+        if (kind >= Kind.COMPLEX_FIRST) {
+          s[Reg.COMPLEX_AT] = at;
+          d[RETIRE_COUNTER_WORD + d[at + Dw.COUNTER]]--; // cpu/ counts it once it completes
+          s[Reg.INSN_EIP] = eip;
+          h.wide[Wide.RETIRED] += <f64>n;
+          return Exit.COMPLEX;
+        }
+        spill(s, eip, at, n);
+        if (hostExecute(kind, at, info)) {
+          h.wide[Wide.RETIRED] += <f64>(n + 1);
+          return Exit.MODE;
+        }
+        next = s[Reg.EIP];
+        eip = next;
+        // A device asked to look at what this instruction stored: end the slice after it.
+        if (s[Reg.ATTENTION] !== 0) budget = 0;
+        // A REP string instruction that yields mid-way has not retired yet; return so
+        // the run loop can look around (single-step trap, device stop, budget).
+        if (s[Reg.REPEATING] !== 0) {
+          s[Reg.REPEATING] = 0;
+          d[RETIRE_COUNTER_WORD + d[at + Dw.COUNTER]]--;
+          h.wide[Wide.RETIRED] += <f64>n;
+          return Exit.LIMIT;
+        }
+        n++;
+      }
+    }
+    // Carry the physical address along while the next instruction is in the same page.
+    const within = (phys & 0xfff) + (eip - start);
+    if (within >= 0 && within < 0x1000) phys = phys + (eip - start);
+    else { spill(s, eip, -1, n); phys = hostNextPhys(eip); }
+  }
+  s[Reg.EIP] = eip;
+  h.wide[Wide.RETIRED] += <f64>n;
+  return Exit.LIMIT;
+}
