@@ -2,7 +2,9 @@
 // run part way through a real guest, its whole flat state copied into a second machine
 // created over the copy, and both continued for the same budget must end byte-identical,
 // with the same serial output, cycle count and counters. The oracle is the first machine:
-// the second may differ from it only through state that lives outside the buffer.
+// the second may differ from it only through state that lives outside the buffer. Each
+// case runs with the second machine on each engine, so a run also changes engines
+// between two instructions (TS to wasm and back).
 //
 // Device state (8259, 8254, UART, local and I/O APIC, 8042, CGA, debug exit) is host-side
 // by design, so the test copies it explicitly: copyDeviceState() below copies every data
@@ -60,13 +62,13 @@ function region(off: number): string {
   return `RAM ${(off - L.RAM_OFFSET).toString(16)}`;
 }
 
-/** The first differing byte of two flat states, named, or null. */
-function firstDifference(a: ArrayBuffer, b: ArrayBuffer): string | null {
+/** The first differing byte of two flat states (Cpu.flat), named, or null. */
+function firstDifference(a: Uint8Array, b: Uint8Array): string | null {
   if (a.byteLength !== b.byteLength) return `sizes ${a.byteLength} and ${b.byteLength}`;
-  const x = new BigUint64Array(a, 0, a.byteLength >> 3), y = new BigUint64Array(b, 0, b.byteLength >> 3);
+  const x = new BigUint64Array(a.buffer, a.byteOffset, a.byteLength >> 3), y = new BigUint64Array(b.buffer, b.byteOffset, b.byteLength >> 3);
   for (let i = 0; i < x.length; i++) {
     if (x[i] === y[i]) continue;
-    const xb = new Uint8Array(a, i * 8, 8), yb = new Uint8Array(b, i * 8, 8);
+    const xb = a.subarray(i * 8, i * 8 + 8), yb = b.subarray(i * 8, i * 8 + 8);
     let k = 0;
     while (xb[k] === yb[k]) k++;
     return `${region(i * 8 + k)} (byte ${i * 8 + k})`;
@@ -86,35 +88,39 @@ function counters(m: Machine) {
 }
 
 interface Case { guest: string; input?: string; at: number; then: number }
+type Engine = "ts" | "wasm";
 
-function boot(options: { state?: ArrayBuffer } = {}): { m: Machine; out: () => string } {
+function boot(options: { state?: ArrayBuffer; engine?: Engine } = {}): { m: Machine; out: () => string } {
   const m = new Machine(options);
   let out = "";
   m.onSerial = (b) => { out += String.fromCharCode(b); };
   return { m, out: () => out };
 }
 
-function runCase(c: Case): void {
-  const a = boot();
+function runCaseOn(c: Case, engines: [Engine, Engine]): void {
+  const a = boot({ engine: engines[0] });
   a.m.loadImage(new Uint8Array(fs.readFileSync(path.join(GUESTS, c.guest))), { name: c.guest });
   if (c.input !== undefined) a.m.uart.receive(Buffer.from(c.input, "latin1"));
   const first = a.m.run({ maxInstructions: c.at });
   expect(first.reason).toBe("limit"); // still running at the snapshot
   const before = a.out().length;
 
-  const b = boot({ state: a.m.cpu.buffer.slice(0) });
+  const b = boot({ state: a.m.cpu.flat.slice().buffer, engine: engines[1] });
   copyDeviceState(a.m, b.m);
-  expect(firstDifference(a.m.cpu.buffer, b.m.cpu.buffer)).toBeNull();
+  expect(firstDifference(a.m.cpu.flat, b.m.cpu.flat)).toBeNull();
 
   const ra = a.m.run({ maxInstructions: c.then });
   const rb = b.m.run({ maxInstructions: c.then });
   expect(rb).toEqual(ra);
   expect(b.out()).toBe(a.out().slice(before));
   expect(counters(b.m)).toEqual(counters(a.m));
-  expect(firstDifference(a.m.cpu.buffer, b.m.cpu.buffer)).toBeNull();
+  expect(firstDifference(a.m.cpu.flat, b.m.cpu.flat)).toBeNull();
 }
 
-describe("a snapshot is a copy of the flat state", () => {
+const ENGINE_PAIRS: [Engine, Engine][] = [["ts", "ts"], ["ts", "wasm"], ["wasm", "ts"]];
+
+describe.each(ENGINE_PAIRS)("a snapshot is a copy of the flat state (%s, continued on %s)", (first, second) => {
+  const runCase = (c: Case) => runCaseOn(c, [first, second]);
   // demand.elf: paging on, demand-zero pages through #PF, TLB misses (30 005 steps in all).
   for (const at of [4000, 12000, 21000]) {
     it(`demand.elf from step ${at}`, () => runCase({ guest: "demand.elf", at, then: 1e7 }));
