@@ -5,9 +5,11 @@
 // tests can run the two builds on the same bytes (tests/engine-portable.test.ts).
 import {
   Reg, Wide, STATE_BYTES, DECODE_OFFSET, RAM_OFFSET, COUNTER_OFFSET, WIDE_OFFSET, DTLB_MAP_OFFSET, CODE_PAGE_OFFSET,
-  CODE_PAGE_BYTES, TLB_ENTRIES, RETIRE_COUNTER_WORD, RETIRE_COUNTER_SLOTS, totalBytes,
+  CODE_PAGE_BYTES, TLB_ENTRIES, RETIRE_COUNTER_WORD, RETIRE_COUNTER_SLOTS, totalBytes, ITLB_MAP_OFFSET,
+  DTLB_MODEL_OFFSET, ITLB_MODEL_OFFSET, TlbModelLayout, TLB_MAX_ENTRIES,
 } from "../src/state/layout.js";
 import { HotViews, runHot } from "../src/core/hotLoop.js";
+import { TlbHitViews } from "../src/core/tlbHit.js";
 import { lazyCf, lazyZf, lazySf, lazyPf, lazyAf, lazyOf, lazyEflags, lazyCond, writeEflags } from "../src/core/lazyFlags.js";
 import { mul32, imul32, divu64, wide } from "../src/core/arith.js";
 
@@ -40,8 +42,16 @@ export function allocateState(ramBytes: i32): usize {
   H = new HotViews(S, Int32Array.wrap(flat, DECODE_OFFSET, RETIRE_COUNTER_WORD + RETIRE_COUNTER_SLOTS),
     Uint8Array.wrap(flat, RAM_OFFSET, ramBytes), Int32Array.wrap(flat, RAM_OFFSET, ramBytes >> 2),
     new DataView(flat, RAM_OFFSET, ramBytes), Int32Array.wrap(flat, DTLB_MAP_OFFSET, TLB_ENTRIES),
+    Int32Array.wrap(flat, ITLB_MAP_OFFSET, TLB_ENTRIES), tlbHitViews(DTLB_MODEL_OFFSET), tlbHitViews(ITLB_MODEL_OFFSET),
     Uint8Array.wrap(flat, CODE_PAGE_OFFSET, CODE_PAGE_BYTES), Float64Array.wrap(flat, WIDE_OFFSET, Wide.SLOTS), ramBytes);
   return changetype<usize>(flat);
+}
+
+/** The views of the TLB model at `base` that a hit touches (state/layout.ts TlbModelLayout). */
+function tlbHitViews(base: i32): TlbHitViews {
+  return new TlbHitViews(Float64Array.wrap(flat, base, TlbModelLayout.HEADER_BYTES >> 3),
+    Int32Array.wrap(flat, base, TlbModelLayout.HEADER_BYTES >> 2), Float64Array.wrap(flat, base + TlbModelLayout.STAMP, TLB_MAX_ENTRIES),
+    Uint16Array.wrap(flat, base + TlbModelLayout.SLOT_OF, TLB_ENTRIES));
 }
 
 /** The wasm engine: runs at most `budget` instructions (core/hotLoop.ts runHot). */

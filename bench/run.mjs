@@ -220,7 +220,7 @@ async function runQemuPeer(image, opts) {
 }
 
 const RUNNERS = {
-  vmxlab: (g, o) => runVmxlab(g, o),
+  vmxlab: (g, o) => runVmxlab(g, o, "ts"),
   "vmxlab-wasm": (g, o) => runVmxlab(g, o, "wasm"),
   bochs: (g, o) => runPeer(runBochs, g, o),
   qemu: (g, o) => runPeer(runQemuPeer, g, o),

@@ -14,7 +14,6 @@ export interface HotHost {
   writeE(at: number, info: number, size: number, v: number): void;
   readByteOperand(at: number, info: number): number;
   alu(op: number, size: number, a: number, b: number): number;
-  dtlbHit(page: number): void;
 }
 
 let host: HotHost | null = null;
@@ -30,4 +29,3 @@ export function hostStore32(at: i32, info: i32, v: i32): void { host!.store32(at
 export function hostWriteE(at: i32, info: i32, size: i32, v: i32): void { host!.writeE(at, info, size, v); }
 export function hostReadByte(at: i32, info: i32): i32 { return host!.readByteOperand(at, info); }
 export function hostAlu(op: i32, size: i32, a: i32, b: i32): i32 { return host!.alu(op, size, a, b); }
-export function hostDtlbHit(page: i32): void { host!.dtlbHit(page); }

@@ -16,5 +16,3 @@
 @external("env", "readByte") export declare function hostReadByte(at: i32, info: i32): i32;
 // @ts-ignore: asc decorator
 @external("env", "alu") export declare function hostAlu(op: i32, size: i32, a: i32, b: i32): i32;
-// @ts-ignore: asc decorator
-@external("env", "dtlbHit") export declare function hostDtlbHit(page: i32): void;

@@ -16,8 +16,9 @@ import { Dw, Info, NO_REG } from "../isa/record.js";
 import { Lazy, PARITY, lazyCf, lazyCond } from "./lazyFlags.js";
 import { raiseFault } from "./fault.js";
 import { Vector } from "./vector.js";
+import { TlbHitViews, tlbHit } from "./tlbHit.js";
 import {
-  hostDecode, hostNextPhys, hostExecute, hostLoad32, hostStore32, hostWriteE, hostReadByte, hostAlu, hostDtlbHit,
+  hostDecode, hostNextPhys, hostExecute, hostLoad32, hostStore32, hostWriteE, hostReadByte, hostAlu,
 } from "./hotHost.js";
 
 /** Why the hot loop returned. */
@@ -43,8 +44,12 @@ export class HotViews {
     public ram: Uint8Array,
     public ram32: Int32Array,
     public view: DataView,
-    /** Direct map of the data TLB: frame | permission bits per linear page. */
+    /** Direct maps of the data and instruction TLBs: frame | permission bits per linear page. */
     public tlb: Int32Array,
+    public itlbMap: Int32Array,
+    /** What a hit touches in each TLB model. */
+    public dtlb: TlbHitViews,
+    public itlb: TlbHitViews,
     /** CodePage bits per physical page. */
     public codePages: Uint8Array,
     /** The run's float64 counters (Wide). */
@@ -76,7 +81,7 @@ function flatPhys(h: HotViews, at: i32, info: i32, size: i32, write: bool, flatS
     const e = h.tlb[lin >>> 12];
     if ((e & need) !== need) return -1;
     // A hit on the most recently used page only counts (tlbModel.ts hit()).
-    if ((lin >>> 12) + 1 === s[Reg.DTLB_LAST_HIT]) s[Reg.DTLB_NEW_HITS]++; else hostDtlbHit(lin >>> 12);
+    if ((lin >>> 12) + 1 === s[Reg.DTLB_LAST_HIT]) s[Reg.DTLB_NEW_HITS]++; else tlbHit(s, Reg.DTLB_LAST_HIT, h.dtlb, lin >>> 12);
     phys = (e & ~0xfff) | (lin & 0xfff);
   }
   if (<u32>(phys >>> 0) > <u32>(h.ramBytes - size)) return -1;
@@ -92,6 +97,20 @@ function ea32(s: Int32Array, d: Int32Array, at: i32): i32 {
   if (base !== NO_REG) a += s[base];
   if (index !== NO_REG) a += s[index] << ((ops >> 12) & 3);
   return a;
+}
+
+/**
+ * Physical address of the instruction at CS:eip, as Core.nextPhys finds it: translated
+ * here on an instruction-TLB hit, by the host (which walks, and may fault) on a miss.
+ */
+function codePhys(h: HotViews, eip: i32, paging: bool, need: i32, n: i32): i32 {
+  const s = h.s;
+  const lin = (s[Reg.SEG_BASE + 1] + eip) | 0;
+  if (!paging) return lin;
+  const e = h.itlbMap[lin >>> 12];
+  if ((e & need) !== need) { spill(s, eip, -1, n); return hostNextPhys(eip); }
+  tlbHit(s, Reg.ITLB_LAST_HIT, h.itlb, lin >>> 12);
+  return (e & ~0xfff) | (lin & 0xfff);
 }
 
 /** Saves what the fault path in Core.run needs, before a call that can fault. */
@@ -120,8 +139,7 @@ export function runHot(h: HotViews, budget: i32): i32 {
   const paging = s[Reg.PAGING] !== 0, readNeed = s[Reg.READ_NEED], writeNeed = s[Reg.WRITE_NEED];
   let n = 0;
   let eip = s[Reg.EIP];
-  spill(s, eip, -1, 0);
-  let phys = hostNextPhys(eip);
+  let phys = codePhys(h, eip, paging, readNeed, 0);
   while (n < budget) {
     const start = eip;
     let at = (phys & (DECODE_SLOTS - 1)) * DECODE_WORDS;
@@ -284,7 +302,7 @@ export function runHot(h: HotViews, budget: i32): i32 {
     // Carry the physical address along while the next instruction is in the same page.
     const within = (phys & 0xfff) + (eip - start);
     if (within >= 0 && within < 0x1000) phys = phys + (eip - start);
-    else { spill(s, eip, -1, n); phys = hostNextPhys(eip); }
+    else phys = codePhys(h, eip, paging, readNeed, n);
   }
   s[Reg.EIP] = eip;
   h.wide[Wide.RETIRED] += <f64>n;

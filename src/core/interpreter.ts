@@ -81,8 +81,8 @@ export class Core extends CoreFlags implements ByteSource, HotHost {
   }
 
   /** The views core/hotLoop.ts works on, over this core's flat state. */
-  private readonly hot = new HotViews(this.s, this.decoded, this.ram, this.ram32, this.view, this.tlb, this.codePages,
-    this.wide, this.ramBytes);
+  private readonly hot = new HotViews(this.s, this.decoded, this.ram, this.ram32, this.view, this.tlb, this.itlbMap,
+    this.dtlb.hitViews, this.itlb.hitViews, this.codePages, this.wide, this.ramBytes);
   /** Set by the wasm engine (vmm/wasmEngine.ts): runs the same loop compiled by asc on this state. */
   wasmRun: ((budget: number) => number) | null = null;
 
@@ -149,11 +149,6 @@ export class Core extends CoreFlags implements ByteSource, HotHost {
   /** The byte operand of MOVZX r32, m8 through the general path. */
   readByteOperand(at: number, info: number): number {
     return this.rd8(this.segRead(this.segOf(at), this.ea(at, info), 1));
-  }
-
-  /** A data-TLB hit on a page other than the last one (the loop counts repeats itself). */
-  dtlbHit(page: number): void {
-    this.dtlb.hit(page);
   }
 
   getReg(size: number, r: number): number {

@@ -8,6 +8,7 @@
 // it which page to drop when it evicts one.
 
 import { TlbModelLayout, TLB_MAX_ENTRIES, TLB_ENTRIES } from "../state/layout.js";
+import { TlbHitViews, TlbPolicy, tlbHit } from "./tlbHit.js";
 
 /** Replacement policy of a TLB's sets. */
 export type TlbReplacement = "lru" | "fifo" | "random";
@@ -30,7 +31,7 @@ export const DEFAULT_DTLB: TlbConfig = { entries: 64, ways: 4, replacement: "lru
 export const enum FlushCause { CR3 = 0, INVLPG = 1, MODE = 2, TASK_SWITCH = 3, COUNT = 4 }
 
 /** Replacement policies as stored in the flat state (TlbModelLayout.POLICY). */
-const POLICY_CODE: Record<TlbReplacement, number> = { lru: 0, fifo: 1, random: 2 };
+const POLICY_CODE: Record<TlbReplacement, number> = { lru: TlbPolicy.LRU, fifo: TlbPolicy.FIFO, random: TlbPolicy.RANDOM };
 /** Initial xorshift32 state of the random policy; the flat state holds seed XOR this. */
 const SEED0 = 0x2545f491;
 /** Indices in TlbModel.hot. */
@@ -59,6 +60,10 @@ export class TlbModel {
   private readonly hot: Int32Array;
   /** Flushes by FlushCause. */
   readonly flushes: Float64Array;
+  /** What a hit touches (core/tlbHit.ts), for this model and for the hot loop. */
+  readonly hitViews: TlbHitViews;
+  private readonly state: Int32Array;
+  private readonly hotWord: number;
 
   /**
    * `state[hotWord]` holds the last hit plus one and `state[hotWord + 1]` the hits not yet
@@ -77,6 +82,8 @@ export class TlbModel {
     this.replacement = config.replacement;
     this.lru = config.replacement === "lru";
     this.hot = state.subarray(hotWord, hotWord + 2);
+    this.state = state;
+    this.hotWord = hotWord;
     this.f = new Float64Array(buffer, base, TlbModelLayout.HEADER_BYTES >> 3);
     this.w = new Int32Array(buffer, base, TlbModelLayout.HEADER_BYTES >> 2);
     this.flushes = new Float64Array(buffer, base + TlbModelLayout.FLUSHES * 8, FlushCause.COUNT);
@@ -85,6 +92,7 @@ export class TlbModel {
     this.global = new Uint8Array(buffer, base + TlbModelLayout.GLOBAL, entries);
     this.stamp = new Float64Array(buffer, base + TlbModelLayout.STAMP, entries);
     this.slotOf = new Uint16Array(buffer, base + TlbModelLayout.SLOT_OF, TLB_ENTRIES);
+    this.hitViews = new TlbHitViews(this.f, this.w, this.stamp, this.slotOf);
     // The geometry is configuration, recorded so the state describes itself.
     this.w[TlbModelLayout.SETS] = this.sets;
     this.w[TlbModelLayout.WAYS] = ways;
@@ -113,13 +121,7 @@ export class TlbModel {
 
   /** Counts a hit on a present `page` and refreshes it for LRU replacement. */
   hit(page: number): void {
-    const h = this.hot;
-    h[HOT_NEW_HITS]++;
-    // A hit on the most recently used page leaves the LRU order as it is.
-    if (this.lru && page + 1 !== h[HOT_LAST_HIT]) {
-      this.stamp[this.slotOf[page]] = ++this.f[TlbModelLayout.CLOCK];
-      h[HOT_LAST_HIT] = page + 1;
-    }
+    tlbHit(this.state, this.hotWord, this.hitViews, page);
   }
 
   /**

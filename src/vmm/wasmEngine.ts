@@ -60,7 +60,6 @@ export function createWasmCpu(ramBytes: number, tlbs: { itlb?: TlbConfig; dtlb?:
     writeE: (at: number, info: number, size: number, v: number) => cpu!.writeE(at, info, size, v),
     readByte: (at: number, info: number) => cpu!.readByteOperand(at, info),
     alu: (op: number, size: number, a: number, b: number) => cpu!.alu(op, size, a, b),
-    dtlbHit: (page: number) => cpu!.dtlbHit(page),
   };
   const exports = new WebAssembly.Instance(coreModule(), { env }).exports as unknown as CoreExports;
   const base = exports.allocateState(ramBytes) >>> 0;
