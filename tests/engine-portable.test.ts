@@ -13,12 +13,6 @@ import { describe, expect, it } from "vitest";
 import { Reg, Flag } from "../src/state/layout.js";
 import * as ts from "../dist/core/lazyFlags.js";
 import * as arith from "../dist/core/arith.js";
-import { aluLoopCode, engineCore, tsKernel, tsKernelFlat, wasmKernel, CODE_AT, RAM_BYTES } from "../bench/kernel/harness.mjs";
-import { decode } from "../dist/isa/decode.js";
-import { Dw, Info } from "../src/isa/record.js";
-import { specialize } from "../dist/core/specialize.js";
-import { Kind } from "../src/isa/kind.js";
-import { DECODE_OFFSET, RETIRE_COUNTER_WORD, RETIRE_COUNTER_SLOTS, totalBytes } from "../src/state/layout.js";
 
 const SEED = process.env.VMXLAB_SEED !== undefined ? Number(process.env.VMXLAB_SEED) : Date.now() % 0x7fffffff;
 const CASES = 20000;
@@ -210,80 +204,5 @@ describe("portable slice: 64-bit multiply and divide, tsc build vs asc build vs 
       x.divu(hi, lo, d | 0);
       same([x.wideQ(), x.wideR()], want, `asc build, ${at}`);
     }
-  });
-});
-
-describe("measurement kernel (bench/kernel/aluKernel.ts): tsc build = asc build = the TS engine", () => {
-  it("the hand-assembled bench-alu loop decodes to the fast kinds the kernel runs", () => {
-    const code = aluLoopCode(7);
-    const kinds: number[] = [];
-    const out = new Int32Array(8);
-    for (let pos = 0; pos < code.length - 1;) {
-      const len = decode({ byteAt: (o: number) => code[pos + o] }, true, out, 0);
-      kinds.push(specialize(out[Dw.INFO]) & Info.KIND_MASK);
-      pos += len;
-    }
-    expect(kinds).toEqual([Kind.FAST_ALU_RR32, Kind.FAST_ALU_RR32, Kind.FAST_ALU_RR32, Kind.FAST_SHIFT_RI32, Kind.FAST_ALU_RR32,
-      Kind.FAST_ALU_RI32, Kind.FAST_INC_R32, Kind.FAST_INC_R32, Kind.FAST_ALU_RI32, Kind.JCC]);
-  });
-
-  it("continues a state the TS engine left, in both builds, to the TS engine's result", async () => {
-    const ITER = 100000, WARM = 1000, STEPS = 200000;
-    const core = await engineCore(ITER);
-    expect(core.run(WARM)).toBe(0); // Exit.LIMIT; the loop is now decoded in the cache
-    // Switch engines between two instructions: the flat state (registers, lazy flags,
-    // decode cache, RAM) is copied as bytes, once into a buffer for the tsc build and
-    // once into the wasm module's memory.
-    const bytes = new Uint8Array(core.buffer);
-    expect(bytes.length).toBe(totalBytes(RAM_BYTES));
-    const tsBuf = bytes.slice().buffer;
-    const w = await wasmKernel();
-    new Uint8Array(w.memory.buffer, w.base, bytes.length).set(bytes);
-    const runTs = await tsKernel();
-    const tsS = new Int32Array(tsBuf, 0, Reg.STATE_WORDS);
-    const tsD = new Int32Array(tsBuf, DECODE_OFFSET);
-    const wS = new Int32Array(w.memory.buffer, w.base, Reg.STATE_WORDS);
-    // The accessor-style twins, from the same bytes (a second wasm instance, a third buffer).
-    const accBuf = bytes.slice().buffer;
-    const acc = await tsKernelFlat();
-    acc.attach(new Int32Array(accBuf));
-    const w2 = await wasmKernel();
-    new Uint8Array(w2.memory.buffer, w2.base, bytes.length).set(bytes);
-    expect(runTs(tsS, tsD, STEPS)).toBe(0);
-    expect(w.run(STEPS)).toBe(0);
-    expect(acc.run(STEPS)).toBe(0);
-    expect(w2.runFlat(STEPS)).toBe(0);
-    expect(core.run(STEPS)).toBe(0);
-    const accS = new Int32Array(accBuf, 0, Reg.STATE_WORDS);
-    const w2S = new Int32Array(w2.memory.buffer, w2.base, Reg.STATE_WORDS);
-    const visible = (s: Int32Array) => [...s.subarray(0, Reg.EIP + 1), ts.lazyEflags(s)];
-    for (const s of [tsS, wS, accS, w2S]) {
-      expect(visible(s)).toEqual(visible(core.s));
-      expect(s[Reg.INSNS_LO]).toBe(STEPS);
-      // Every retirement landed in the int32 per-counter words (the engine folded its own
-      // into the float64 counters before the copy, so they started at zero).
-      const retire = new Int32Array(s.buffer, s.byteOffset + DECODE_OFFSET + RETIRE_COUNTER_WORD * 4, RETIRE_COUNTER_SLOTS);
-      expect(retire.reduce((a, b) => a + b, 0)).toBe(STEPS);
-    }
-    expect(core.s[Reg.EIP] >>> 0).toBeGreaterThanOrEqual(CODE_AT);
-    // 20000 iterations of the ten-instruction loop after the first 100: ECX counts them.
-    expect(core.s[Reg.ECX]).toBe((WARM + STEPS) / 10);
-  });
-});
-
-describe("fault signalling from wasm", () => {
-  it("a FAULT thrown by an imported function unwinds the wasm frames to the caller; the instance stays usable", async () => {
-    const w = await wasmKernel();
-    const s = new Int32Array(w.memory.buffer, w.base, Reg.STATE_WORDS);
-    let caught: unknown = null;
-    try {
-      w.faultProbe(-1);
-    } catch (e) {
-      caught = e;
-    }
-    expect(caught).toBe(w.FAULT); // the very object core/fault.ts throws, not a wasm trap
-    expect(s[Reg.EXIT_VECTOR]).toBe(13); // the store before the fault is kept, the one after never ran
-    expect(w.faultProbe(5)).toBe(5);
-    expect(s[Reg.EXIT_VECTOR]).toBe(0);
   });
 });

@@ -15,8 +15,7 @@ import asc from "assemblyscript/asc";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const ENTRIES = {
-  release: "assembly/index.ts", // the product module: dist/vmxlab-core.wasm
-  kernel: "bench/kernel/entry.ts", // the measurement kernel of bench/engine-kernel.mjs
+  release: "assembly/index.ts", // the wasm engine: dist/vmxlab-core.wasm
 };
 
 function readFile(name, baseDir) {

@@ -73,7 +73,16 @@ function flatPhys(h: HotViews, at: i32, info: i32, size: i32, write: bool, flatS
   if (base !== NO_REG) off += s[base];
   if (index !== NO_REG) off += s[index] << ((ops >> 12) & 3);
   if ((info & Info.A32) === 0 || ((flatSegs >> ((ops >> 16) & 7)) & 1) === 0) return -1;
-  const lin = off; // a flat segment: the offset is the linear address
+  return linPhys(h, off | 0, size, write, paging, need); // a flat segment: the offset is the linear address
+}
+
+/**
+ * RAM offset of `size` bytes at linear address `lin` when the plain path applies (not
+ * crossing a page, a data-TLB hit when paging is on, inside RAM, for writes not in a page
+ * holding decoded code), or -1: flatPhys() after the segment, and the flat stack's accesses.
+ */
+function linPhys(h: HotViews, lin: i32, size: i32, write: bool, paging: bool, need: i32): i32 {
+  const s = h.s;
   if ((lin & 0xfff) > 0x1000 - size) return -1;
   let phys = lin;
   if (paging) {
@@ -96,7 +105,7 @@ function ea32(s: Int32Array, d: Int32Array, at: i32): i32 {
   let a = d[at + Dw.DISP];
   if (base !== NO_REG) a += s[base];
   if (index !== NO_REG) a += s[index] << ((ops >> 12) & 3);
-  return a;
+  return a | 0;
 }
 
 /**
@@ -137,6 +146,8 @@ export function runHot(h: HotViews, budget: i32): i32 {
   // read once per call. With data breakpoints armed no segment counts as flat.
   const flatSegs = s[Reg.WATCHING] !== 0 ? 0 : s[Reg.FLAT_SEGS];
   const paging = s[Reg.PAGING] !== 0, readNeed = s[Reg.READ_NEED], writeNeed = s[Reg.WRITE_NEED];
+  // The stack forms run inline through a flat SS with a 32-bit stack pointer (SS.B = 1).
+  const flatStack = s[Reg.STACK32] !== 0 && (flatSegs & (1 << 2)) !== 0;
   let n = 0;
   let eip = s[Reg.EIP];
   let phys = codePhys(h, eip, paging, readNeed, 0);
@@ -256,16 +267,70 @@ export function runHot(h: HotViews, budget: i32): i32 {
         eip = next; n++;
         break;
       }
-      case Kind.JCC: {
-        const c = (info >> 8) & 0xff;
-        const lop = s[Reg.LAZY_OP];
-        // JE/JNE after any lazily-flagged operation test the stored result directly.
-        const taken = (c === 4 || c === 5) && lop !== Lazy.NONE ? (s[Reg.LAZY_RES] === 0) === (c === 4) : lazyCond(s, c);
+      case Kind.FAST_JCC: case Kind.FAST_JMP_REL: {
+        let taken = true;
+        if (kind === Kind.FAST_JCC) {
+          const c = (info >> 8) & 0xff;
+          const lop = s[Reg.LAZY_OP];
+          // JE/JNE after any lazily-flagged operation test the stored result directly.
+          taken = (c === 4 || c === 5) && lop !== Lazy.NONE ? (s[Reg.LAZY_RES] === 0) === (c === 4) : lazyCond(s, c);
+        }
         if (taken) {
           let t = next + d[at + Dw.IMM];
           if ((info & Info.O32) === 0) t &= 0xffff;
+          // SDM 2A Jcc, JMP: a target outside CS is #GP(0).
           if (<u32>(t >>> 0) > <u32>(csLimit >>> 0)) { spill(s, eip, at, n); raiseFault(s, Vector.GP, 0, true); return Exit.FAULT; }
           next = t;
+        }
+        eip = next; n++;
+        break;
+      }
+      case Kind.FAST_PUSH_R32: case Kind.FAST_CALL_REL32: {
+        const sp = (s[Reg.ESP] - 4) | 0;
+        let target = 0;
+        if (kind === Kind.FAST_CALL_REL32) {
+          // SDM 2A CALL: the target is checked against the CS limit before anything is pushed.
+          target = (next + d[at + Dw.IMM]) | 0;
+          if (<u32>(target >>> 0) > <u32>(csLimit >>> 0)) { spill(s, eip, at, n); raiseFault(s, Vector.GP, 0, true); return Exit.FAULT; }
+        }
+        p = flatStack ? linPhys(h, sp, 4, true, paging, writeNeed) : -1;
+        if (p < 0) {
+          spill(s, eip, at, n);
+          s[Reg.EIP] = next;
+          hostExecute(kind === Kind.FAST_CALL_REL32 ? Kind.CALL_REL : Kind.PUSH_E, at, info);
+          next = s[Reg.EIP];
+          if (s[Reg.ATTENTION] !== 0) budget = 0;
+        } else {
+          // PUSH ESP stores the value before the decrement (SDM 2A PUSH).
+          const v = kind === Kind.FAST_CALL_REL32 ? next : s[(d[at + Dw.OPS] >> 4) & 15];
+          if ((p & 3) === 0) ram32[p >> 2] = v; else view.setInt32(p, v, true);
+          s[Reg.ESP] = sp;
+          if (kind === Kind.FAST_CALL_REL32) next = target;
+        }
+        eip = next; n++;
+        break;
+      }
+      case Kind.FAST_POP_R32: case Kind.FAST_RET32: {
+        const sp = s[Reg.ESP];
+        p = flatStack ? linPhys(h, sp, 4, false, paging, readNeed) : -1;
+        if (p < 0) {
+          spill(s, eip, at, n);
+          s[Reg.EIP] = next;
+          hostExecute(kind === Kind.FAST_RET32 ? Kind.RET_NEAR : Kind.POP_E, at, info);
+          next = s[Reg.EIP];
+          if (s[Reg.ATTENTION] !== 0) budget = 0;
+        } else {
+          const v = (p & 3) === 0 ? ram32[p >> 2] : view.getInt32(p, true);
+          if (kind === Kind.FAST_RET32) {
+            // SDM 2A RET: #GP(0) for a return address outside CS, with ESP unchanged.
+            if (<u32>(v >>> 0) > <u32>(csLimit >>> 0)) { spill(s, eip, at, n); raiseFault(s, Vector.GP, 0, true); return Exit.FAULT; }
+            s[Reg.ESP] = (sp + 4 + d[at + Dw.IMM]) | 0;
+            next = v;
+          } else {
+            // POP ESP leaves the popped value in ESP: the increment comes first (SDM 2A POP).
+            s[Reg.ESP] = (sp + 4) | 0;
+            s[(d[at + Dw.OPS] >> 4) & 15] = v;
+          }
         }
         eip = next; n++;
         break;

@@ -15,6 +15,8 @@ export function specialize(info: number): number {
   if ((info & Info.LOCK) !== 0) return info;
   let fast = -1;
   if (kind === Kind.MOV_EI && !reg && (size === 1 || size === 4)) fast = Kind.FAST_STORE_IMM;
+  if (kind === Kind.JCC) fast = Kind.FAST_JCC;
+  if (kind === Kind.JMP_REL) fast = Kind.FAST_JMP_REL;
   if (size === 4) {
     switch (kind) {
       case Kind.ALU_EG: fast = reg ? Kind.FAST_ALU_RR32 : Kind.FAST_ALU_MR32; break;
@@ -28,6 +30,10 @@ export function specialize(info: number): number {
       case Kind.SHIFT_EI: if (reg && sub >= 4) fast = Kind.FAST_SHIFT_RI32; break;
       case Kind.MOVZX_GE: if (!reg && sub === 1) fast = Kind.FAST_MOVZX_R_M8; break;
       case Kind.LEA: if ((info & Info.A32) !== 0) fast = Kind.FAST_LEA32; break;
+      case Kind.PUSH_E: if (reg) fast = Kind.FAST_PUSH_R32; break;
+      case Kind.POP_E: if (reg) fast = Kind.FAST_POP_R32; break;
+      case Kind.CALL_REL: if ((info & Info.O32) !== 0) fast = Kind.FAST_CALL_REL32; break;
+      case Kind.RET_NEAR: if ((info & Info.O32) !== 0) fast = Kind.FAST_RET32; break;
     }
   }
   return fast < 0 ? info : (info & ~Info.KIND_MASK) | fast;

@@ -23,6 +23,8 @@ export const enum Kind {
   // inline (core/specialize.ts).
   FAST_ALU_RR32, FAST_ALU_RI32, FAST_MOV_RR32, FAST_MOV_RI32,
   FAST_INC_R32, FAST_DEC_R32, FAST_SHIFT_RI32, FAST_LEA32,
+  // Near branches, and the 32-bit stack forms through a flat SS.
+  FAST_JCC, FAST_JMP_REL, FAST_PUSH_R32, FAST_POP_R32, FAST_CALL_REL32, FAST_RET32,
   // Fast variants with a memory operand: contiguous, so the loop resolves the operand once.
   FAST_ALU_RM32, FAST_MEM_FIRST = FAST_ALU_RM32, FAST_ALU_MR32, FAST_LOAD32, FAST_STORE32, FAST_MOVZX_R_M8,
   FAST_STORE_IMM, FAST_MEM_LAST = FAST_STORE_IMM,

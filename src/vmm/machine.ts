@@ -51,8 +51,9 @@ export interface MachineOptions {
   virtio?: VirtioDeviceSpec[];
   /**
    * The CPU's flat state to continue from (state/layout.ts): a copy of another machine's
-   * `cpu.buffer` with the same RAM size and TLB geometry. The CPU is not reset; the devices
-   * start at power-on, as their state is host-side (docs/architecture.md).
+   * `cpu.flat` bytes with the same RAM size and TLB geometry, from either engine. The CPU
+   * is not reset; the devices start at power-on, as their state is host-side
+   * (docs/architecture.md).
    */
   state?: ArrayBuffer;
   /**

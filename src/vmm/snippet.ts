@@ -4,6 +4,7 @@
 // flat ring-3 segments as in a Linux process, with no paging.
 
 import { Reg, Seg, Cr0, Flag } from "../state/layout.js";
+import type { EngineName } from "./wasmEngine.js";
 import { Machine } from "./machine.js";
 
 export const SNIPPET_CODE_BASE = 0x00200000;
@@ -42,13 +43,15 @@ export interface SnippetOutput {
 
 /** A machine set up for snippets; reuse it across cases, it is reset for each. */
 export class SnippetRunner {
-  readonly machine = new Machine({ ramBytes: 4 << 20 });
+  readonly machine: Machine;
   /**
    * With `paging`, the snippet runs with 32-bit paging on (SDM 3A 4.3): an identity map
    * of the 4 MiB of RAM in 4 KiB user read/write pages, so every access goes through the
-   * page walk and the translation cache, as it does natively under Linux.
+   * page walk and the translation cache, as it does natively under Linux. `engine` picks
+   * the engine (MachineOptions.engine).
    */
-  constructor(readonly options: { paging?: boolean } = {}) {
+  constructor(readonly options: { paging?: boolean; engine?: EngineName } = {}) {
+    this.machine = new Machine({ ramBytes: 4 << 20, engine: options.engine });
     if (options.paging) {
       const v = this.machine.cpu.view;
       v.setUint32(PAGE_DIRECTORY, PAGE_TABLE | 0x7, true);

@@ -14,7 +14,9 @@ import type { TlbConfig } from "../core/tlbModel.js";
 export type EngineName = "ts" | "wasm";
 export const ENGINES: readonly EngineName[] = ["ts", "wasm"];
 
-const WASM_FILE = fileURLToPath(new URL("../vmxlab-core.wasm", import.meta.url));
+// The build writes it to dist/; the path works from dist/vmm/ and from src/vmm/ (tests
+// that import the sources).
+const WASM_FILE = fileURLToPath(new URL("../../dist/vmxlab-core.wasm", import.meta.url));
 
 /** Raised when the wasm engine is asked for and its module is missing or unusable. */
 export class EngineUnavailable extends Error {}

@@ -42,13 +42,15 @@ export interface CampaignOptions {
   log?: (s: string) => void;
   /** Run vmxlab with 32-bit paging on (an identity map), exercising the walk and TLB paths. */
   paging?: boolean;
+  /** The engine that runs the snippets (MachineOptions.engine; default the Machine's). */
+  engine?: "ts" | "wasm";
 }
 
 export async function runCampaign(opt: CampaignOptions): Promise<CampaignResult> {
   const t0 = Date.now();
   const batch = opt.batch ?? 2000;
   const oracle = await NativeOracle.open();
-  const runner = new SnippetRunner({ paging: opt.paging });
+  const runner = new SnippetRunner({ paging: opt.paging, engine: opt.engine });
   const coverage = new Array<number>(OPCODES.length).fill(0);
   const status: Record<string, number> = {};
   const mismatches: Mismatch[] = [];

@@ -14,7 +14,7 @@ if (reason !== undefined) console.warn(`oracle property test skipped: ${reason}`
 
 describe.skipIf(reason !== undefined)('vmxlab matches the host CPU on random table-generated snippets', () => {
   let result: CampaignResult | undefined;
-  const campaign = async (): Promise<CampaignResult> => (result ??= await runCampaign({ seed: SEED, cases: CASES, shrinkClasses: 40 }));
+  const campaign = async (): Promise<CampaignResult> => (result ??= await runCampaign({ seed: SEED, cases: CASES, shrinkClasses: 40, engine: 'ts' }));
 
   it(`${CASES} cases from seed 0x${SEED.toString(16)} give no mismatch`, async () => {
     const r = await campaign();
@@ -34,7 +34,18 @@ describe.skipIf(reason !== undefined)('vmxlab with paging on matches the host CP
   const PAGED_SEED = 0x9a9e;
   const PAGED_CASES = 5_000;
   it(`${PAGED_CASES} cases from seed 0x${PAGED_SEED.toString(16)} give no mismatch`, async () => {
-    const r = await runCampaign({ seed: PAGED_SEED, cases: PAGED_CASES, shrinkClasses: 20, paging: true });
+    const r = await runCampaign({ seed: PAGED_SEED, cases: PAGED_CASES, shrinkClasses: 20, paging: true, engine: 'ts' });
     expect(r.mismatches.length, `seed 0x${PAGED_SEED.toString(16)} (paging):\n${summary(r, 10)}`).toBe(0);
   }, 180_000);
+});
+
+// The wasm engine runs the same hot loop compiled by asc (docs/engine-decision.md): its
+// own campaigns, flat and paged, against the same oracle, from seeds the TS runs do not use.
+describe.skipIf(reason !== undefined)('the wasm engine matches the host CPU', () => {
+  for (const { seed, paging } of [{ seed: 0x3a5e, paging: false }, { seed: 0x3a5f, paging: true }]) {
+    it(`5000 cases from seed 0x${seed.toString(16)}${paging ? ' with paging' : ''} give no mismatch`, async () => {
+      const r = await runCampaign({ seed, cases: 5_000, shrinkClasses: 20, paging, engine: 'wasm' });
+      expect(r.mismatches.length, `seed 0x${seed.toString(16)} (wasm${paging ? ', paging' : ''}):\n${summary(r, 10)}`).toBe(0);
+    }, 180_000);
+  }
 });
