@@ -167,9 +167,9 @@ async function loadVmxlab() {
 }
 
 /**
- * Why vmxlab's WebAssembly engine cannot run, or null when it can. Issue #4 selects the
- * engine with `new Machine({ engine: "wasm" })`; a Machine that does not report
- * `engine === "wasm"` back has no such engine (today's library ignores the option).
+ * Why vmxlab's WebAssembly engine cannot run, or null when it can: the library selects it
+ * with `new Machine({ engine: "wasm" })`, which throws when dist/vmxlab-core.wasm is missing
+ * (or, in an older build, reports another engine back).
  */
 async function wasmEngineMissing() {
   const mod = await loadVmxlab();
@@ -177,10 +177,10 @@ async function wasmEngineMissing() {
   try {
     const m = new mod.Machine({ ramBytes: 1 << 20, engine: "wasm" });
     if (m.engine === "wasm") return null;
-  } catch {
-    /* an engine option it refuses: no wasm engine either */
+    return "not built: this vmxlab build has no WebAssembly engine";
+  } catch (e) {
+    return `not built: ${String(e?.message ?? e).split("\n")[0]}`;
   }
-  return "not built: vmxlab has no WebAssembly engine yet (issue #4)";
 }
 
 async function runVmxlab(guest, _opts, engine) {
@@ -398,12 +398,14 @@ async function main() {
     results[guest.name].checksumsAgree = new Set(sums).size <= 1;
     const g = results[guest.name];
     g.ratioVmxlabBochs = ratio(g.vmxlab?.mips, g.bochs?.mips);
+    g.ratioWasmBochs = ratio(g["vmxlab-wasm"]?.mips, g.bochs?.mips);
     g.ratioVmxlabV86NoJit = ratio(g.vmxlab?.mips, g["v86-nojit"]?.mips);
+    g.ratioWasmV86NoJit = ratio(g["vmxlab-wasm"]?.mips, g["v86-nojit"]?.mips);
   }
 
   const header = ["guest", "instructions"];
   for (const e of wanted) header.push(`${LABEL[e]} MIPS`);
-  header.push("vmxlab/Bochs", "vmxlab/v86-nojit");
+  header.push("TS/Bochs", "wasm/Bochs", "TS/v86-nojit", "wasm/v86-nojit");
   const rows = [header];
   for (const guest of opts.guests) {
     const g = results[guest.name];
@@ -413,7 +415,7 @@ async function main() {
       if (skipped[e]) row.push(skipped[e].startsWith("not built") ? "not built" : "missing");
       else row.push(g[e]?.error ? "error" : fmt(g[e]?.mips));
     }
-    row.push(g.ratioVmxlabBochs ? `${g.ratioVmxlabBochs.toFixed(2)}x` : "-", g.ratioVmxlabV86NoJit ? `${g.ratioVmxlabV86NoJit.toFixed(2)}x` : "-");
+    for (const r of [g.ratioVmxlabBochs, g.ratioWasmBochs, g.ratioVmxlabV86NoJit, g.ratioWasmV86NoJit]) row.push(r ? `${r.toFixed(2)}x` : "-");
     rows.push(row);
   }
   console.log("");
