@@ -30,7 +30,20 @@ import type { TlbConfig } from "../core/tlbModel.js";
 import { loadProfile } from "../cost/profiles.js";
 import type { Profile } from "../cost/profile.js";
 
+/**
+ * How the host runs the guest (docs/engine-decision.md): "ts", the TypeScript interpreter,
+ * or "wasm", the WebAssembly build of the same core. The engine is invisible to the guest
+ * (DESIGN.md invariant 1); src/vmm/lockstep.ts runs two engines side by side to check it.
+ */
+export type EngineName = "ts" | "wasm";
+export const ENGINE_NAMES: readonly EngineName[] = ["ts", "wasm"];
+
+/** The engine asked for cannot run in this build (one line for the user). */
+export class EngineError extends Error {}
+
 export interface MachineOptions {
+  /** The engine that runs the guest (default "ts"). */
+  engine?: EngineName;
   /** Guest RAM in bytes (default 32 MiB). */
   ramBytes?: number;
   /** TLB geometry and replacement (defaults: the Pentium's, core/tlbModel.ts). */
@@ -146,8 +159,14 @@ export class Machine {
   /** Called for every byte the guest transmits on COM1 (and on the virtio console). */
   onSerial: ((byte: number) => void) | null = null;
   readonly ramBytes: number;
+  /** The engine running this machine (MachineOptions.engine). */
+  readonly engine: EngineName;
 
   constructor(options: MachineOptions = {}) {
+    const engine = options.engine ?? "ts";
+    if (engine === "wasm") throw new EngineError("the wasm engine is not in this build (only the ts engine is; docs/engine-decision.md)");
+    if (engine !== "ts") throw new EngineError(`unknown engine "${String(engine)}" (expected ts or wasm)`);
+    this.engine = engine;
     const ramBytes = options.ramBytes ?? 32 << 20;
     if (!Number.isInteger(ramBytes) || ramBytes < 1 << 20 || ramBytes > 1 << 30 || (ramBytes & 0xfff) !== 0) {
       throw new ImageError(`RAM size must be a multiple of 4 KiB between 1 MiB and 1 GiB, not ${ramBytes}`);
