@@ -484,9 +484,11 @@ export function runLockstep(makeA: MachineFactory, makeB: MachineFactory, option
     if (found.length === 0) pauseAt(steps, a, b);
   }
 
+  // Not reproduced one step at a time (the main run's calls of Machine.run were longer): the
+  // fields seen after `steps`, between the main run's machines.
   const difference = found.length === 0 ? null : steps === 0
     ? report(names, a, b, 0, 0, true, null, found)
-    : bisect(build, names, nextStop, pauseAt, verified, lastCheap, steps, found);
+    : bisect(build, names, nextStop, pauseAt, verified, lastCheap, steps) ?? report(names, a, b, steps, verified, false, null, found);
   const r = a.end ?? { reason: "limit" as const, instructions: 0 };
   return {
     names, machines: [a.machine, b.machine], steps: a.steps, instructions: a.machine.cpu.retired - a.startRetired,
@@ -503,10 +505,10 @@ export function runLockstep(makeA: MachineFactory, makeB: MachineFactory, option
  * everything matches; from there they go one step at a time, compared after each step
  * (memory every STEP_RAM_EVERY steps). When memory was not compared just before the first
  * difference, one more replay goes to the last step where it was and compares everything
- * after each step from there.
+ * after each step from there. Null when the replays do not reproduce the difference.
  */
 function bisect(build: (live: boolean) => [Side, Side], names: [string, string], nextStop: (steps: number) => number,
-  pauseAt: (steps: number, a: Side, b: Side) => void, verified: number, lastCheap: number, seen: number, seenFields: FieldValues[]): LockstepDifference {
+  pauseAt: (steps: number, a: Side, b: Side) => void, verified: number, lastCheap: number, seen: number): LockstepDifference | null {
   /** Built again and run with the main schedule to `target`, comparing at each checkpoint after `checkAfter`. */
   const replay = (target: number, checkAfter: number): { a: Side; b: Side; good: number; bad: number | null } => {
     const [a, b] = build(false);
@@ -560,7 +562,7 @@ function bisect(build: (live: boolean) => [Side, Side], names: [string, string],
   if (r.bad !== null) { end = r.bad; r = replay(r.good, r.good); }
   const start = r.good;
   const found = scan(r.a, r.b, start, end, STEP_RAM_EVERY);
-  if (found === null) return report(names, r.a, r.b, seen, start, false, null, seenFields);
+  if (found === null) return null;
   let { at, pre, fields } = found;
   let a = r.a, b = r.b;
   if (found.ramOk < at - 1) {
@@ -569,7 +571,7 @@ function bisect(build: (live: boolean) => [Side, Side], names: [string, string],
     a = again.a; b = again.b;
     stepTo(a, b, start, found.ramOk);
     const exact = scan(a, b, found.ramOk, at, 1);
-    if (exact === null) return report(names, a, b, at, found.ramOk, false, null, fields);
+    if (exact === null) return null;
     ({ at, pre, fields } = exact);
   }
   const side = a.steps >= at ? a : b;
