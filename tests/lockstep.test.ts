@@ -277,6 +277,15 @@ describe("vmxlab run --lockstep and --engine", () => {
     expect(r.status).toBe(0);
   });
 
+  it("--max-instructions stops both at the limit; --lockstep-every sets the comparisons", () => {
+    // 400 steps compared every 100: at step 0 and after 100, 200, 300, 400 (5); RAM at step 0
+    // and at the end (2). Status 124: the instruction limit, as without --lockstep.
+    const r = vmxlab("run", "guests/hello.elf", "--lockstep", "--lockstep-engines", "ts,ts", "--lockstep-every", "100", "--max-instructions", "400");
+    expect(r.status).toBe(124);
+    expect(r.stderr).toMatch(/stopped: limit; 400 instructions/);
+    expect(r.stderr).toMatch(/^lockstep: 400 instructions, no difference \(ts \(A\) and ts \(B\), compared every 100 steps: 5 times, RAM 2 times\)$/m);
+  });
+
   it("runs a disk guest on copies: the image file is unchanged and the copies agree", () => {
     const file = makeTestDisk();
     const before = fs.readFileSync(file);
