@@ -1,9 +1,10 @@
 // vmxlab's library API.
-export { Machine } from "./vmm/machine.js";
-export type { MachineOptions, LoadOptions, RunResult, RunReason, VirtioDeviceSpec } from "./vmm/machine.js";
-export type { EngineName } from "./vmm/wasmEngine.js";
-export { ENGINES, EngineUnavailable } from "./vmm/wasmEngine.js";
+export { Machine, EngineError, ENGINE_NAMES } from "./vmm/machine.js";
+export type { MachineOptions, LoadOptions, RunResult, RunReason, VirtioDeviceSpec, EngineName } from "./vmm/machine.js";
 export { ImageError } from "./vmm/loader.js";
+// Two engines side by side, compared to the first difference (docs/lockstep.md).
+export { runLockstep } from "./vmm/lockstep.js";
+export type { LockstepOptions, LockstepResult, LockstepDifference, MachineFactory } from "./vmm/lockstep.js";
 export { disassemble } from "./isa/disasm.js";
 export const VERSION = "0.1.0";
 // Networking: a virtio-net device (pass it as { type: "device", device } in MachineOptions.virtio),

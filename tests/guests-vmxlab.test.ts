@@ -12,23 +12,12 @@ import { listGuests } from "../tools/build-guests.mjs";
 // @ts-ignore -- plain ESM JavaScript without type declarations
 import { available as qemuAvailable, guestOutput, runQemu } from "../tools/peers/qemu.mjs";
 import { DiskImage } from "../dist/vmm/diskImage.js";
-import { CONSOLE_INPUT, DISK_GUESTS, NO_QEMU_PEER, QEMU_EXTRA_ARGS, SERIAL_INPUT, TIMED_OUTPUT, VIRTIO_BLK_ID, type VirtioUse, makeTestDisk, maskNumbers, qemuDiskArgs, virtioDevices } from "./fixtures/guest-setup.js";
+import { APPEND, CONSOLE_INPUT, DISK_GUESTS, INSTRUCTIONS_PROFILE, TSC_GUESTS, NO_QEMU_PEER, QEMU_EXTRA_ARGS, SERIAL_INPUT, TIMED_OUTPUT, VIRTIO_BLK_ID, type VirtioUse, makeTestDisk, maskNumbers, qemuDiskArgs, virtioDevices } from "./fixtures/guest-setup.js";
 
 interface Guest { name: string; outName: string; outPath: string }
 const guests: Guest[] = listGuests();
 const haveQemu: boolean = qemuAvailable();
 if (!haveQemu) console.warn("vmxlab-vs-QEMU guest test skipped: qemu-system-i386 is not installed (CI installs it)");
-
-/** Short command lines keep the compute guest quick; the rest take none. */
-const APPEND: Record<string, string> = { compute: "iterations=3" };
-
-/**
- * Guests that print RDTSC differences. QEMU runs them with -icount shift=0, where RDTSC
- * counts instructions, and vmxlab with a profile that prices each instruction at one
- * cycle and nothing else: both then print instruction counts, which must agree.
- */
-const TSC_GUESTS = new Set(["pfbench", "bench-kernel"]);
-const INSTRUCTIONS_PROFILE = "tests/fixtures/instructions-profile.json";
 
 function runOnVmxlab(g: Guest, append: string, virtio: VirtioUse[] = []): { serial: string; exitCode: number | null; reason: string } {
   const disk = DISK_GUESTS.has(g.name) ? new DiskImage(makeTestDisk()) : undefined;

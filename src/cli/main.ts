@@ -2,9 +2,11 @@
 // vmxlab's command line: run a guest, or disassemble an image or hex bytes.
 // Every user error is one line on stderr and exit status 2, never a stack trace.
 
-import { readFileSync, statSync } from "node:fs";
-import { basename } from "node:path";
-import { Machine, RunResult, VirtioDeviceSpec } from "../vmm/machine.js";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
+import { Machine, RunResult, VirtioDeviceSpec, EngineError, EngineName, ENGINE_NAMES } from "../vmm/machine.js";
+import { runLockstep } from "../vmm/lockstep.js";
 import { ImageError, ImageFormat, planLoad } from "../vmm/loader.js";
 import { disassemble } from "../isa/disasm.js";
 import { Access } from "../core/memory.js";
@@ -58,6 +60,17 @@ usage:
                                  JSON file (default ${DEFAULT_PROFILE_NAME})
       --report                   end with the report: cycles by event, instructions by
                                  class, TLBs, page walks, exceptions, I/O
+      --engine ts|wasm           the engine that runs the guest (default ts)
+      --lockstep                 run the guest on engines ts and wasm side by side,
+                                 comparing registers, counters and output every N
+                                 steps and RAM every max(N, 2^20); on a difference,
+                                 find the first differing instruction and print both
+                                 states (exit status 71). Disks run on copies: the
+                                 image files are not changed
+      --lockstep-every N         compare every N steps (default 65536; 1 = after
+                                 every instruction)
+      --lockstep-engines A,B     the two engines (default ts,wasm; ts,ts checks that
+                                 a run repeats exactly)
   vmxlab run-pair IMAGE_A IMAGE_B [options]
                                  two guests in one process, each with a virtio-net
                                  device on one virtual switch (MACs 52:54:00:12:34:56
@@ -79,12 +92,13 @@ usage:
 exit status: the guest's debug-exit value V (its low 8 bits; QEMU would exit with
 (V << 1) | 1); 0 after HLT;
 2 for a usage or image error; 124 when the instruction limit is reached; 125 after a
-triple-fault shutdown; 70 when the guest used a feature vmxlab does not model.`;
+triple-fault shutdown; 70 when the guest used a feature vmxlab does not model; 71 when
+--lockstep found a difference.`;
 
 interface Parsed { positional: string[]; flags: Map<string, string | true> }
 
-const VALUE_FLAGS = new Set(["--max-instructions", "--append", "--format", "--load-address", "--ram", "--hex", "--count", "--address", "--profile", "--disk", "--serial-input", "--screen", "--pv-blk", "--virtio-blk", "--console-input", "--net", "--mac", "--timeout", "--quantum", "--append-a", "--append-b"]);
-const BOOL_FLAGS = new Set(["--json", "--16", "--help", "--version", "--walks", "--report", "--virtio-console", "--interactive"]);
+const VALUE_FLAGS = new Set(["--max-instructions", "--append", "--format", "--load-address", "--ram", "--hex", "--count", "--address", "--profile", "--disk", "--serial-input", "--screen", "--pv-blk", "--virtio-blk", "--console-input", "--net", "--mac", "--timeout", "--quantum", "--append-a", "--append-b", "--engine", "--lockstep-every", "--lockstep-engines"]);
+const BOOL_FLAGS = new Set(["--json", "--16", "--help", "--version", "--walks", "--report", "--virtio-console", "--interactive", "--lockstep"]);
 
 function parse(args: string[]): Parsed {
   const positional: string[] = [];
@@ -185,8 +199,22 @@ function netFlag(p: Parsed): { local: number; remote: number } | null {
   return { local, remote };
 }
 
+/** `--engine ts|wasm`, or undefined (the Machine's default). */
+function engineFlag(p: Parsed, flag = "--engine"): EngineName | undefined {
+  const v = p.flags.get(flag);
+  if (v === undefined) return undefined;
+  if (!ENGINE_NAMES.includes(v as EngineName)) throw new UsageError(`${flag} must be ${ENGINE_NAMES.join(" or ")}, not "${String(v)}"`);
+  return v as EngineName;
+}
+
+/**
+ * What a lockstep side changes in loadedMachine: its engine, its own copies of the disk
+ * images (by flag), and the input bytes read once for both.
+ */
+interface MachineOverrides { engine?: EngineName; disks?: Map<string, string>; serialInput?: Uint8Array; consoleInput?: Uint8Array }
+
 /** A machine with the image loaded as the run options say (`nic`: a virtio-net device, after the others). */
-function loadedMachine(p: Parsed, which = 1, nic: VirtioNet | null = null, appendFlag = "--append"): { machine: Machine; path: string } {
+function loadedMachine(p: Parsed, which = 1, nic: VirtioNet | null = null, appendFlag = "--append", over: MachineOverrides = {}): { machine: Machine; path: string } {
   if (p.positional[0] !== "run-pair" && p.positional.length > 2) throw new UsageError(`unexpected argument ${p.positional[2]}`);
   const path = p.positional[which];
   const image = readImage(path);
@@ -200,7 +228,7 @@ function loadedMachine(p: Parsed, which = 1, nic: VirtioNet | null = null, appen
       if (sameFile(a, b)) throw new UsageError(`${imageFlags[i]} and ${imageFlags[j]} name the same image ${b}`);
     }
   }
-  const imageOf = (flag: string) => { const f = p.flags.get(flag); return typeof f === "string" ? new DiskImage(f) : undefined; };
+  const imageOf = (flag: string) => { const f = over.disks?.get(flag) ?? p.flags.get(flag); return typeof f === "string" ? new DiskImage(f) : undefined; };
   const disk = imageOf("--disk");
   const pvBlock = imageOf("--pv-blk");
   // virtio devices in QEMU's -device order: the block device first (transport 7), then the console.
@@ -210,7 +238,7 @@ function loadedMachine(p: Parsed, which = 1, nic: VirtioNet | null = null, appen
   const consoleInput = p.flags.get("--console-input");
   if (p.flags.has("--virtio-console") || typeof consoleInput === "string") virtio.push({ type: "console" });
   if (nic !== null) virtio.push({ type: "device", device: nic });
-  const machine = new Machine({ ramBytes: ramMiB << 20, profile: typeof profile === "string" ? profile : undefined, disk, pvBlock, virtio });
+  const machine = new Machine({ ramBytes: ramMiB << 20, profile: typeof profile === "string" ? profile : undefined, disk, pvBlock, virtio, engine: over.engine ?? engineFlag(p) });
   const append = p.flags.get(appendFlag);
   machine.loadImage(image, {
     name: basename(path as string),
@@ -219,8 +247,8 @@ function loadedMachine(p: Parsed, which = 1, nic: VirtioNet | null = null, appen
     loadAddress: numberFlag(p, "--load-address", 0x100000, 0xffffffff),
   });
   const input = p.flags.get("--serial-input");
-  if (typeof input === "string" && !interactive(p)) machine.uart.receive(readInput(input));
-  if (typeof consoleInput === "string") machine.virtioConsole!.receive(readInput(consoleInput, "--console-input"));
+  if (typeof input === "string" && !interactive(p)) machine.uart.receive(over.serialInput ?? readInput(input));
+  if (typeof consoleInput === "string") machine.virtioConsole!.receive(over.consoleInput ?? readInput(consoleInput, "--console-input"));
   return { machine, path: path as string };
 }
 
@@ -230,6 +258,7 @@ const hex32 = (v: number) => "0x" + (v >>> 0).toString(16).padStart(8, "0");
 /** `vmxlab trace --walks`: JSON lines, one per page walk, for teaching. */
 function trace(p: Parsed): number {
   if (!p.flags.has("--walks")) throw new UsageError("trace needs --walks (the only trace so far)");
+  for (const f of ["--lockstep", "--lockstep-every", "--lockstep-engines"]) if (p.flags.has(f)) throw new UsageError(`${f} is not available with trace`);
   const maxInstructions = numberFlag(p, "--max-instructions", Number.MAX_SAFE_INTEGER);
   const { machine } = loadedMachine(p);
   const out: string[] = [];
@@ -273,8 +302,8 @@ function timeoutFlag(p: Parsed): number | undefined {
   return n * 1000;
 }
 
-/** Serial and screen output of a run: streamed to stdout, or kept for --json. */
-function outputOf(machine: Machine, p: Parsed, json: boolean, live: boolean) {
+/** Serial and screen output of a run: streamed to stdout, or kept for --json (`machine`: where the handlers go). */
+function outputOf(machine: Pick<Machine, "onSerial" | "onScreen">, p: Parsed, json: boolean, live: boolean) {
   const serial: number[] = [];
   const chunk: number[] = [];
   const flush = () => { if (chunk.length > 0) { process.stdout.write(Buffer.from(chunk)); chunk.length = 0; } };
@@ -316,6 +345,8 @@ function finishRun(p: Parsed, machine: Machine, path: string, r: RunEnd, seconds
 }
 
 function run(p: Parsed): number | Promise<number> {
+  if (p.flags.has("--lockstep")) return runLockstepCli(p);
+  for (const f of ["--lockstep-every", "--lockstep-engines"]) if (p.flags.has(f)) throw new UsageError(`${f} needs --lockstep`);
   const json = p.flags.has("--json");
   const maxInstructions = numberFlag(p, "--max-instructions", Number.MAX_SAFE_INTEGER);
   const net = netFlag(p);
@@ -360,10 +391,92 @@ async function runLive(p: Parsed, machine: Machine, path: string, nic: VirtioNet
   return finishRun(p, machine, path, r, Number(process.hrtime.bigint() - t0) / 1e9, out, extra);
 }
 
+const LOCKSTEP_DIFFERENCE_STATUS = 71;
+
+/**
+ * `vmxlab run IMAGE --lockstep`: the guest on two engines side by side (src/vmm/lockstep.ts,
+ * docs/lockstep.md). Each machine runs on its own copy of every disk image, made afresh from
+ * the untouched original for each replay, so the two never share a writable image and the
+ * user's files are not changed; the copies are compared when the run ends.
+ */
+function runLockstepCli(p: Parsed): number {
+  for (const f of ["--net", "--mac", "--interactive", "--timeout"]) {
+    if (p.flags.has(f)) throw new UsageError(`${f} is not available with --lockstep (host input is not deterministic, so a replay could not repeat the run)`);
+  }
+  if (interactive(p)) throw new UsageError("--lockstep needs --serial-input from a file or a pipe, not a terminal (the input must be read to its end first)");
+  if (p.flags.has("--engine")) throw new UsageError("--engine and --lockstep both choose engines: use --lockstep-engines A,B");
+  const pair = p.flags.get("--lockstep-engines") ?? "ts,wasm";
+  const engines = typeof pair === "string" ? pair.split(",") : [];
+  if (engines.length !== 2) throw new UsageError(`--lockstep-engines needs two engines like ts,wasm, not "${String(pair)}"`);
+  const chosen = engines.map((e) => { if (!ENGINE_NAMES.includes(e as EngineName)) throw new UsageError(`--lockstep-engines: unknown engine "${e}" (expected ${ENGINE_NAMES.join(" or ")})`); return e as EngineName; });
+  const every = numberFlag(p, "--lockstep-every", 65536);
+  if (every < 1) throw new UsageError("--lockstep-every needs at least 1 step");
+  const json = p.flags.has("--json");
+  const maxInstructions = numberFlag(p, "--max-instructions", Number.MAX_SAFE_INTEGER);
+  const serialFlag = p.flags.get("--serial-input"), consoleFlag = p.flags.get("--console-input");
+  const serialInput = typeof serialFlag === "string" ? readInput(serialFlag) : undefined;
+  const consoleInput = typeof consoleFlag === "string" ? readInput(consoleFlag, "--console-input") : undefined;
+  const diskFlags = ["--disk", "--pv-blk", "--virtio-blk"].filter((f) => typeof p.flags.get(f) === "string");
+  const dir = diskFlags.length > 0 ? mkdtempSync(join(tmpdir(), "vmxlab-lockstep-")) : "";
+  let copies = 0;
+  const latest: [Map<string, string>, Map<string, string>] = [new Map(), new Map()];
+  /** Side k's machine on fresh copies of the images (DiskImage checks each original first). */
+  const make = (k: 0 | 1) => () => {
+    const disks = new Map<string, string>();
+    for (const f of diskFlags) {
+      const original = p.flags.get(f) as string;
+      new DiskImage(original).close(); // the original's problems are reported as in a plain run
+      const copy = join(dir, `${copies++}-${basename(original)}`);
+      copyFileSync(original, copy);
+      disks.set(f, copy);
+    }
+    latest[k] = disks;
+    return loadedMachine(p, 1, null, "--append", { engine: chosen[k], disks, serialInput, consoleInput }).machine;
+  };
+  try {
+    const path = p.positional[1] as string;
+    const sink: Pick<Machine, "onSerial" | "onScreen"> = { onSerial: null, onScreen: null };
+    const out = outputOf(sink, p, json, false);
+    const t0 = process.hrtime.bigint();
+    const r = runLockstep(make(0), make(1), { every, maxSteps: maxInstructions, onSerial: sink.onSerial ?? undefined, onScreen: sink.onScreen ?? undefined });
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    const [a, b] = r.names;
+    // The disks the two wrote must be the same too (a device writes what the guest asked).
+    const diskDifferences: string[] = [];
+    if (r.difference === null) {
+      for (const f of diskFlags) {
+        const x = readFileSync(latest[0].get(f) as string), y = readFileSync(latest[1].get(f) as string);
+        if (x.equals(y)) continue;
+        let i = 0;
+        while (x[i] === y[i]) i++;
+        diskDifferences.push(`${f} ${p.flags.get(f)}: the copies differ first in sector ${Math.floor(i / 512)} (byte ${i})`);
+      }
+    }
+    const same = r.difference === null && diskDifferences.length === 0;
+    const summary = {
+      engines: r.names, every, steps: r.steps, instructions: r.instructions, comparisons: r.comparisons, ramComparisons: r.ramComparisons,
+      difference: r.difference === null ? null : { step: r.difference.step, identicalAt: r.difference.identicalAt, exact: r.difference.exact, what: r.difference.what, fields: r.difference.fields, text: r.difference.text },
+      diskDifferences,
+    };
+    if (!same && !json) {
+      out.flush();
+      r.machines[0].finishScreen();
+      process.stderr.write("\n" + (r.difference?.text ?? diskDifferences.map((d) => `lockstep: ${a} and ${b}: ${d}`).join("\n")) + "\n");
+      return LOCKSTEP_DIFFERENCE_STATUS;
+    }
+    const status = finishRun(p, r.machines[0], path, r.result, seconds, out, { lockstep: summary });
+    if (!same) return LOCKSTEP_DIFFERENCE_STATUS;
+    if (!json) process.stderr.write(`lockstep: ${r.instructions} instructions, no difference (${a} and ${b}, compared every ${every} steps: ${r.comparisons} times, RAM ${r.ramComparisons} times)\n`);
+    return status;
+  } finally {
+    if (dir !== "") rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** `vmxlab run-pair A B`: two guests on one virtual switch, run in cycle quanta (src/vmm/quantumScheduler.ts). */
 function runPair(p: Parsed): number {
   if (p.positional.length !== 3) throw new UsageError("run-pair needs two images: vmxlab run-pair IMAGE_A IMAGE_B");
-  for (const f of ["--net", "--mac", "--interactive", "--timeout", "--append", "--disk", "--pv-blk", "--virtio-blk", "--virtio-console", "--console-input", "--serial-input", "--report"]) {
+  for (const f of ["--net", "--mac", "--interactive", "--timeout", "--append", "--disk", "--pv-blk", "--virtio-blk", "--virtio-console", "--console-input", "--serial-input", "--report", "--lockstep", "--lockstep-every", "--lockstep-engines"]) {
     if (p.flags.has(f)) throw new UsageError(`${f} is not available with run-pair`);
   }
   const json = p.flags.has("--json");
@@ -462,7 +575,7 @@ function main(argv: string[]): number | Promise<number> {
 process.stdout.on("error", (e: NodeJS.ErrnoException) => { if (e.code === "EPIPE") process.exit(process.exitCode ?? 0); else throw e; });
 
 function fail(e: unknown): void {
-  if (e instanceof UsageError || e instanceof ImageError || e instanceof ProfileError || e instanceof TunnelError) {
+  if (e instanceof UsageError || e instanceof ImageError || e instanceof ProfileError || e instanceof TunnelError || e instanceof EngineError) {
     process.stderr.write(`vmxlab: ${e.message}\n`);
     process.exitCode = 2;
   } else {

@@ -29,7 +29,9 @@ import { writeMpTables, isaIrqToIoApicPin } from "./mpTable.js";
 import type { TlbConfig } from "../core/tlbModel.js";
 import { loadProfile } from "../cost/profiles.js";
 import type { Profile } from "../cost/profile.js";
-import { createWasmCpu, ENGINES, type EngineName } from "./wasmEngine.js";
+import { createWasmCpu } from "./wasmEngine.js";
+import { EngineError, ENGINE_NAMES, DEFAULT_ENGINE, type EngineName } from "./engine.js";
+export { EngineError, ENGINE_NAMES, type EngineName } from "./engine.js";
 
 export interface MachineOptions {
   /** Guest RAM in bytes (default 32 MiB). */
@@ -57,8 +59,8 @@ export interface MachineOptions {
    */
   state?: ArrayBuffer;
   /**
-   * Which engine runs the hot loop: "ts" (the loop as V8 runs it, the default) or "wasm"
-   * (the same source compiled by AssemblyScript). Results and cycles are the same.
+   * Which engine runs the hot loop: "wasm" (the loop compiled by AssemblyScript, the
+   * default) or "ts" (the same source as V8 runs it). Results and cycles are the same.
    */
   engine?: EngineName;
 }
@@ -153,11 +155,13 @@ export class Machine {
   /** Called for every byte the guest transmits on COM1 (and on the virtio console). */
   onSerial: ((byte: number) => void) | null = null;
   readonly ramBytes: number;
-
   /** The engine running the hot loop (MachineOptions.engine). */
   readonly engine: EngineName;
 
   constructor(options: MachineOptions = {}) {
+    const engine = options.engine ?? DEFAULT_ENGINE;
+    if (!ENGINE_NAMES.includes(engine)) throw new EngineError(`unknown engine "${String(engine)}" (expected ${ENGINE_NAMES.join(" or ")})`);
+    this.engine = engine;
     const ramBytes = options.ramBytes ?? 32 << 20;
     if (!Number.isInteger(ramBytes) || ramBytes < 1 << 20 || ramBytes > 1 << 30 || (ramBytes & 0xfff) !== 0) {
       throw new ImageError(`RAM size must be a multiple of 4 KiB between 1 MiB and 1 GiB, not ${ramBytes}`);
@@ -166,8 +170,6 @@ export class Machine {
     if (options.state !== undefined && options.state.byteLength !== totalBytes(ramBytes)) {
       throw new ImageError(`a flat state of ${options.state.byteLength} bytes does not fit ${ramBytes} bytes of RAM`);
     }
-    this.engine = options.engine ?? "ts";
-    if (!ENGINES.includes(this.engine)) throw new ImageError(`unknown engine ${String(this.engine)} (engines: ${ENGINES.join(", ")})`);
     this.cpu = this.engine === "wasm" ? createWasmCpu(ramBytes, options.tlb, options.state) : new Cpu(ramBytes, options.tlb, options.state);
     if (options.profile !== undefined) {
       this.cpu.accounting.profile = typeof options.profile === "string" ? loadProfile(options.profile) : options.profile;

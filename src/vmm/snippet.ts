@@ -4,7 +4,7 @@
 // flat ring-3 segments as in a Linux process, with no paging.
 
 import { Reg, Seg, Cr0, Flag } from "../state/layout.js";
-import type { EngineName } from "./wasmEngine.js";
+import type { EngineName } from "./engine.js";
 import { Machine } from "./machine.js";
 
 export const SNIPPET_CODE_BASE = 0x00200000;

@@ -9,17 +9,13 @@ import { fileURLToPath } from "node:url";
 import { Cpu } from "../cpu/cpu.js";
 import { FAULT } from "../core/fault.js";
 import type { TlbConfig } from "../core/tlbModel.js";
+import { EngineError } from "./engine.js";
 
-/** Which loop runs the guest: the same source compiled by tsc (V8) or by asc (WebAssembly). */
-export type EngineName = "ts" | "wasm";
-export const ENGINES: readonly EngineName[] = ["ts", "wasm"];
 
 // The build writes it to dist/; the path works from dist/vmm/ and from src/vmm/ (tests
 // that import the sources).
 const WASM_FILE = fileURLToPath(new URL("../../dist/vmxlab-core.wasm", import.meta.url));
 
-/** Raised when the wasm engine is asked for and its module is missing or unusable. */
-export class EngineUnavailable extends Error {}
 
 interface CoreExports {
   memory: WebAssembly.Memory;
@@ -35,7 +31,7 @@ function coreModule(): WebAssembly.Module {
     try {
       bytes = fs.readFileSync(WASM_FILE);
     } catch {
-      throw new EngineUnavailable(`the wasm engine is not built (${WASM_FILE} is missing; run npm run build)`);
+      throw new EngineError(`the wasm engine is not built (${WASM_FILE} is missing; run npm run build)`);
     }
     compiled = new WebAssembly.Module(new Uint8Array(bytes));
   }
