@@ -99,6 +99,10 @@ export class Core extends CoreFlags implements ByteSource, HotHost {
       if (e !== FAULT) throw e;
       exit = this.unwindFault();
     }
+    // The spill words mean something only inside one call: cleared, the state between calls
+    // does not depend on how a run was cut into calls (lockstep's replay relies on that).
+    const s = this.s;
+    s[Reg.HOT_EIP] = 0; s[Reg.HOT_AT] = 0; s[Reg.HOT_RETIRED] = 0;
     this.foldRetirements();
     return exit;
   }
