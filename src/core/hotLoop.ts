@@ -66,14 +66,9 @@ export class HotViews {
  * TLB bits the access needs) are the memory mirrors as the loop read them at entry.
  */
 function flatPhys(h: HotViews, at: i32, info: i32, size: i32, write: bool, flatSegs: i32, paging: bool, need: i32): i32 {
-  const s = h.s, d = h.d;
-  const ops = d[at + Dw.OPS];
-  const base = (ops >> 4) & 15, index = (ops >> 8) & 15;
-  let off = d[at + Dw.DISP];
-  if (base !== NO_REG) off += s[base];
-  if (index !== NO_REG) off += s[index] << ((ops >> 12) & 3);
-  if ((info & Info.A32) === 0 || ((flatSegs >> ((ops >> 16) & 7)) & 1) === 0) return -1;
-  return linPhys(h, off | 0, size, write, paging, need); // a flat segment: the offset is the linear address
+  if ((info & Info.A32) === 0 || ((flatSegs >> ((h.d[at + Dw.OPS] >> 16) & 7)) & 1) === 0) return -1;
+  // A flat segment: the offset is the linear address.
+  return linPhys(h, modrmOffset(h.s, h.d, at), size, write, paging, need);
 }
 
 /**
@@ -98,8 +93,11 @@ function linPhys(h: HotViews, lin: i32, size: i32, write: bool, paging: bool, ne
   return phys;
 }
 
-/** Effective address of a 32-bit ModRM memory operand (FAST_LEA32). */
-function ea32(s: Int32Array, d: Int32Array, at: i32): i32 {
+/**
+ * Base + index * scale + displacement of the ModRM memory operand of the record at `at`,
+ * wrapped to 32 bits (a 16-bit address takes the low half: Core.ea).
+ */
+export function modrmOffset(s: Int32Array, d: Int32Array, at: i32): i32 {
   const ops = d[at + Dw.OPS];
   const base = (ops >> 4) & 15, index = (ops >> 8) & 15;
   let a = d[at + Dw.DISP];
@@ -120,6 +118,16 @@ function codePhys(h: HotViews, eip: i32, paging: bool, need: i32, n: i32): i32 {
   if ((e & need) !== need) { spill(s, eip, -1, n); return hostNextPhys(eip); }
   tlbHit(s, Reg.ITLB_LAST_HIT, h.itlb, lin >>> 12);
   return (e & ~0xfff) | (lin & 0xfff);
+}
+
+/**
+ * A fast kind whose operand is off the inline path runs as its general `kind` in the host,
+ * with EIP past the instruction as execute() expects; returns the EIP it leaves.
+ */
+function executeInHost(s: Int32Array, kind: i32, at: i32, info: i32, next: i32): i32 {
+  s[Reg.EIP] = next;
+  hostExecute(kind, at, info);
+  return s[Reg.EIP];
 }
 
 /** Saves what the fault path in Core.run needs, before a call that can fault. */
@@ -187,7 +195,7 @@ export function runHot(h: HotViews, budget: i32): i32 {
         } else if (kind === Kind.FAST_ALU_MR32) {
           b = s[ops & 15];
           if (p < 0) {
-            s[Reg.EIP] = next; hostExecute(Kind.ALU_EG, at, info); eip = next; n++;
+            eip = executeInHost(s, Kind.ALU_EG, at, info, next); n++;
             if (s[Reg.ATTENTION] !== 0) budget = 0;
             break;
           }
@@ -235,7 +243,7 @@ export function runHot(h: HotViews, budget: i32): i32 {
         eip = next; n++;
         break;
       }
-      case Kind.FAST_LEA32: s[d[at + Dw.OPS] & 15] = ea32(s, d, at); eip = next; n++; break;
+      case Kind.FAST_LEA32: s[d[at + Dw.OPS] & 15] = modrmOffset(s, d, at); eip = next; n++; break;
       case Kind.FAST_INC_R32: case Kind.FAST_DEC_R32: {
         const r = (d[at + Dw.OPS] >> 4) & 15;
         const v = s[r];
@@ -296,9 +304,7 @@ export function runHot(h: HotViews, budget: i32): i32 {
         p = flatStack ? linPhys(h, sp, 4, true, paging, writeNeed) : -1;
         if (p < 0) {
           spill(s, eip, at, n);
-          s[Reg.EIP] = next;
-          hostExecute(kind === Kind.FAST_CALL_REL32 ? Kind.CALL_REL : Kind.PUSH_E, at, info);
-          next = s[Reg.EIP];
+          next = executeInHost(s, kind === Kind.FAST_CALL_REL32 ? Kind.CALL_REL : Kind.PUSH_E, at, info, next);
           if (s[Reg.ATTENTION] !== 0) budget = 0;
         } else {
           // PUSH ESP stores the value before the decrement (SDM 2A PUSH).
@@ -315,9 +321,7 @@ export function runHot(h: HotViews, budget: i32): i32 {
         p = flatStack ? linPhys(h, sp, 4, false, paging, readNeed) : -1;
         if (p < 0) {
           spill(s, eip, at, n);
-          s[Reg.EIP] = next;
-          hostExecute(kind === Kind.FAST_RET32 ? Kind.RET_NEAR : Kind.POP_E, at, info);
-          next = s[Reg.EIP];
+          next = executeInHost(s, kind === Kind.FAST_RET32 ? Kind.RET_NEAR : Kind.POP_E, at, info, next);
           if (s[Reg.ATTENTION] !== 0) budget = 0;
         } else {
           const v = (p & 3) === 0 ? ram32[p >> 2] : view.getInt32(p, true);

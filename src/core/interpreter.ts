@@ -12,7 +12,7 @@ import { mul32, imul32, divu64, wide } from "./arith.js";
 import { specialize } from "./specialize.js";
 import { Event } from "../cost/event.js";
 import { CodePage } from "./memory.js";
-import { Exit, HotViews, runHot } from "./hotLoop.js";
+import { Exit, HotViews, runHot, modrmOffset } from "./hotLoop.js";
 import { HotHost, attachHost } from "./hotHost.js";
 
 export { Exit } from "./hotLoop.js";
@@ -172,13 +172,8 @@ export class Core extends CoreFlags implements ByteSource, HotHost {
 
   /** Effective address (offset within the segment) of the ModRM memory operand. */
   ea(at: number, info: number): number {
-    const s = this.s, d = this.decoded;
-    const ops = d[at + Dw.OPS];
-    const base = (ops >> 4) & 15, index = (ops >> 8) & 15;
-    let a = d[at + Dw.DISP];
-    if (base !== NO_REG) a += s[base];
-    if (index !== NO_REG) a += s[index] << ((ops >> 12) & 3);
-    return (info & Info.A32) !== 0 ? a | 0 : a & 0xffff;
+    const a = modrmOffset(this.s, this.decoded, at);
+    return (info & Info.A32) !== 0 ? a : a & 0xffff;
   }
 
   segOf(at: number): number {
