@@ -5,7 +5,7 @@
 
 import { Reg, Cr0, Cr4, RAM_OFFSET, DTLB_MODEL_OFFSET, ITLB_MODEL_OFFSET, TlbModelLayout, DTLB_MAP_OFFSET, ITLB_MAP_OFFSET, TLB_ENTRIES, CODE_PAGE_OFFSET, CODE_PAGE_BYTES, DECODE_OFFSET, DECODE_SLOTS, DECODE_WORDS, COUNTER_OFFSET, COUNTER_SLOTS, WIDE_OFFSET, Wide, RETIRE_COUNTER_WORD, RETIRE_COUNTER_SLOTS, totalBytes } from "../state/layout.js";
 import { Event, INSTRUCTION_COUNTERS } from "../cost/event.js";
-import { raiseFault, Vector } from "./fault.js";
+import { fault, CpuFault, Vector } from "./fault.js";
 import { TlbModel, TlbConfig, DEFAULT_ITLB, DEFAULT_DTLB, FlushCause } from "./tlbModel.js";
 
 /** Physical accesses outside RAM (devices register here through mem/). */
@@ -185,16 +185,16 @@ export class CoreMemory {
   private segSlow(seg: number, off: number, size: number, need: number): number {
     const s = this.s;
     const acc = s[Reg.SEG_ACCESS + seg];
-    const fault = seg === 2 ? Vector.SS : Vector.GP;
-    if ((acc & need) === 0) raiseFault(s, fault, 0, true);
+    const vector = seg === 2 ? Vector.SS : Vector.GP;
+    if ((acc & need) === 0) throw fault(s, vector, 0, true);
     const first = off >>> 0, last = first + size - 1;
     const limit = s[Reg.SEG_LIMIT + seg] >>> 0;
     if (acc & SegAccess.EXPAND_DOWN) {
       // Valid offsets are limit+1 .. 0xFFFF or 0xFFFFFFFF (SDM 3A 3.4.5.1).
       const top = acc & SegAccess.BIG ? 0xffffffff : 0xffff;
-      if (first <= limit || last > top) raiseFault(s, fault, 0, true);
+      if (first <= limit || last > top) throw fault(s, vector, 0, true);
     } else if (last > limit) {
-      raiseFault(s, fault, 0, true);
+      throw fault(s, vector, 0, true);
     }
     return (s[Reg.SEG_BASE + seg] + off) | 0;
   }
@@ -250,7 +250,7 @@ export class CoreMemory {
     const pdeAddr = (s[Reg.CR3] & ~0xfff) + ((lin >>> 22) << 2);
     let pde = this.physRead32(pdeAddr);
     this.noteReference(2, pdeAddr, pde);
-    if ((pde & 1) === 0) this.pageFault(lin, 0, write, user);
+    if ((pde & 1) === 0) throw this.pageFault(lin, 0, write, user);
     let entry: number, entryAddr: number, frame: number, rw: boolean, us: boolean, global: boolean;
     if ((pde & 0x80) !== 0 && (s[Reg.CR4] & Cr4.PSE) !== 0) {
       // 4 MiB page: the PDE maps it directly.
@@ -261,12 +261,12 @@ export class CoreMemory {
       entryAddr = (pde & ~0xfff) + (((lin >>> 12) & 0x3ff) << 2);
       entry = this.physRead32(entryAddr);
       this.noteReference(1, entryAddr, entry);
-      if ((entry & 1) === 0) this.pageFault(lin, 0, write, user);
+      if ((entry & 1) === 0) throw this.pageFault(lin, 0, write, user);
       frame = entry & ~0xfff;
       rw = (pde & entry & 2) !== 0; us = (pde & entry & 4) !== 0; global = (entry & 0x100) !== 0;
     }
-    if (user && !us) this.pageFault(lin, 1, write, user);
-    if (write && !rw && (user || wp)) this.pageFault(lin, 1, write, user);
+    if (user && !us) throw this.pageFault(lin, 1, write, user);
+    if (write && !rw && (user || wp)) throw this.pageFault(lin, 1, write, user);
     // Accessed bits on both levels; dirty on the mapping entry for a write (SDM 3A 4.8).
     if ((pde & 0x20) === 0) { pde |= 0x20; this.physWrite32(pdeAddr, pde); if (entryAddr === pdeAddr) entry = pde; }
     let updated = entry | 0x20 | (write ? 0x40 : 0);
@@ -296,12 +296,13 @@ export class CoreMemory {
     this.walkRefCount++;
   }
 
-  private pageFault(lin: number, present: number, write: boolean, user: boolean): never {
+  /** Sets CR2 and records #PF (SDM 3A 4.7); the walk throws what this returns (fault.ts). */
+  private pageFault(lin: number, present: number, write: boolean, user: boolean): CpuFault {
     const s = this.s;
     s[Reg.CR2] = lin;
     const error = present | (write ? 2 : 0) | (user ? 4 : 0);
     if (this.walkObserver) this.walkObserver.pageWalk(lin, this.walkAccess, user, this.walkRefs, this.walkRefCount, 0, error);
-    raiseFault(s, Vector.PF, error, true);
+    return fault(s, Vector.PF, error, true);
   }
 
   /**
