@@ -51,6 +51,7 @@ const BREAKPOINT_BYTES = [1, 2, 8, 4];
 
 /** True when DR7 enables a breakpoint on data reads or writes (R/W = 01 or 11). */
 export function dataBreakpointsArmed(dr7: number): boolean {
+  if ((dr7 & 0xff) === 0) return false; // no L0-L3 or G0-G3 enable bit (SDM 3A 17.2.4)
   for (let i = 0; i < 4; i++) {
     const rw = (dr7 >>> (16 + i * 4)) & 3;
     if (((dr7 >> (i * 2)) & 3) !== 0 && (rw === 1 || rw === 3)) return true;
