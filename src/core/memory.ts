@@ -356,12 +356,24 @@ export class CoreMemory {
    * back after a fault); the next fold carries that too.
    */
   foldRetirements(): void {
-    const r = this.retireCounts, c = this.counts;
-    for (let i = 0; i < INSTRUCTION_COUNTERS; i++) {
-      if (r[i] !== 0) { c[i] += r[i]; r[i] = 0; }
+    const r = this.retireCounts, n = INSTRUCTION_COUNTERS;
+    // This runs after every exit of the hot loop, and most slots are zero: test eight at a
+    // time (one OR, one branch; a slot-by-slot scan cost more than the rest of an exit).
+    let i = 0;
+    for (; i + 8 <= n; i += 8) {
+      if ((r[i] | r[i + 1] | r[i + 2] | r[i + 3] | r[i + 4] | r[i + 5] | r[i + 6] | r[i + 7]) !== 0) this.foldRetireSlots(i, i + 8);
     }
+    if (i < n) this.foldRetireSlots(i, n);
     this.dtlb.foldHits();
     this.itlb.foldHits();
+  }
+
+  private foldRetireSlots(from: number, to: number): void {
+    const r = this.retireCounts, c = this.counts;
+    for (let i = from; i < to; i++) {
+      const v = r[i];
+      if (v !== 0) { c[i] += v; r[i] = 0; }
+    }
   }
 
   physRead8(p: number): number {
