@@ -149,8 +149,9 @@ export abstract class CpuInterrupts extends CpuSegments {
     // SDM 3A 6.12.1.3: TF, VM, RF and NT are cleared; an interrupt gate also clears IF.
     let f = flags & ~(Flag.TF | Flag.VM | Flag.RF | Flag.NT);
     if (isInterrupt) f &= ~Flag.IF;
+    // No syncMode() here: loadCs() made one after the last change to CPL or CS, and the
+    // mirrors it derives do not depend on EFLAGS.
     this.setEflags(f);
-    this.syncMode();
   }
 
   /**

@@ -437,8 +437,9 @@ export class CpuSystem extends CpuInterrupts {
       this.returnToOuterRing(sel, d, rpl, 3 * size, o32);
     }
     s[Reg.EIP] = target;
+    // loadCs() (directly or in returnToOuterRing) made the syncMode() this needs: the
+    // mirrors do not depend on EFLAGS.
     this.setEflags(newFlags);
-    this.syncMode();
   }
 
   /** Which EFLAGS bits IRET may change at this CPL (SDM 2A IRET, protected mode). */
