@@ -103,7 +103,8 @@ export abstract class CpuInterrupts extends CpuSegments {
       // Inner privilege: switch to the stack for the new ring from the TSS.
       const newCpl = d.dpl;
       if (fromV86 && newCpl !== 0) raiseFault(s, Vector.GP, selErr, true);
-      const { ss, esp } = this.stackFromTss(newCpl, ext);
+      const stack = this.stackFromTss(newCpl, ext);
+      const ss = stack.ss, esp = stack.esp;
       const oldSs = s[Reg.SEG_SEL + Seg.SS], oldEsp = s[Reg.ESP];
       const ssDesc = this.desc2;
       this.checkTssStack(ss, newCpl, ssDesc, ext);
@@ -148,21 +149,33 @@ export abstract class CpuInterrupts extends CpuSegments {
     // SDM 3A 6.12.1.3: TF, VM, RF and NT are cleared; an interrupt gate also clears IF.
     let f = flags & ~(Flag.TF | Flag.VM | Flag.RF | Flag.NT);
     if (isInterrupt) f &= ~Flag.IF;
+    // No syncMode() here: loadCs() made one after the last change to CPL or CS, and the
+    // mirrors it derives do not depend on EFLAGS.
     this.setEflags(f);
-    this.syncMode();
   }
 
-  /** SS:ESP for ring `dpl` from the current TSS (SDM 3A 7.2.1, figures 7-2 and 7-11). */
-  stackFromTss(dpl: number, ext: number): { ss: number; esp: number } {
+  /**
+   * What stackFromTss() read: overwritten by each call, read at once by its caller, never
+   * across instructions (so not part of the flat state). One object, not one per event.
+   */
+  private readonly tssStack = { ss: 0, esp: 0 };
+
+  /**
+   * SS:ESP for ring `dpl` from the current TSS (SDM 3A 7.2.1, figures 7-2 and 7-11), in
+   * one object reused by every call: read its fields before calling again.
+   */
+  stackFromTss(dpl: number, ext: number): { readonly ss: number; readonly esp: number } {
     const s = this.s;
     const tss32 = (s[Reg.TR_ATTR] & 0x8) !== 0;
     const trErr = (s[Reg.TR_SEL] & 0xfffc) + ext;
     const at = tss32 ? dpl * 8 + 4 : dpl * 4 + 2;
     const width = tss32 ? 8 : 4;
     if (at + width - 1 > (s[Reg.TR_LIMIT] >>> 0)) raiseFault(s, Vector.TS, trErr, true);
-    const base = s[Reg.TR_BASE];
-    if (tss32) return { esp: this.sysRead32((base + at) | 0), ss: this.sysRead16((base + at + 4) | 0) };
-    return { esp: this.sysRead16((base + at) | 0), ss: this.sysRead16((base + at + 2) | 0) };
+    const base = s[Reg.TR_BASE], out = this.tssStack;
+    // ESP, then SS: the order of the two reads decides which one a #PF reports.
+    if (tss32) { out.esp = this.sysRead32((base + at) | 0); out.ss = this.sysRead16((base + at + 4) | 0); }
+    else { out.esp = this.sysRead16((base + at) | 0); out.ss = this.sysRead16((base + at + 2) | 0); }
+    return out;
   }
 
   /** The checks on a stack segment taken from the TSS: faults are #TS (SDM 3A 6.12.1.1). */

@@ -47,6 +47,9 @@ export function accessFromAttr(attr: number): number {
   return a;
 }
 
+/** The data segment registers, in the order RET and IRET check them (SDM 2A IRET). */
+const DATA_SEGMENTS: readonly number[] = [Seg.ES, Seg.DS, Seg.FS, Seg.GS];
+
 /** Access rights of a real-mode or v86 segment: present, DPL 0/3, read/write data (code for CS). */
 const REAL_DATA_ATTR = 0x93;
 const REAL_CODE_ATTR = 0x9b;
@@ -167,7 +170,8 @@ export class CpuSegments extends Core {
   nullInaccessibleSegments(): void {
     const s = this.s;
     const cpl = s[Reg.CPL];
-    for (const seg of [Seg.ES, Seg.DS, Seg.FS, Seg.GS]) {
+    for (let i = 0; i < DATA_SEGMENTS.length; i++) {
+      const seg = DATA_SEGMENTS[i];
       const attr = s[Reg.SEG_ATTR + seg];
       if ((attr & 0x10) === 0) continue;
       const dpl = (attr >> 5) & 3;

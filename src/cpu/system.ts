@@ -275,7 +275,8 @@ export class CpuSystem extends CpuInterrupts {
     if (call && !d.conforming && d.dpl < cpl) {
       // More privileged: new stack from the TSS, copy `params` parameters (SDM 3A 5.8.5).
       const newCpl = d.dpl;
-      const { ss, esp } = this.stackFromTss(newCpl, 0);
+      const stack = this.stackFromTss(newCpl, 0);
+      const ss = stack.ss, esp = stack.esp;
       const ssDesc = new Descriptor();
       this.checkTssStack(ss, newCpl, ssDesc, 0);
       const oldSs = s[Reg.SEG_SEL + Seg.SS], oldEsp = s[Reg.ESP], oldEip = s[Reg.EIP], oldCs = s[Reg.SEG_SEL + Seg.CS];
@@ -347,9 +348,9 @@ export class CpuSystem extends CpuInterrupts {
     const esp = this.peek(size, stackOffset);
     const ss = this.peek(size, stackOffset + size) & 0xffff;
     const ssDesc = this.desc2;
+    // `d` is the caller's this.desc, which the SS checks (into desc2) leave alone.
     this.checkOuterStack(ss, rpl, ssDesc);
-    const code = new Descriptor(); code.lo = d.lo; code.hi = d.hi;
-    this.loadCs(sel, code, rpl);
+    this.loadCs(sel, d, rpl);
     this.setSegment(Seg.SS, ss, ssDesc.base, ssDesc.limit, ssDesc.attr);
     s[Reg.ESP] = o32 ? esp : (s[Reg.ESP] & ~0xffff) | (esp & 0xffff);
     this.nullInaccessibleSegments();
@@ -436,8 +437,9 @@ export class CpuSystem extends CpuInterrupts {
       this.returnToOuterRing(sel, d, rpl, 3 * size, o32);
     }
     s[Reg.EIP] = target;
+    // loadCs() (directly or in returnToOuterRing) made the syncMode() this needs: the
+    // mirrors do not depend on EFLAGS.
     this.setEflags(newFlags);
-    this.syncMode();
   }
 
   /** Which EFLAGS bits IRET may change at this CPL (SDM 2A IRET, protected mode). */
