@@ -258,8 +258,9 @@ async function startupOnce(e, opts) {
     if (b === 0x02 && tMarker === null) tMarker = t;
   };
   const ms = (t) => (t === null ? null : Number(t - t0) / 1e6);
-  if (e === "vmxlab" || e === "v86") {
-    const args = e === "vmxlab" ? [path.join(ROOT, "dist/cli/main.js"), "run", image] : [path.join(ROOT, "tools/peers/v86.mjs"), image];
+  if (e === "vmxlab" || e === "vmxlab-wasm" || e === "v86") {
+    const args = e === "v86" ? [path.join(ROOT, "tools/peers/v86.mjs"), image]
+      : [path.join(ROOT, "dist/cli/main.js"), "run", image, "--engine", e === "vmxlab" ? "ts" : "wasm"];
     const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "ignore"] });
     child.stdout.on("data", (chunk) => {
       const t = process.hrtime.bigint();
@@ -286,7 +287,7 @@ async function startupOnce(e, opts) {
 
 async function startup(engines, opts) {
   const out = {};
-  for (const e of ["vmxlab", "bochs", "qemu", "v86"].filter((x) => engines.includes(x))) {
+  for (const e of ["vmxlab", "vmxlab-wasm", "bochs", "qemu", "v86"].filter((x) => engines.includes(x))) {
     let best = null;
     const runs = [];
     for (let k = 0; k < opts.startupRepeat; k++) {
@@ -427,7 +428,7 @@ async function main() {
   if (opts.startupRepeat > 0) {
     startupResults = await startup(engines, opts);
     const srows = [["start-up (bench-start.img)", "spawn to guest marker ms", "spawn to exit ms"]];
-    for (const e of ["vmxlab", "bochs", "qemu", "v86"].filter((x) => wanted.includes(x))) {
+    for (const e of ["vmxlab", "vmxlab-wasm", "bochs", "qemu", "v86"].filter((x) => wanted.includes(x))) {
       const s = startupResults[e];
       if (!s) srows.push([LABEL[e], skipped[e]?.startsWith("not built") ? "not built" : "missing", "-"]);
       else srows.push([LABEL[e], s.error ? "error" : fmt(s.toMarkerMs, 0), s.error ? "-" : fmt(s.toExitMs, 0)]);
