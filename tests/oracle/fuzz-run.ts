@@ -7,6 +7,8 @@ import { runCampaign, summary } from './fuzz-campaign.js';
 
 const seed = Number(process.env.VMXLAB_FUZZ_SEED ?? 0x5eed) >>> 0;
 const cases = Number(process.env.VMXLAB_FUZZ_CASES ?? 10_000);
+const engine = process.env.VMXLAB_FUZZ_ENGINE === 'ts' || process.env.VMXLAB_FUZZ_ENGINE === 'wasm' ? process.env.VMXLAB_FUZZ_ENGINE : undefined;
+const paging = process.env.VMXLAB_FUZZ_PAGING === '1';
 const reason = NativeOracle.unavailableReason();
 
 it.skipIf(reason !== undefined)(`fuzz: ${cases} cases from seed 0x${seed.toString(16)}`, async () => {
@@ -15,6 +17,8 @@ it.skipIf(reason !== undefined)(`fuzz: ${cases} cases from seed 0x${seed.toStrin
     cases,
     batch: 2000,
     shrinkClasses: 100,
+    engine,
+    paging,
     log: (s) => process.stderr.write(`fuzz: ${s}\n`),
   });
   process.stdout.write(`${summary(r, r.classes.length)}\n`);
