@@ -5,10 +5,13 @@
 // page crossings, other kinds, operands off the flat path) is a call into hotHost.ts,
 // which is the TypeScript Core under both engines. Nothing here allocates.
 //
-// Faults unwind (fault.ts, fault.wasm.ts): so that the catch in Core.run can finish the
-// instruction's bookkeeping without this function's locals, the loop spills the
-// instruction's EIP, its decode record and the count retired so far (Reg.HOT_*) before
-// every call that can fault.
+// Faults: the loop spills the instruction's EIP, its decode record and the count retired
+// so far (Reg.HOT_*) before every call that can fault, so Core.run can finish the
+// instruction's bookkeeping without this function's locals. In the TS engine a fault
+// unwinds to Core.run's catch (fault.ts throws). In the wasm engine nothing unwinds
+// (fault.wasm.ts, vmm/wasmEngine.ts): a fault sets Reg.HOT_FAULTED and the loop returns
+// at once, so every host call that can fault is followed by that test, before the
+// instruction commits anything.
 
 import { Reg, Flag, DECODE_SLOTS, DECODE_WORDS, RETIRE_COUNTER_WORD, Wide } from "../state/layout.js";
 import { Kind, AluOp } from "../isa/kind.js";
@@ -159,10 +162,15 @@ export function runHot(h: HotViews, budget: i32): i32 {
   let n = 0;
   let eip = s[Reg.EIP];
   let phys = codePhys(h, eip, paging, readNeed, 0);
+  if (s[Reg.HOT_FAULTED] !== 0) return Exit.FAULT;
   while (n < budget) {
     const start = eip;
     let at = (phys & (DECODE_SLOTS - 1)) * DECODE_WORDS;
-    if (d[at] !== (phys ^ modeTag)) { spill(s, eip, -1, n); at = hostDecode((s[Reg.SEG_BASE + 1] + eip) | 0, phys, at); }
+    if (d[at] !== (phys ^ modeTag)) {
+      spill(s, eip, -1, n);
+      at = hostDecode((s[Reg.SEG_BASE + 1] + eip) | 0, phys, at);
+      if (s[Reg.HOT_FAULTED] !== 0) return Exit.FAULT;
+    }
     const info = d[at + Dw.INFO];
     let next = eip + ((info >> Info.LEN_SHIFT) & Info.LEN_MASK);
     // SDM 3A 5.3: every byte of the instruction must lie within the CS limit.
@@ -191,11 +199,14 @@ export function runHot(h: HotViews, budget: i32): i32 {
         if (kind === Kind.FAST_ALU_RM32) {
           dst = ops & 15; a = s[dst];
           b = p < 0 ? hostLoad32(at, info) : (p & 3) === 0 ? ram32[p >> 2] : view.getInt32(p, true);
+          if (s[Reg.HOT_FAULTED] !== 0) return Exit.FAULT;
           p = -1; // the result goes to the register
         } else if (kind === Kind.FAST_ALU_MR32) {
           b = s[ops & 15];
           if (p < 0) {
-            eip = executeInHost(s, Kind.ALU_EG, at, info, next); n++;
+            eip = executeInHost(s, Kind.ALU_EG, at, info, next);
+            if (s[Reg.HOT_FAULTED] !== 0) return Exit.FAULT;
+            n++;
             if (s[Reg.ATTENTION] !== 0) budget = 0;
             break;
           }
@@ -220,26 +231,38 @@ export function runHot(h: HotViews, budget: i32): i32 {
       case Kind.FAST_MOV_RR32: { const ops = d[at + Dw.OPS]; s[(ops >> 4) & 15] = s[ops & 15]; eip = next; n++; break; }
       case Kind.FAST_MOV_RI32: s[(d[at + Dw.OPS] >> 4) & 15] = d[at + Dw.IMM]; eip = next; n++; break;
       case Kind.FAST_LOAD32: {
-        s[d[at + Dw.OPS] & 15] = p < 0 ? hostLoad32(at, info) : (p & 3) === 0 ? ram32[p >> 2] : view.getInt32(p, true);
+        const v = p < 0 ? hostLoad32(at, info) : (p & 3) === 0 ? ram32[p >> 2] : view.getInt32(p, true);
+        if (s[Reg.HOT_FAULTED] !== 0) return Exit.FAULT;
+        s[d[at + Dw.OPS] & 15] = v;
         eip = next; n++;
         break;
       }
       case Kind.FAST_STORE32: {
         if (p >= 0) { if ((p & 3) === 0) ram32[p >> 2] = s[d[at + Dw.OPS] & 15]; else view.setInt32(p, s[d[at + Dw.OPS] & 15], true); }
-        else { hostStore32(at, info, s[d[at + Dw.OPS] & 15]); if (s[Reg.ATTENTION] !== 0) budget = 0; }
+        else {
+          hostStore32(at, info, s[d[at + Dw.OPS] & 15]);
+          if (s[Reg.HOT_FAULTED] !== 0) return Exit.FAULT;
+          if (s[Reg.ATTENTION] !== 0) budget = 0;
+        }
         eip = next; n++;
         break;
       }
       case Kind.FAST_STORE_IMM: {
         const size = (info >> Info.SIZE_SHIFT) & Info.SIZE_MASK;
-        if (p < 0) { hostWriteE(at, info, size, d[at + Dw.IMM]); if (s[Reg.ATTENTION] !== 0) budget = 0; }
+        if (p < 0) {
+          hostWriteE(at, info, size, d[at + Dw.IMM]);
+          if (s[Reg.HOT_FAULTED] !== 0) return Exit.FAULT;
+          if (s[Reg.ATTENTION] !== 0) budget = 0;
+        }
         else if (size === 4) view.setInt32(p, d[at + Dw.IMM], true);
         else ram[p] = <u8>d[at + Dw.IMM];
         eip = next; n++;
         break;
       }
       case Kind.FAST_MOVZX_R_M8: {
-        s[d[at + Dw.OPS] & 15] = p >= 0 ? <i32>ram[p] : hostReadByte(at, info);
+        const v = p >= 0 ? <i32>ram[p] : hostReadByte(at, info);
+        if (s[Reg.HOT_FAULTED] !== 0) return Exit.FAULT;
+        s[d[at + Dw.OPS] & 15] = v;
         eip = next; n++;
         break;
       }
@@ -305,6 +328,7 @@ export function runHot(h: HotViews, budget: i32): i32 {
         if (p < 0) {
           spill(s, eip, at, n);
           next = executeInHost(s, kind === Kind.FAST_CALL_REL32 ? Kind.CALL_REL : Kind.PUSH_E, at, info, next);
+          if (s[Reg.HOT_FAULTED] !== 0) return Exit.FAULT;
           if (s[Reg.ATTENTION] !== 0) budget = 0;
         } else {
           // PUSH ESP stores the value before the decrement (SDM 2A PUSH).
@@ -322,6 +346,7 @@ export function runHot(h: HotViews, budget: i32): i32 {
         if (p < 0) {
           spill(s, eip, at, n);
           next = executeInHost(s, kind === Kind.FAST_RET32 ? Kind.RET_NEAR : Kind.POP_E, at, info, next);
+          if (s[Reg.HOT_FAULTED] !== 0) return Exit.FAULT;
           if (s[Reg.ATTENTION] !== 0) budget = 0;
         } else {
           const v = (p & 3) === 0 ? ram32[p >> 2] : view.getInt32(p, true);
@@ -349,7 +374,9 @@ export function runHot(h: HotViews, budget: i32): i32 {
           return Exit.COMPLEX;
         }
         spill(s, eip, at, n);
-        if (hostExecute(kind, at, info)) {
+        const mode = hostExecute(kind, at, info);
+        if (s[Reg.HOT_FAULTED] !== 0) return Exit.FAULT;
+        if (mode) {
           h.wide[Wide.RETIRED] += <f64>(n + 1);
           return Exit.MODE;
         }
@@ -371,7 +398,10 @@ export function runHot(h: HotViews, budget: i32): i32 {
     // Carry the physical address along while the next instruction is in the same page.
     const within = (phys & 0xfff) + (eip - start);
     if (within >= 0 && within < 0x1000) phys = phys + (eip - start);
-    else phys = codePhys(h, eip, paging, readNeed, n);
+    else {
+      phys = codePhys(h, eip, paging, readNeed, n);
+      if (s[Reg.HOT_FAULTED] !== 0) return Exit.FAULT;
+    }
   }
   s[Reg.EIP] = eip;
   h.wide[Wide.RETIRED] += <f64>n;

@@ -92,6 +92,7 @@ export class Core extends CoreFlags implements ByteSource, HotHost {
    */
   run(budget: number): Exit {
     let exit: Exit;
+    const s = this.s;
     try {
       if (this.wasmRun !== null) exit = this.wasmRun(budget);
       else { attachHost(this); exit = runHot(this.hot, budget); }
@@ -99,16 +100,17 @@ export class Core extends CoreFlags implements ByteSource, HotHost {
       if (e !== FAULT) throw e;
       exit = this.unwindFault();
     }
+    // The wasm engine ends its loop on a fault instead of unwinding it (core/fault.wasm.ts).
+    if (s[Reg.HOT_FAULTED] !== 0) exit = this.unwindFault();
     // The spill words mean something only inside one call: cleared, the state between calls
     // does not depend on how a run was cut into calls (lockstep's replay relies on that).
-    const s = this.s;
-    s[Reg.HOT_EIP] = 0; s[Reg.HOT_AT] = 0; s[Reg.HOT_RETIRED] = 0;
+    s[Reg.HOT_EIP] = 0; s[Reg.HOT_AT] = 0; s[Reg.HOT_RETIRED] = 0; s[Reg.HOT_FAULTED] = 0;
     this.foldRetirements();
     return exit;
   }
 
   /**
-   * After a fault unwound the hot loop: takes back the faulting instruction's count (unless
+   * After a fault ended the hot loop: takes back the faulting instruction's count (unless
    * the fault came before it was counted: fetch, decode, CS limit) and leaves EIP at it,
    * from what the loop spilled (Reg.HOT_*).
    */

@@ -82,6 +82,8 @@ export const enum Reg {
   // path in Core.run: the instruction's EIP, its decode record (-1: none yet) and the
   // instructions retired so far in this call.
   HOT_EIP = 107, HOT_AT = 108, HOT_RETIRED = 109,
+  /** 1 when a fault in the wasm engine ended the hot loop without unwinding it (core/hotLoop.ts). */
+  HOT_FAULTED = 110,
   STATE_WORDS = 128,
 }
 

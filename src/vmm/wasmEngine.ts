@@ -8,6 +8,7 @@ import fs from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Cpu } from "../cpu/cpu.js";
 import { FAULT } from "../core/fault.js";
+import { Reg } from "../state/layout.js";
 import type { TlbConfig } from "../core/tlbModel.js";
 import { EngineError } from "./engine.js";
 
@@ -44,19 +45,26 @@ function coreModule(): WebAssembly.Module {
  */
 export function createWasmCpu(ramBytes: number, tlbs: { itlb?: TlbConfig; dtlb?: TlbConfig } = {}, state?: ArrayBuffer): Cpu {
   let cpu: Cpu | null = null;
-  // The loop's calls into the host (core/hotHost.wasm.ts), answered by the Cpu on the same
-  // memory, and the fault seam (core/fault.wasm.ts): throwing FAULT unwinds the wasm
-  // frames to Core.run's catch, exactly as a fault does in the TS engine.
+  /**
+   * The loop's calls into the host (core/hotHost.wasm.ts), answered by the Cpu on the same
+   * memory. A guest fault in one is caught here, where it is still a JavaScript exception,
+   * and becomes Reg.HOT_FAULTED, which the loop tests after every such call (fault.wasm.ts
+   * does the same for the faults the loop raises itself); anything else propagates.
+   */
+  const caught = (e: unknown): 0 => {
+    if (e !== FAULT) throw e;
+    cpu!.s[Reg.HOT_FAULTED] = 1;
+    return 0;
+  };
   const env = {
     abort(): never { throw new Error("the wasm engine aborted (an assertion in the AssemblyScript runtime)"); },
-    fault(): never { throw FAULT; },
-    decode: (lin: number, phys: number, at: number) => cpu!.decodeAt(lin, phys, at),
-    nextPhys: (eip: number) => cpu!.nextPhys(eip),
-    execute: (kind: number, at: number, info: number) => cpu!.execute(kind, at, info),
-    load32: (at: number, info: number) => cpu!.load32(at, info),
-    store32: (at: number, info: number, v: number) => cpu!.store32(at, info, v),
-    writeE: (at: number, info: number, size: number, v: number) => cpu!.writeE(at, info, size, v),
-    readByte: (at: number, info: number) => cpu!.readByteOperand(at, info),
+    decode(lin: number, phys: number, at: number) { try { return cpu!.decodeAt(lin, phys, at); } catch (e) { return caught(e); } },
+    nextPhys(eip: number) { try { return cpu!.nextPhys(eip); } catch (e) { return caught(e); } },
+    execute(kind: number, at: number, info: number) { try { return cpu!.execute(kind, at, info); } catch (e) { return caught(e); } },
+    load32(at: number, info: number) { try { return cpu!.load32(at, info); } catch (e) { return caught(e); } },
+    store32(at: number, info: number, v: number) { try { cpu!.store32(at, info, v); } catch (e) { caught(e); } },
+    writeE(at: number, info: number, size: number, v: number) { try { cpu!.writeE(at, info, size, v); } catch (e) { caught(e); } },
+    readByte(at: number, info: number) { try { return cpu!.readByteOperand(at, info); } catch (e) { return caught(e); } },
     alu: (op: number, size: number, a: number, b: number) => cpu!.alu(op, size, a, b),
   };
   const exports = new WebAssembly.Instance(coreModule(), { env }).exports as unknown as CoreExports;
