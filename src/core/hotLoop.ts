@@ -198,8 +198,11 @@ export function runHot(h: HotViews, budget: i32): i32 {
         let dst = 0, a = 0, b = 0;
         if (kind === Kind.FAST_ALU_RM32) {
           dst = ops & 15; a = s[dst];
-          b = p < 0 ? hostLoad32(at, info) : (p & 3) === 0 ? ram32[p >> 2] : view.getInt32(p, true);
-          if (s[Reg.HOT_FAULTED] !== 0) return Exit.FAULT;
+          if (p >= 0) b = (p & 3) === 0 ? ram32[p >> 2] : view.getInt32(p, true);
+          else {
+            b = hostLoad32(at, info);
+            if (s[Reg.HOT_FAULTED] !== 0) return Exit.FAULT;
+          }
           p = -1; // the result goes to the register
         } else if (kind === Kind.FAST_ALU_MR32) {
           b = s[ops & 15];
@@ -231,9 +234,12 @@ export function runHot(h: HotViews, budget: i32): i32 {
       case Kind.FAST_MOV_RR32: { const ops = d[at + Dw.OPS]; s[(ops >> 4) & 15] = s[ops & 15]; eip = next; n++; break; }
       case Kind.FAST_MOV_RI32: s[(d[at + Dw.OPS] >> 4) & 15] = d[at + Dw.IMM]; eip = next; n++; break;
       case Kind.FAST_LOAD32: {
-        const v = p < 0 ? hostLoad32(at, info) : (p & 3) === 0 ? ram32[p >> 2] : view.getInt32(p, true);
-        if (s[Reg.HOT_FAULTED] !== 0) return Exit.FAULT;
-        s[d[at + Dw.OPS] & 15] = v;
+        if (p >= 0) s[d[at + Dw.OPS] & 15] = (p & 3) === 0 ? ram32[p >> 2] : view.getInt32(p, true);
+        else {
+          const v = hostLoad32(at, info);
+          if (s[Reg.HOT_FAULTED] !== 0) return Exit.FAULT;
+          s[d[at + Dw.OPS] & 15] = v;
+        }
         eip = next; n++;
         break;
       }
@@ -260,9 +266,12 @@ export function runHot(h: HotViews, budget: i32): i32 {
         break;
       }
       case Kind.FAST_MOVZX_R_M8: {
-        const v = p >= 0 ? <i32>ram[p] : hostReadByte(at, info);
-        if (s[Reg.HOT_FAULTED] !== 0) return Exit.FAULT;
-        s[d[at + Dw.OPS] & 15] = v;
+        if (p >= 0) s[d[at + Dw.OPS] & 15] = <i32>ram[p];
+        else {
+          const v = hostReadByte(at, info);
+          if (s[Reg.HOT_FAULTED] !== 0) return Exit.FAULT;
+          s[d[at + Dw.OPS] & 15] = v;
+        }
         eip = next; n++;
         break;
       }
