@@ -60,7 +60,7 @@ usage:
                                  JSON file (default ${DEFAULT_PROFILE_NAME})
       --report                   end with the report: cycles by event, instructions by
                                  class, TLBs, page walks, exceptions, I/O
-      --engine ts|wasm           the engine that runs the guest (default ts)
+      --engine ts|wasm           the engine that runs the guest (default wasm)
       --lockstep                 run the guest on engines ts and wasm side by side,
                                  comparing registers, counters and output every N
                                  steps and RAM every max(N, 2^20); on a difference,
