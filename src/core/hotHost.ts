@@ -12,7 +12,7 @@ export interface HotHost {
   load32(at: number, info: number): number;
   store32(at: number, info: number, v: number): void;
   writeE(at: number, info: number, size: number, v: number): void;
-  readByteOperand(at: number, info: number): number;
+  readE(at: number, info: number, size: number): number;
   alu(op: number, size: number, a: number, b: number): number;
 }
 
@@ -27,5 +27,5 @@ export function hostExecute(kind: i32, at: i32, info: i32): bool { return host!.
 export function hostLoad32(at: i32, info: i32): i32 { return host!.load32(at, info); }
 export function hostStore32(at: i32, info: i32, v: i32): void { host!.store32(at, info, v); }
 export function hostWriteE(at: i32, info: i32, size: i32, v: i32): void { host!.writeE(at, info, size, v); }
-export function hostReadByte(at: i32, info: i32): i32 { return host!.readByteOperand(at, info); }
+export function hostReadE(at: i32, info: i32, size: i32): i32 { return host!.readE(at, info, size); }
 export function hostAlu(op: i32, size: i32, a: i32, b: i32): i32 { return host!.alu(op, size, a, b); }

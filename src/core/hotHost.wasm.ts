@@ -13,6 +13,6 @@
 // @ts-ignore: asc decorator
 @external("env", "writeE") export declare function hostWriteE(at: i32, info: i32, size: i32, v: i32): void;
 // @ts-ignore: asc decorator
-@external("env", "readByte") export declare function hostReadByte(at: i32, info: i32): i32;
+@external("env", "readE") export declare function hostReadE(at: i32, info: i32, size: i32): i32;
 // @ts-ignore: asc decorator
 @external("env", "alu") export declare function hostAlu(op: i32, size: i32, a: i32, b: i32): i32;

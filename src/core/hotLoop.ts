@@ -21,7 +21,7 @@ import { raiseFault } from "./fault.js";
 import { Vector } from "./vector.js";
 import { TlbHitViews, tlbHit } from "./tlbHit.js";
 import {
-  hostDecode, hostNextPhys, hostExecute, hostLoad32, hostStore32, hostWriteE, hostReadByte, hostAlu,
+  hostDecode, hostNextPhys, hostExecute, hostLoad32, hostStore32, hostWriteE, hostReadE, hostAlu,
 } from "./hotHost.js";
 
 /** Why the hot loop returned. */
@@ -268,7 +268,7 @@ export function runHot(h: HotViews, budget: i32): i32 {
       case Kind.FAST_MOVZX_R_M8: {
         if (p >= 0) s[d[at + Dw.OPS] & 15] = <i32>ram[p];
         else {
-          const v = hostReadByte(at, info);
+          const v = hostReadE(at, info, 1);
           if (s[Reg.HOT_FAULTED] !== 0) return Exit.FAULT;
           s[d[at + Dw.OPS] & 15] = v;
         }

@@ -152,11 +152,6 @@ export class Core extends CoreFlags implements ByteSource, HotHost {
     this.wr32(this.segWrite(this.segOf(at), this.ea(at, info), 4), v);
   }
 
-  /** The byte operand of MOVZX r32, m8 through the general path. */
-  readByteOperand(at: number, info: number): number {
-    return this.rd8(this.segRead(this.segOf(at), this.ea(at, info), 1));
-  }
-
   getReg(size: number, r: number): number {
     const s = this.s;
     if (size === 4) return s[r];

@@ -62,7 +62,7 @@ export function createWasmCpu(ramBytes: number, tlbs: { itlb?: TlbConfig; dtlb?:
     load32(at: number, info: number) { try { return cpu!.load32(at, info); } catch (e) { return caught(e); } },
     store32(at: number, info: number, v: number) { try { cpu!.store32(at, info, v); } catch (e) { caught(e); } },
     writeE(at: number, info: number, size: number, v: number) { try { cpu!.writeE(at, info, size, v); } catch (e) { caught(e); } },
-    readByte(at: number, info: number) { try { return cpu!.readByteOperand(at, info); } catch (e) { return caught(e); } },
+    readE(at: number, info: number, size: number) { try { return cpu!.readE(at, info, size); } catch (e) { return caught(e); } },
     alu: (op: number, size: number, a: number, b: number) => cpu!.alu(op, size, a, b),
   };
   const exports = new WebAssembly.Instance(coreModule(), { env }).exports as unknown as CoreExports;
