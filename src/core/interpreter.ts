@@ -251,10 +251,6 @@ export class Core extends CoreFlags implements ByteSource, HotHost {
       case Kind.MOV_EG: this.writeE(at, info, size, this.getReg(size, d[at + Dw.OPS] & 15)); break;
       case Kind.MOV_GE: this.setReg(size, d[at + Dw.OPS] & 15, this.readE(at, info, size)); break;
       case Kind.MOV_EI: this.writeE(at, info, size, d[at + Dw.IMM]); break;
-      case Kind.JCC:
-        if (this.cond((info >> 8) & 0xff)) this.jumpNear(s[Reg.EIP] + d[at + Dw.IMM], (info & Info.O32) !== 0);
-        break;
-      case Kind.JMP_REL: this.jumpNear(s[Reg.EIP] + d[at + Dw.IMM], (info & Info.O32) !== 0); break;
       case Kind.TEST_EG: {
         const m = sizeMask(size);
         this.setLazy(Lazy.LOGIC, size, 0, 0, this.readE(at, info, size) & this.getReg(size, d[at + Dw.OPS] & 15) & m);

@@ -15,6 +15,8 @@ export function specialize(info: number): number {
   if ((info & Info.LOCK) !== 0) return info;
   let fast = -1;
   if (kind === Kind.MOV_EI && !reg && (size === 1 || size === 4)) fast = Kind.FAST_STORE_IMM;
+  // Every Jcc and JMP rel is rewritten (a LOCK prefix makes it #UD before this), and the
+  // hot loop runs them inline only, so Core.execute has no case for them.
   if (kind === Kind.JCC) fast = Kind.FAST_JCC;
   if (kind === Kind.JMP_REL) fast = Kind.FAST_JMP_REL;
   if (size === 4) {
