@@ -9,6 +9,7 @@ import {
   DTLB_MODEL_OFFSET, ITLB_MODEL_OFFSET, TlbModelLayout, TLB_MAX_ENTRIES,
 } from "../src/state/layout.js";
 import { HotViews, runHot } from "../src/core/hotLoop.js";
+import { Words, Bytes, Halves, Doubles, viewAt } from "../src/state/flatViews.js";
 import { TlbHitViews } from "../src/core/tlbHit.js";
 import { lazyCf, lazyZf, lazySf, lazyPf, lazyAf, lazyOf, lazyEflags, lazyCond, writeEflags } from "../src/core/lazyFlags.js";
 import { mul32, imul32, divu64, wide } from "../src/core/arith.js";
@@ -26,7 +27,7 @@ export const eipOffset: i32 = Reg.EIP * 4;
 // The flat state: one block of this module's linear memory laid out by state/layout.ts.
 // The host reads and writes it through memory.buffer at stateBase().
 let flat: ArrayBuffer = new ArrayBuffer(0);
-let S: Int32Array = new Int32Array(0);
+let S: Words = viewAt<Words>(0);
 let H: HotViews | null = null;
 
 /**
@@ -36,22 +37,22 @@ let H: HotViews | null = null;
  */
 export function allocateState(ramBytes: i32): usize {
   flat = new ArrayBuffer(<i32>totalBytes(<f64>ramBytes));
-  S = Int32Array.wrap(flat, 0, Reg.STATE_WORDS);
+  const base = changetype<usize>(flat);
+  S = viewAt<Words>(base);
   // The loop's views, made once: nothing allocates after this call, so memory never
-  // grows under the host's views.
-  H = new HotViews(S, Int32Array.wrap(flat, DECODE_OFFSET, RETIRE_COUNTER_WORD + RETIRE_COUNTER_SLOTS),
-    Uint8Array.wrap(flat, RAM_OFFSET, ramBytes), Int32Array.wrap(flat, RAM_OFFSET, ramBytes >> 2),
-    new DataView(flat, RAM_OFFSET, ramBytes), Int32Array.wrap(flat, DTLB_MAP_OFFSET, TLB_ENTRIES),
-    Int32Array.wrap(flat, ITLB_MAP_OFFSET, TLB_ENTRIES), tlbHitViews(DTLB_MODEL_OFFSET), tlbHitViews(ITLB_MODEL_OFFSET),
-    Uint8Array.wrap(flat, CODE_PAGE_OFFSET, CODE_PAGE_BYTES), Float64Array.wrap(flat, WIDE_OFFSET, Wide.SLOTS), ramBytes);
-  return changetype<usize>(flat);
+  // grows under the host's views. Only the unused DataView is a real view object
+  // (flatViews.wasm.ts reads unaligned words straight from RAM).
+  H = new HotViews(S, viewAt<Words>(base + DECODE_OFFSET), viewAt<Bytes>(base + RAM_OFFSET), viewAt<Words>(base + RAM_OFFSET),
+    new DataView(flat, RAM_OFFSET, ramBytes), viewAt<Words>(base + DTLB_MAP_OFFSET), viewAt<Words>(base + ITLB_MAP_OFFSET),
+    tlbHitViews(base + DTLB_MODEL_OFFSET), tlbHitViews(base + ITLB_MODEL_OFFSET), viewAt<Bytes>(base + CODE_PAGE_OFFSET),
+    viewAt<Doubles>(base + WIDE_OFFSET), ramBytes);
+  return base;
 }
 
-/** The views of the TLB model at `base` that a hit touches (state/layout.ts TlbModelLayout). */
-function tlbHitViews(base: i32): TlbHitViews {
-  return new TlbHitViews(Float64Array.wrap(flat, base, TlbModelLayout.HEADER_BYTES >> 3),
-    Int32Array.wrap(flat, base, TlbModelLayout.HEADER_BYTES >> 2), Float64Array.wrap(flat, base + TlbModelLayout.STAMP, TLB_MAX_ENTRIES),
-    Uint16Array.wrap(flat, base + TlbModelLayout.SLOT_OF, TLB_ENTRIES));
+/** The views of the TLB model at byte address `at` that a hit touches (state/layout.ts TlbModelLayout). */
+function tlbHitViews(at: usize): TlbHitViews {
+  return new TlbHitViews(viewAt<Doubles>(at), viewAt<Words>(at), viewAt<Doubles>(at + TlbModelLayout.STAMP),
+    viewAt<Halves>(at + TlbModelLayout.SLOT_OF));
 }
 
 /** The wasm engine: runs at most `budget` instructions (core/hotLoop.ts runHot). */

@@ -5,7 +5,7 @@
 // whether the two builds ended each guest identically: exit, instructions, cycle count,
 // every event counter, both TLB models' hits/misses/evictions, final EIP and serial output.
 //
-//   node bench/ab.mjs BASE_DIST NEW_DIST [--repeat K] [--guest NAME]...
+//   node bench/ab.mjs BASE_DIST NEW_DIST [--repeat K] [--guest NAME]... [--engine ts|wasm]
 //
 // BASE_DIST and NEW_DIST are `dist` directories built with `npx tsc -p tsconfig.json` (each
 // needs its `../src/cost/profiles`), e.g. a worktree of the base commit:
@@ -18,7 +18,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const GUESTS = ["bench-kernel", "bench-alu", "bench-mem", "bench-mem-paged"];
-const USAGE = "usage: node bench/ab.mjs BASE_DIST NEW_DIST [--repeat K] [--guest NAME]...";
+const USAGE = "usage: node bench/ab.mjs BASE_DIST NEW_DIST [--repeat K] [--guest NAME]... [--engine ts|wasm]";
 
 function fail(msg) {
   console.error(`ab: ${msg}`);
@@ -29,12 +29,16 @@ function fail(msg) {
 const dists = [];
 const guests = [];
 let repeat = 5;
+let engine; // the builds' default unless --engine names one
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i++) {
   const a = argv[i];
   if (a === "--repeat") {
     repeat = Number(argv[++i]);
     if (!Number.isInteger(repeat) || repeat < 1) fail("--repeat takes an integer >= 1");
+  } else if (a === "--engine") {
+    engine = argv[++i];
+    if (engine !== "ts" && engine !== "wasm") fail("--engine takes ts or wasm");
   } else if (a === "--guest") {
     const g = String(argv[++i] ?? "").replace(/\.img$/, "").replace(/^.*\//, "");
     if (!GUESTS.includes(g)) fail(`unknown guest '${g}' (have: ${GUESTS.join(", ")})`);
@@ -54,7 +58,7 @@ const builds = [];
 for (const [i, d] of dists.entries()) builds.push({ name: i === 0 ? "base" : "new", mod: await import(pathToFileURL(path.join(d, "index.js")).href) });
 
 function runOnce(mod, guest) {
-  const m = new mod.Machine({ ramBytes: 32 << 20 });
+  const m = new mod.Machine({ ramBytes: 32 << 20, engine });
   m.loadImage(fs.readFileSync(path.join(ROOT, "guests", `${guest}.img`)), { name: guest });
   let out = "", t2 = 0n, t3 = 0n, c2 = null, c3 = null;
   m.onSerial = (byte) => {

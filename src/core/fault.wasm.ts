@@ -4,8 +4,9 @@
 // it sets Reg.HOT_FAULTED: the hot loop returns Exit.FAULT right after every raiseFault,
 // and Core.run finishes the instruction as it does after a thrown FAULT (decision 3).
 import { Reg } from "../state/layout.js";
+import { Words } from "../state/flatViews.js";
 
-export function raiseFault(s: Int32Array, vector: i32, error: i32, hasError: bool): void {
+export function raiseFault(s: Words, vector: i32, error: i32, hasError: bool): void {
   s[Reg.EXIT_VECTOR] = vector;
   s[Reg.EXIT_ERROR] = error;
   s[Reg.EXIT_HAS_ERROR] = hasError ? 1 : 0;

@@ -13,6 +13,7 @@
 // at once, so every host call that can fault is followed by that test, before the
 // instruction commits anything.
 
+import { Words, Bytes, Doubles, ramRead32, ramWrite32 } from "../state/flatViews.js";
 import { Reg, Flag, DECODE_SLOTS, DECODE_WORDS, RETIRE_COUNTER_WORD, Wide } from "../state/layout.js";
 import { Kind, AluOp } from "../isa/kind.js";
 import { Dw, Info, NO_REG } from "../isa/record.js";
@@ -40,23 +41,23 @@ export const enum Exit {
 export class HotViews {
   constructor(
     /** State words (Reg). */
-    public s: Int32Array,
+    public s: Words,
     /** Decode cache and retirement counters (state/layout.ts DECODE_OFFSET). */
-    public d: Int32Array,
+    public d: Words,
     /** Guest RAM as bytes, as little-endian words (aligned) and as a DataView (unaligned). */
-    public ram: Uint8Array,
-    public ram32: Int32Array,
+    public ram: Bytes,
+    public ram32: Words,
     public view: DataView,
     /** Direct maps of the data and instruction TLBs: frame | permission bits per linear page. */
-    public tlb: Int32Array,
-    public itlbMap: Int32Array,
+    public tlb: Words,
+    public itlbMap: Words,
     /** What a hit touches in each TLB model. */
     public dtlb: TlbHitViews,
     public itlb: TlbHitViews,
     /** CodePage bits per physical page. */
-    public codePages: Uint8Array,
+    public codePages: Bytes,
     /** The run's float64 counters (Wide). */
-    public wide: Float64Array,
+    public wide: Doubles,
     public ramBytes: i32,
   ) {}
 }
@@ -100,7 +101,7 @@ function linPhys(h: HotViews, lin: i32, size: i32, write: bool, paging: bool, ne
  * Base + index * scale + displacement of the ModRM memory operand of the record at `at`,
  * wrapped to 32 bits (a 16-bit address takes the low half: Core.ea).
  */
-export function modrmOffset(s: Int32Array, d: Int32Array, at: i32): i32 {
+export function modrmOffset(s: Words, d: Words, at: i32): i32 {
   const ops = d[at + Dw.OPS];
   const base = (ops >> 4) & 15, index = (ops >> 8) & 15;
   let a = d[at + Dw.DISP];
@@ -127,14 +128,14 @@ function codePhys(h: HotViews, eip: i32, paging: bool, need: i32, n: i32): i32 {
  * A fast kind whose operand is off the inline path runs as its general `kind` in the host,
  * with EIP past the instruction as execute() expects; returns the EIP it leaves.
  */
-function executeInHost(s: Int32Array, kind: i32, at: i32, info: i32, next: i32): i32 {
+function executeInHost(s: Words, kind: i32, at: i32, info: i32, next: i32): i32 {
   s[Reg.EIP] = next;
   hostExecute(kind, at, info);
   return s[Reg.EIP];
 }
 
 /** Saves what the fault path in Core.run needs, before a call that can fault. */
-function spill(s: Int32Array, eip: i32, at: i32, n: i32): void {
+function spill(s: Words, eip: i32, at: i32, n: i32): void {
   s[Reg.HOT_EIP] = eip;
   s[Reg.HOT_AT] = at;
   s[Reg.HOT_RETIRED] = n;
@@ -198,7 +199,7 @@ export function runHot(h: HotViews, budget: i32): i32 {
         let dst = 0, a = 0, b = 0;
         if (kind === Kind.FAST_ALU_RM32) {
           dst = ops & 15; a = s[dst];
-          if (p >= 0) b = (p & 3) === 0 ? ram32[p >> 2] : view.getInt32(p, true);
+          if (p >= 0) b = ramRead32(ram32, view, p);
           else {
             b = hostLoad32(at, info);
             if (s[Reg.HOT_FAULTED] !== 0) return Exit.FAULT;
@@ -213,7 +214,7 @@ export function runHot(h: HotViews, budget: i32): i32 {
             if (s[Reg.ATTENTION] !== 0) budget = 0;
             break;
           }
-          a = (p & 3) === 0 ? ram32[p >> 2] : view.getInt32(p, true);
+          a = ramRead32(ram32, view, p);
         } else { dst = (ops >> 4) & 15; a = s[dst]; b = kind === Kind.FAST_ALU_RR32 ? s[ops & 15] : d[at + Dw.IMM]; }
         let r = 0;
         switch (op) {
@@ -226,7 +227,7 @@ export function runHot(h: HotViews, budget: i32): i32 {
         }
         s[Reg.LAZY_SIZE] = 4; s[Reg.LAZY_DST] = a; s[Reg.LAZY_SRC] = b; s[Reg.LAZY_RES] = r;
         if (op !== AluOp.CMP) {
-          if (p < 0) s[dst] = r; else if ((p & 3) === 0) ram32[p >> 2] = r; else view.setInt32(p, r, true);
+          if (p < 0) s[dst] = r; else ramWrite32(ram32, view, p, r);
         }
         eip = next; n++;
         break;
@@ -234,7 +235,7 @@ export function runHot(h: HotViews, budget: i32): i32 {
       case Kind.FAST_MOV_RR32: { const ops = d[at + Dw.OPS]; s[(ops >> 4) & 15] = s[ops & 15]; eip = next; n++; break; }
       case Kind.FAST_MOV_RI32: s[(d[at + Dw.OPS] >> 4) & 15] = d[at + Dw.IMM]; eip = next; n++; break;
       case Kind.FAST_LOAD32: {
-        if (p >= 0) s[d[at + Dw.OPS] & 15] = (p & 3) === 0 ? ram32[p >> 2] : view.getInt32(p, true);
+        if (p >= 0) s[d[at + Dw.OPS] & 15] = ramRead32(ram32, view, p);
         else {
           const v = hostLoad32(at, info);
           if (s[Reg.HOT_FAULTED] !== 0) return Exit.FAULT;
@@ -244,7 +245,7 @@ export function runHot(h: HotViews, budget: i32): i32 {
         break;
       }
       case Kind.FAST_STORE32: {
-        if (p >= 0) { if ((p & 3) === 0) ram32[p >> 2] = s[d[at + Dw.OPS] & 15]; else view.setInt32(p, s[d[at + Dw.OPS] & 15], true); }
+        if (p >= 0) { ramWrite32(ram32, view, p, s[d[at + Dw.OPS] & 15]); }
         else {
           hostStore32(at, info, s[d[at + Dw.OPS] & 15]);
           if (s[Reg.HOT_FAULTED] !== 0) return Exit.FAULT;
@@ -260,7 +261,7 @@ export function runHot(h: HotViews, budget: i32): i32 {
           if (s[Reg.HOT_FAULTED] !== 0) return Exit.FAULT;
           if (s[Reg.ATTENTION] !== 0) budget = 0;
         }
-        else if (size === 4) view.setInt32(p, d[at + Dw.IMM], true);
+        else if (size === 4) ramWrite32(ram32, view, p, d[at + Dw.IMM]);
         else ram[p] = <u8>d[at + Dw.IMM];
         eip = next; n++;
         break;
@@ -342,7 +343,7 @@ export function runHot(h: HotViews, budget: i32): i32 {
         } else {
           // PUSH ESP stores the value before the decrement (SDM 2A PUSH).
           const v = kind === Kind.FAST_CALL_REL32 ? next : s[(d[at + Dw.OPS] >> 4) & 15];
-          if ((p & 3) === 0) ram32[p >> 2] = v; else view.setInt32(p, v, true);
+          ramWrite32(ram32, view, p, v);
           s[Reg.ESP] = sp;
           if (kind === Kind.FAST_CALL_REL32) next = target;
         }
@@ -358,7 +359,7 @@ export function runHot(h: HotViews, budget: i32): i32 {
           if (s[Reg.HOT_FAULTED] !== 0) return Exit.FAULT;
           if (s[Reg.ATTENTION] !== 0) budget = 0;
         } else {
-          const v = (p & 3) === 0 ? ram32[p >> 2] : view.getInt32(p, true);
+          const v = ramRead32(ram32, view, p);
           if (kind === Kind.FAST_RET32) {
             // SDM 2A RET: #GP(0) for a return address outside CS, with ESP unchanged.
             if (<u32>(v >>> 0) > <u32>(csLimit >>> 0)) { spill(s, eip, at, n); raiseFault(s, Vector.GP, 0, true); return Exit.FAULT; }

@@ -9,11 +9,12 @@
 // plain JS idiom `(x >>> 0) < (y >>> 0)` would compile to a signed compare.
 
 import { Reg, Flag } from "../state/layout.js";
+import { Words, newBytes } from "../state/flatViews.js";
 
 export const enum Lazy { NONE = 0, ADD = 1, ADC = 2, SUB = 3, SBB = 4, LOGIC = 5, INC = 6, DEC = 7 }
 
 /** PARITY[b] = PF for a result whose low byte is b (even number of set bits). */
-export const PARITY = new Uint8Array(256);
+export const PARITY = newBytes(256);
 for (let i = 0; i < 256; i++) {
   let bits = 0;
   for (let v = i; v !== 0; v >>= 1) bits += v & 1;
@@ -26,7 +27,7 @@ export function sizeMask(size: i32): i32 {
 }
 
 /** Records a flag-setting operation; dst, src and res are already masked to size. */
-export function setLazy(s: Int32Array, op: i32, size: i32, dst: i32, src: i32, res: i32): void {
+export function setLazy(s: Words, op: i32, size: i32, dst: i32, src: i32, res: i32): void {
   s[Reg.LAZY_OP] = op;
   s[Reg.LAZY_SIZE] = size;
   s[Reg.LAZY_DST] = dst;
@@ -34,7 +35,7 @@ export function setLazy(s: Int32Array, op: i32, size: i32, dst: i32, src: i32, r
   s[Reg.LAZY_RES] = res;
 }
 
-export function lazyCf(s: Int32Array): i32 {
+export function lazyCf(s: Words): i32 {
   switch (s[Reg.LAZY_OP]) {
     case Lazy.ADD: return <u32>(s[Reg.LAZY_RES] >>> 0) < <u32>(s[Reg.LAZY_DST] >>> 0) ? 1 : 0;
     case Lazy.ADC: return <u32>(s[Reg.LAZY_RES] >>> 0) <= <u32>(s[Reg.LAZY_DST] >>> 0) ? 1 : 0;
@@ -44,22 +45,22 @@ export function lazyCf(s: Int32Array): i32 {
     default: return s[Reg.EFLAGS] & Flag.CF;
   }
 }
-export function lazyZf(s: Int32Array): i32 {
+export function lazyZf(s: Words): i32 {
   return s[Reg.LAZY_OP] === Lazy.NONE ? (s[Reg.EFLAGS] >> 6) & 1 : s[Reg.LAZY_RES] === 0 ? 1 : 0;
 }
-export function lazySf(s: Int32Array): i32 {
+export function lazySf(s: Words): i32 {
   return s[Reg.LAZY_OP] === Lazy.NONE ? (s[Reg.EFLAGS] >> 7) & 1 : (s[Reg.LAZY_RES] >>> (s[Reg.LAZY_SIZE] * 8 - 1)) & 1;
 }
-export function lazyPf(s: Int32Array): i32 {
+export function lazyPf(s: Words): i32 {
   return s[Reg.LAZY_OP] === Lazy.NONE ? (s[Reg.EFLAGS] >> 2) & 1 : <i32>PARITY[s[Reg.LAZY_RES] & 0xff];
 }
-export function lazyAf(s: Int32Array): i32 {
+export function lazyAf(s: Words): i32 {
   const op = s[Reg.LAZY_OP];
   if (op === Lazy.NONE) return (s[Reg.EFLAGS] >> 4) & 1;
   if (op === Lazy.LOGIC) return 0;
   return ((s[Reg.LAZY_DST] ^ s[Reg.LAZY_SRC] ^ s[Reg.LAZY_RES]) >> 4) & 1;
 }
-export function lazyOf(s: Int32Array): i32 {
+export function lazyOf(s: Words): i32 {
   const op = s[Reg.LAZY_OP];
   const top = s[Reg.LAZY_SIZE] * 8 - 1;
   const d = s[Reg.LAZY_DST], x = s[Reg.LAZY_SRC], r = s[Reg.LAZY_RES];
@@ -72,20 +73,20 @@ export function lazyOf(s: Int32Array): i32 {
 }
 
 /** The architectural EFLAGS value (bit 1 reads as 1: SDM 1 3.4.3). */
-export function lazyEflags(s: Int32Array): i32 {
+export function lazyEflags(s: Words): i32 {
   if (s[Reg.LAZY_OP] === Lazy.NONE) return s[Reg.EFLAGS] | 2;
   return (s[Reg.EFLAGS] & ~Flag.ARITH) | 2 | lazyCf(s) | (lazyPf(s) << 2) | (lazyAf(s) << 4) |
     (lazyZf(s) << 6) | (lazySf(s) << 7) | (lazyOf(s) << 11);
 }
 
 /** Replaces EFLAGS wholesale; the caller has applied the privilege rules. */
-export function writeEflags(s: Int32Array, v: i32): void {
+export function writeEflags(s: Words, v: i32): void {
   s[Reg.EFLAGS] = (v & ~0x8028) | 2; // bits 3, 5, 15 read as 0, bit 1 as 1
   s[Reg.LAZY_OP] = Lazy.NONE;
 }
 
 /** Evaluates condition code `c` (SDM 2A B.1.4.7), with fast paths after CMP/SUB. */
-export function lazyCond(s: Int32Array, c: i32): bool {
+export function lazyCond(s: Words, c: i32): bool {
   if (s[Reg.LAZY_OP] === Lazy.SUB) {
     const d = s[Reg.LAZY_DST], x = s[Reg.LAZY_SRC];
     const sh = 32 - s[Reg.LAZY_SIZE] * 8;

@@ -2,6 +2,7 @@
 // in one place for the model itself and for the hot loop of both engines.
 
 import { TlbModelLayout } from "../state/layout.js";
+import { Words, Halves, Doubles } from "../state/flatViews.js";
 
 /** Replacement policies as stored in a model's POLICY word. */
 export const enum TlbPolicy { LRU = 0, FIFO = 1, RANDOM = 2 }
@@ -10,12 +11,12 @@ export const enum TlbPolicy { LRU = 0, FIFO = 1, RANDOM = 2 }
 export class TlbHitViews {
   constructor(
     /** Header as float64 (CLOCK, counters) and as int32 (POLICY, geometry). */
-    public f: Float64Array,
-    public w: Int32Array,
+    public f: Doubles,
+    public w: Words,
     /** Last use of each entry. */
-    public stamp: Float64Array,
+    public stamp: Doubles,
     /** Entry holding each linear page. */
-    public slotOf: Uint16Array,
+    public slotOf: Halves,
   ) {}
 }
 
@@ -24,7 +25,7 @@ export class TlbHitViews {
  * the page last made most recently used plus one, `s[hot + 1]` the hits not yet folded
  * into HITS (Reg.DTLB_LAST_HIT / ITLB_LAST_HIT and the word after).
  */
-export function tlbHit(s: Int32Array, hot: i32, t: TlbHitViews, page: i32): void {
+export function tlbHit(s: Words, hot: i32, t: TlbHitViews, page: i32): void {
   s[hot + 1]++;
   // A hit on the most recently used page leaves the LRU order as it is.
   if (t.w[TlbModelLayout.POLICY] === TlbPolicy.LRU && page + 1 !== s[hot]) {
