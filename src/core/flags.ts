@@ -2,9 +2,8 @@
 // which is written in the portable subset so the wasm build compiles the same source
 // (docs/engine-decision.md); these methods only pass the flat state along.
 
-import { Reg, Flag } from "../state/layout.js";
 import { CoreMemory } from "./memory.js";
-import { Lazy, PARITY, setLazy, lazyCf, lazyZf, lazySf, lazyPf, lazyAf, lazyOf, lazyEflags, writeEflags, lazyCond } from "./lazyFlags.js";
+import { Lazy, PARITY, setLazy, lazyCf, lazyZf, lazySf, lazyPf, lazyAf, lazyOf, lazyEflags, writeEflags, lazyCond, setArithFlags, setLazyKeepCarry } from "./lazyFlags.js";
 
 export { Lazy, PARITY, sizeMask } from "./lazyFlags.js";
 
@@ -15,12 +14,7 @@ export class CoreFlags extends CoreMemory {
   }
 
   /** INC and DEC keep CF: fold the current CF into EFLAGS before recording them. */
-  setLazyKeepCarry(op: Lazy, size: number, dst: number, res: number): void {
-    const s = this.s;
-    const cf = lazyCf(s);
-    s[Reg.EFLAGS] = (s[Reg.EFLAGS] & ~Flag.CF) | cf;
-    setLazy(s, op, size, dst, 1, res);
-  }
+  setLazyKeepCarry(op: Lazy, size: number, dst: number, res: number): void { setLazyKeepCarry(this.s, op, size, dst, res); }
 
   cf(): number { return lazyCf(this.s); }
   zf(): number { return lazyZf(this.s); }
@@ -34,10 +28,7 @@ export class CoreFlags extends CoreMemory {
   /** Replaces EFLAGS wholesale; the caller has applied the privilege rules. */
   setEflags(v: number): void { writeEflags(this.s, v); }
   /** Materialises the lazy flags, then sets or clears selected arithmetic bits. */
-  setArithFlags(mask: number, bits: number): void {
-    const v = this.getEflags();
-    this.setEflags((v & ~mask) | (bits & mask));
-  }
+  setArithFlags(mask: number, bits: number): void { setArithFlags(this.s, mask, bits); }
 
   /** Evaluates condition code `c` (SDM 2A B.1.4.7), with fast paths after CMP/SUB. */
   cond(c: number): boolean { return lazyCond(this.s, c); }

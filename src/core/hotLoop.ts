@@ -14,10 +14,11 @@
 // instruction commits anything.
 
 import { Words, Bytes, Doubles, ramRead32, ramWrite32 } from "../state/flatViews.js";
-import { Reg, Flag, DECODE_SLOTS, DECODE_WORDS, RETIRE_COUNTER_WORD, Wide } from "../state/layout.js";
+import { Reg, DECODE_SLOTS, DECODE_WORDS, RETIRE_COUNTER_WORD, Wide } from "../state/layout.js";
 import { Kind, AluOp } from "../isa/kind.js";
 import { Dw, Info, NO_REG } from "../isa/record.js";
-import { Lazy, PARITY, lazyCf, lazyCond } from "./lazyFlags.js";
+import { Lazy, lazyCond, setLazyKeepCarry } from "./lazyFlags.js";
+import { shiftRotate } from "./shift.js";
 import { raiseFault } from "./fault.js";
 import { Vector } from "./vector.js";
 import { TlbHitViews, tlbHit } from "./tlbHit.js";
@@ -280,31 +281,31 @@ export function runHot(h: HotViews, budget: i32): i32 {
       case Kind.FAST_INC_R32: case Kind.FAST_DEC_R32: {
         const r = (d[at + Dw.OPS] >> 4) & 15;
         const v = s[r];
-        // INC and DEC leave CF alone: fold the current carry into EFLAGS first.
-        const lop = s[Reg.LAZY_OP];
-        if (lop === Lazy.LOGIC) s[Reg.EFLAGS] &= ~Flag.CF; // logic ops clear CF
-        else if (lop !== Lazy.NONE && lop !== Lazy.INC && lop !== Lazy.DEC) s[Reg.EFLAGS] = (s[Reg.EFLAGS] & ~Flag.CF) | lazyCf(s);
         const res = kind === Kind.FAST_INC_R32 ? (v + 1) | 0 : (v - 1) | 0;
         s[r] = res;
-        s[Reg.LAZY_OP] = kind === Kind.FAST_INC_R32 ? Lazy.INC : Lazy.DEC;
-        s[Reg.LAZY_SIZE] = 4; s[Reg.LAZY_DST] = v; s[Reg.LAZY_SRC] = 1; s[Reg.LAZY_RES] = res;
+        setLazyKeepCarry(s, kind === Kind.FAST_INC_R32 ? Lazy.INC : Lazy.DEC, 4, v, res);
         eip = next; n++;
+        break;
+      }
+      case Kind.FAST_INC_M32: case Kind.FAST_DEC_M32: {
+        if (p < 0) {
+          eip = executeInHost(s, kind === Kind.FAST_INC_M32 ? Kind.INC_E : Kind.DEC_E, at, info, next);
+          if (s[Reg.HOT_FAULTED] !== 0) return Exit.FAULT;
+          if (s[Reg.ATTENTION] !== 0) budget = 0;
+        } else {
+          const v = ramRead32(ram32, view, p);
+          const res = kind === Kind.FAST_INC_M32 ? (v + 1) | 0 : (v - 1) | 0;
+          ramWrite32(ram32, view, p, res);
+          setLazyKeepCarry(s, kind === Kind.FAST_INC_M32 ? Lazy.INC : Lazy.DEC, 4, v, res);
+          eip = next;
+        }
+        n++;
         break;
       }
       case Kind.FAST_SHIFT_RI32: {
         const r = (d[at + Dw.OPS] >> 4) & 15;
-        const c = d[at + Dw.IMM] & 0x1f;
-        if (c !== 0) {
-          const v = s[r], op = (info >> 8) & 0xff;
-          // SHL/SAL, SHR, SAR on a register: results and flags as in shift(), inline.
-          const res = op === 5 ? v >>> c : op === 7 ? v >> c : v << c;
-          const cf = op === 5 || op === 7 ? (v >> (c - 1)) & 1 : (v >>> (32 - c)) & 1;
-          const ovf = op === 5 ? v >>> 31 : op === 7 ? 0 : (res >>> 31) ^ cf;
-          s[r] = res;
-          s[Reg.EFLAGS] = (s[Reg.EFLAGS] & ~Flag.ARITH) | cf | (ovf << 11) | (<i32>PARITY[res & 0xff] << 2) |
-            (res === 0 ? Flag.ZF : 0) | ((res >>> 31) << 7);
-          s[Reg.LAZY_OP] = Lazy.NONE;
-        }
+        const c = d[at + Dw.IMM] & 0x1f; // SDM 2A SAL: the count is masked to 5 bits
+        if (c !== 0) s[r] = shiftRotate(s, (info >> 8) & 0xff, 4, s[r], c);
         eip = next; n++;
         break;
       }

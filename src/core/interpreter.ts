@@ -10,6 +10,7 @@ import { FAULT, raiseFault, Vector } from "./fault.js";
 import { CoreFlags, Lazy, sizeMask, PARITY } from "./flags.js";
 import { mul32, imul32, divu64, wide } from "./arith.js";
 import { specialize } from "./specialize.js";
+import { shiftRotate } from "./shift.js";
 import { Event } from "../cost/event.js";
 import { CodePage } from "./memory.js";
 import { Exit, HotViews, runHot, modrmOffset } from "./hotLoop.js";
@@ -858,64 +859,8 @@ export class Core extends CoreFlags implements ByteSource, HotHost {
     const rmw = (info & Info.REGFORM) === 0;
     const l = rmw ? this.linE(at, info, size) : 0;
     const v = rmw ? this.rd(l, size) : this.readE(at, info, size);
-    const r = this.shift((info >> 8) & 0xff, size, v, c);
+    const r = shiftRotate(this.s, (info >> 8) & 0xff, size, v, c);
     if (rmw) this.wr(l, size, r); else this.writeE(at, info, size, r);
-  }
-
-  /** Shift or rotate `v` by a count already masked to 1..31; sets the flags. */
-  shift(op: number, size: number, v: number, c: number): number {
-    const bits = size * 8, m = sizeMask(size);
-    const a = v & m;
-    const top = bits - 1;
-    let r: number, cf: number, of: number;
-    switch (op) {
-      case 0: { // ROL
-        const n = c & top;
-        r = n === 0 ? a : ((a << n) | (a >>> (bits - n))) & m;
-        cf = r & 1; of = ((r >>> top) & 1) ^ cf;
-        this.setArithFlags(Flag.CF | Flag.OF, cf | (of << 11));
-        return r;
-      }
-      case 1: { // ROR
-        const n = c & top;
-        r = n === 0 ? a : ((a >>> n) | (a << (bits - n))) & m;
-        cf = (r >>> top) & 1; of = cf ^ ((r >>> (top - 1)) & 1);
-        this.setArithFlags(Flag.CF | Flag.OF, cf | (of << 11));
-        return r;
-      }
-      case 2: case 3: { // RCL, RCR through CF: count modulo bits+1
-        const n = size === 4 ? c : c % (bits + 1);
-        cf = this.cf();
-        r = a;
-        for (let i = 0; i < n; i++) {
-          if (op === 2) { const out = (r >>> top) & 1; r = ((r << 1) | cf) & m; cf = out; }
-          else { const out = r & 1; r = ((r >>> 1) | (cf << top)) & m; cf = out; }
-        }
-        of = op === 2 ? ((r >>> top) & 1) ^ cf : ((r >>> top) ^ (r >>> (top - 1))) & 1;
-        if (n !== 0) this.setArithFlags(Flag.CF | Flag.OF, cf | (of << 11));
-        return r;
-      }
-      case 4: case 6: // SHL, SAL
-        r = c < 32 ? (a << c) & m : 0;
-        cf = c <= bits ? (a >>> (bits - c)) & 1 : 0;
-        of = ((r >>> top) & 1) ^ cf;
-        break;
-      case 5: // SHR
-        r = a >>> c;
-        cf = c <= bits ? (a >>> (c - 1)) & 1 : 0;
-        of = (a >>> top) & 1;
-        break;
-      default: { // SAR
-        const sa = (a << (32 - bits)) >> (32 - bits);
-        r = (sa >> (c > 31 ? 31 : c)) & m;
-        cf = (sa >> (c - 1 > 31 ? 31 : c - 1)) & 1;
-        of = 0;
-        break;
-      }
-    }
-    let f = cf | (of << 11) | (this.parity(r) ? Flag.PF : 0) | (r === 0 ? Flag.ZF : 0) | (((r >>> top) & 1) ? Flag.SF : 0);
-    this.setArithFlags(Flag.ARITH, f);
-    return r;
   }
 
   private shiftDouble(at: number, info: number, size: number, count: number, left: boolean): void {

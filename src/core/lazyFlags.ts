@@ -85,6 +85,19 @@ export function writeEflags(s: Words, v: i32): void {
   s[Reg.LAZY_OP] = Lazy.NONE;
 }
 
+/** Materialises the lazy flags, then replaces the arithmetic bits in `mask` by `bits`. */
+export function setArithFlags(s: Words, mask: i32, bits: i32): void {
+  // Replacing all six needs none of the old ones computed.
+  const old = mask === Flag.ARITH ? s[Reg.EFLAGS] : lazyEflags(s);
+  writeEflags(s, (old & ~mask) | (bits & mask));
+}
+
+/** INC and DEC keep CF (SDM 2A INC): fold the current CF into EFLAGS, then record them. */
+export function setLazyKeepCarry(s: Words, op: i32, size: i32, dst: i32, res: i32): void {
+  s[Reg.EFLAGS] = (s[Reg.EFLAGS] & ~Flag.CF) | lazyCf(s);
+  setLazy(s, op, size, dst, 1, res);
+}
+
 /** Evaluates condition code `c` (SDM 2A B.1.4.7), with fast paths after CMP/SUB. */
 export function lazyCond(s: Words, c: i32): bool {
   if (s[Reg.LAZY_OP] === Lazy.SUB) {

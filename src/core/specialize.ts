@@ -27,9 +27,9 @@ export function specialize(info: number): number {
       case Kind.MOV_EG: fast = reg ? Kind.FAST_MOV_RR32 : Kind.FAST_STORE32; break;
       case Kind.MOV_GE: fast = reg ? -1 : Kind.FAST_LOAD32; break;
       case Kind.MOV_EI: if (reg) fast = Kind.FAST_MOV_RI32; break; // memory: FAST_STORE_IMM above
-      case Kind.INC_E: if (reg) fast = Kind.FAST_INC_R32; break;
-      case Kind.DEC_E: if (reg) fast = Kind.FAST_DEC_R32; break;
-      case Kind.SHIFT_EI: if (reg && sub >= 4) fast = Kind.FAST_SHIFT_RI32; break;
+      case Kind.INC_E: fast = reg ? Kind.FAST_INC_R32 : Kind.FAST_INC_M32; break;
+      case Kind.DEC_E: fast = reg ? Kind.FAST_DEC_R32 : Kind.FAST_DEC_M32; break;
+      case Kind.SHIFT_EI: if (reg) fast = Kind.FAST_SHIFT_RI32; break;
       case Kind.MOVZX_GE: if (!reg && sub === 1) fast = Kind.FAST_MOVZX_R_M8; break;
       case Kind.LEA: if ((info & Info.A32) !== 0) fast = Kind.FAST_LEA32; break;
       case Kind.PUSH_E: if (reg) fast = Kind.FAST_PUSH_R32; break;

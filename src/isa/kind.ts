@@ -27,7 +27,7 @@ export const enum Kind {
   FAST_JCC, FAST_JMP_REL, FAST_PUSH_R32, FAST_POP_R32, FAST_CALL_REL32, FAST_RET32,
   // Fast variants with a memory operand: contiguous, so the loop resolves the operand once.
   FAST_ALU_RM32, FAST_MEM_FIRST = FAST_ALU_RM32, FAST_ALU_MR32, FAST_LOAD32, FAST_STORE32, FAST_MOVZX_R_M8,
-  FAST_STORE_IMM, FAST_MEM_LAST = FAST_STORE_IMM,
+  FAST_STORE_IMM, FAST_INC_M32, FAST_DEC_M32, FAST_MEM_LAST = FAST_DEC_M32,
   // Complex kinds: the hot loop stops and cpu/ executes them (segment loads, far
   // transfers, interrupts, I/O, system instructions).
   COMPLEX_FIRST,
