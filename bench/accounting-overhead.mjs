@@ -1,9 +1,10 @@
 // npm run bench:accounting -- what per-instruction cycle accounting costs the hot loop.
 //
-// Builds a second copy of vmxlab whose hot loop does not count retirements (the lines
-// that touch the retire counters in src/core/hotLoop.ts are removed), then runs each
-// bench guest on both builds, alternating, and reports the best time of each. The copy
-// without counting computes wrong cycles; it exists only to be timed.
+// Builds a second copy of vmxlab, both engines, whose hot loop does not count retirements
+// (the lines that touch the retire counters in src/core/hotLoop.ts are removed: tsc builds
+// the copy's TS engine and asc its wasm engine from that one source), then runs each bench
+// guest on both builds, alternating, and reports the best time of each, per engine. The
+// copy without counting computes wrong cycles; it exists only to be timed.
 //
 //   node bench/accounting-overhead.mjs [--repeat K] [--instructions N]
 
@@ -30,7 +31,9 @@ const instructions = option("--instructions", 100_000_000);
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "vmxlab-nocount-"));
 try {
   fs.cpSync(path.join(ROOT, "src"), path.join(tmp, "src"), { recursive: true });
-  for (const f of ["tsconfig.json", "package.json"]) fs.copyFileSync(path.join(ROOT, f), path.join(tmp, f)); // package.json: ESM
+  fs.cpSync(path.join(ROOT, "assembly"), path.join(tmp, "assembly"), { recursive: true });
+  fs.cpSync(path.join(ROOT, "tools"), path.join(tmp, "tools"), { recursive: true });
+  for (const f of ["tsconfig.json", "package.json", "asconfig.json"]) fs.copyFileSync(path.join(ROOT, f), path.join(tmp, f)); // package.json: ESM
   fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(tmp, "node_modules"));
   const loop = path.join(tmp, "src/core/hotLoop.ts");
   const text = fs.readFileSync(loop, "utf8");
@@ -39,26 +42,30 @@ try {
   fs.writeFileSync(loop, text.replace(COUNT_LINE, ""));
   const tsc = spawnSync(process.execPath, [path.join(ROOT, "node_modules/typescript/bin/tsc"), "-p", path.join(tmp, "tsconfig.json")], { encoding: "utf8" });
   if (tsc.status !== 0) throw new Error(`tsc failed on the copy:\n${tsc.stdout}${tsc.stderr}`);
+  const asc = spawnSync(process.execPath, [path.join(tmp, "tools/build-wasm.mjs")], { encoding: "utf8" });
+  if (asc.status !== 0) throw new Error(`asc failed on the copy:\n${asc.stdout}${asc.stderr}`);
 
   const counting = await import(pathToFileURL(path.join(ROOT, "dist/index.js")).href);
   const plain = await import(pathToFileURL(path.join(tmp, "dist/index.js")).href);
-  const time = (lib, image) => {
-    const m = new lib.Machine({ ramBytes: 32 << 20, engine: "ts" }); // the copy is built by tsc only
+  const time = (lib, image, engine) => {
+    const m = new lib.Machine({ ramBytes: 32 << 20, engine });
     m.loadImage(image, {});
     const t0 = process.hrtime.bigint();
     const r = m.run({ maxInstructions: instructions });
     return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, instructions: r.instructions };
   };
   console.log(`${os.cpus()[0].model}, ${os.cpus().length} cores, Node ${process.version}; best of ${repeat}, ${instructions.toLocaleString("en-US")} instructions each`);
-  console.log("guest              no counting   counting    overhead");
-  for (const g of GUESTS) {
-    const image = new Uint8Array(fs.readFileSync(path.join(ROOT, "guests", `${g}.img`)));
-    let a = Infinity, b = Infinity;
-    for (let i = 0; i < repeat; i++) {
-      a = Math.min(a, time(plain, image).seconds);
-      b = Math.min(b, time(counting, image).seconds);
+  console.log("engine guest              no counting   counting    overhead");
+  for (const engine of ["ts", "wasm"]) {
+    for (const g of GUESTS) {
+      const image = new Uint8Array(fs.readFileSync(path.join(ROOT, "guests", `${g}.img`)));
+      let a = Infinity, b = Infinity;
+      for (let i = 0; i < repeat; i++) {
+        a = Math.min(a, time(plain, image, engine).seconds);
+        b = Math.min(b, time(counting, image, engine).seconds);
+      }
+      console.log(`${engine.padEnd(6)} ${g.padEnd(18)} ${a.toFixed(3).padStart(8)} s ${b.toFixed(3).padStart(8)} s ${(((b / a) - 1) * 100).toFixed(1).padStart(8)}%`);
     }
-    console.log(`${g.padEnd(18)} ${a.toFixed(3).padStart(8)} s ${b.toFixed(3).padStart(8)} s ${(((b / a) - 1) * 100).toFixed(1).padStart(8)}%`);
   }
 } finally {
   fs.rmSync(tmp, { recursive: true, force: true });

@@ -313,8 +313,8 @@ function accounting(opts) {
   });
   if (r.status !== 0) return { error: (r.stderr || r.stdout || `exit ${r.status}`).trim().split("\n").slice(-1)[0] };
   const rows = {};
-  for (const m of r.stdout.matchAll(/^(\S+)\s+([\d.]+) s\s+([\d.]+) s\s+(-?[\d.]+)%$/gm)) {
-    rows[m[1]] = { noCountingSeconds: Number(m[2]), countingSeconds: Number(m[3]), overheadPercent: Number(m[4]) };
+  for (const m of r.stdout.matchAll(/^(ts|wasm)\s+(\S+)\s+([\d.]+) s\s+([\d.]+) s\s+(-?[\d.]+)%$/gm)) {
+    (rows[m[1]] ??= {})[m[2]] = { noCountingSeconds: Number(m[3]), countingSeconds: Number(m[4]), overheadPercent: Number(m[5]) };
   }
   return { text: r.stdout.trimEnd(), rows };
 }
