@@ -89,12 +89,16 @@ function linPhys(h: HotViews, lin: i32, size: i32, write: bool, paging: bool, ne
     // A data-TLB hit translates here; a miss takes the general path, which walks.
     const e = h.tlb[lin >>> 12];
     if ((e & need) !== need) return -1;
-    // A hit on the most recently used page only counts (tlbModel.ts hit()).
-    if ((lin >>> 12) + 1 === s[Reg.DTLB_LAST_HIT]) s[Reg.DTLB_NEW_HITS]++; else tlbHit(s, Reg.DTLB_LAST_HIT, h.dtlb, lin >>> 12);
     phys = (e & ~0xfff) | (lin & 0xfff);
   }
   if (<u32>(phys >>> 0) > <u32>(h.ramBytes - size)) return -1;
   if (write && h.codePages[phys >>> 12] !== 0) return -1;
+  // The hit is counted only now: an access sent to the general path is looked up there,
+  // and one access is one lookup. A hit on the most recently used page only counts
+  // (tlbModel.ts hit()).
+  if (paging) {
+    if ((lin >>> 12) + 1 === s[Reg.DTLB_LAST_HIT]) s[Reg.DTLB_NEW_HITS]++; else tlbHit(s, Reg.DTLB_LAST_HIT, h.dtlb, lin >>> 12);
+  }
   return phys;
 }
 
