@@ -45,7 +45,7 @@ export function allocateState(ramBytes: i32): usize {
   H = new HotViews(S, viewAt<Words>(base + DECODE_OFFSET), viewAt<Bytes>(base + RAM_OFFSET), viewAt<Words>(base + RAM_OFFSET),
     new DataView(flat, RAM_OFFSET, ramBytes), viewAt<Words>(base + DTLB_MAP_OFFSET), viewAt<Words>(base + ITLB_MAP_OFFSET),
     tlbHitViews(base + DTLB_MODEL_OFFSET), tlbHitViews(base + ITLB_MODEL_OFFSET), viewAt<Bytes>(base + CODE_PAGE_OFFSET),
-    viewAt<Doubles>(base + WIDE_OFFSET), ramBytes);
+    viewAt<Doubles>(base + WIDE_OFFSET), ramBytes, false);
   return base;
 }
 

@@ -14,6 +14,7 @@ export interface HotHost {
   writeE(at: number, info: number, size: number, v: number): void;
   readE(at: number, info: number, size: number): number;
   alu(op: number, size: number, a: number, b: number): number;
+  runBlock(eip: number, phys: number, left: number): number;
 }
 
 let host: HotHost | null = null;
@@ -29,3 +30,4 @@ export function hostStore32(at: i32, info: i32, v: i32): void { host!.store32(at
 export function hostWriteE(at: i32, info: i32, size: i32, v: i32): void { host!.writeE(at, info, size, v); }
 export function hostReadE(at: i32, info: i32, size: i32): i32 { return host!.readE(at, info, size); }
 export function hostAlu(op: i32, size: i32, a: i32, b: i32): i32 { return host!.alu(op, size, a, b); }
+export function hostRunBlock(eip: i32, phys: i32, left: i32): i32 { return host!.runBlock(eip, phys, left); }

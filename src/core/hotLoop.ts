@@ -23,7 +23,7 @@ import { raiseFault } from "./fault.js";
 import { Vector } from "./vector.js";
 import { TlbHitViews, tlbHit } from "./tlbHit.js";
 import {
-  hostDecode, hostNextPhys, hostExecute, hostLoad32, hostStore32, hostWriteE, hostReadE, hostAlu,
+  hostDecode, hostNextPhys, hostExecute, hostLoad32, hostStore32, hostWriteE, hostReadE, hostAlu, hostRunBlock,
 } from "./hotHost.js";
 
 /** Why the hot loop returned. */
@@ -60,6 +60,8 @@ export class HotViews {
     /** The run's float64 counters (Wide). */
     public wide: Doubles,
     public ramBytes: i32,
+    /** The host runs compiled blocks at branch targets (hostRunBlock; the TS engine only). */
+    public blocks: bool,
   ) {}
 }
 
@@ -71,9 +73,14 @@ export class HotViews {
  * TLB bits the access needs) are the memory mirrors as the loop read them at entry.
  */
 function flatPhys(h: HotViews, at: i32, info: i32, size: i32, write: bool, flatSegs: i32, paging: bool, need: i32): i32 {
-  if ((info & Info.A32) === 0 || ((flatSegs >> ((h.d[at + Dw.OPS] >> 16) & 7)) & 1) === 0) return -1;
+  return flatPhysOf(h, h.d[at + Dw.OPS], h.d[at + Dw.DISP], info, size, write, flatSegs, paging, need);
+}
+
+/** flatPhys() of an operand given by its record's OPS, DISP and INFO words (blockCompiler.ts passes constants). */
+export function flatPhysOf(h: HotViews, ops: i32, disp: i32, info: i32, size: i32, write: bool, flatSegs: i32, paging: bool, need: i32): i32 {
+  if ((info & Info.A32) === 0 || ((flatSegs >> ((ops >> 16) & 7)) & 1) === 0) return -1;
   // A flat segment: the offset is the linear address.
-  return linPhys(h, modrmOffset(h.s, h.d, at), size, write, paging, need);
+  return linPhys(h, modrmOffsetOf(h.s, ops, disp), size, write, paging, need);
 }
 
 /**
@@ -107,12 +114,47 @@ function linPhys(h: HotViews, lin: i32, size: i32, write: bool, paging: bool, ne
  * wrapped to 32 bits (a 16-bit address takes the low half: Core.ea).
  */
 export function modrmOffset(s: Words, d: Words, at: i32): i32 {
-  const ops = d[at + Dw.OPS];
+  return modrmOffsetOf(s, d[at + Dw.OPS], d[at + Dw.DISP]);
+}
+
+/** modrmOffset() of an operand given by its record's OPS and DISP words. */
+export function modrmOffsetOf(s: Words, ops: i32, disp: i32): i32 {
   const base = (ops >> 4) & 15, index = (ops >> 8) & 15;
-  let a = d[at + Dw.DISP];
+  let a = disp;
   if (base !== NO_REG) a += s[base];
   if (index !== NO_REG) a += s[index] << ((ops >> 12) & 3);
   return a | 0;
+}
+
+/**
+ * ADD, OR, ADC, SBB, AND, SUB, XOR or CMP (AluOp `op`) of two 32-bit values: records the
+ * lazy flags and returns the result (which CMP discards).
+ */
+export function alu32(s: Words, op: i32, a: i32, b: i32): i32 {
+  let r = 0;
+  switch (op) {
+    case AluOp.ADD: r = (a + b) | 0; s[Reg.LAZY_OP] = Lazy.ADD; break;
+    case AluOp.SUB: case AluOp.CMP: r = (a - b) | 0; s[Reg.LAZY_OP] = Lazy.SUB; break;
+    case AluOp.AND: r = a & b; s[Reg.LAZY_OP] = Lazy.LOGIC; break;
+    case AluOp.OR: r = a | b; s[Reg.LAZY_OP] = Lazy.LOGIC; break;
+    case AluOp.XOR: r = a ^ b; s[Reg.LAZY_OP] = Lazy.LOGIC; break;
+    default: return hostAlu(op, 4, a, b); // ADC, SBB need the carry; the host records their flags
+  }
+  s[Reg.LAZY_SIZE] = 4; s[Reg.LAZY_DST] = a; s[Reg.LAZY_SRC] = b; s[Reg.LAZY_RES] = r;
+  return r;
+}
+
+/** Whether condition `c` holds (SDM 2A B.1.4.7) for Jcc. */
+export function jccTaken(s: Words, c: i32): bool {
+  // JE/JNE after any lazily-flagged operation test the stored result directly.
+  return (c === 4 || c === 5) && s[Reg.LAZY_OP] !== Lazy.NONE ? (s[Reg.LAZY_RES] === 0) === (c === 4) : lazyCond(s, c);
+}
+
+/** INC (or DEC when `dec`) of a 32-bit value: records the flags, keeping CF, and returns the result. */
+export function incDec32(s: Words, v: i32, dec: bool): i32 {
+  const res = dec ? (v - 1) | 0 : (v + 1) | 0;
+  setLazyKeepCarry(s, dec ? Lazy.DEC : Lazy.INC, 4, v, res);
+  return res;
 }
 
 /**
@@ -165,6 +207,8 @@ export function runHot(h: HotViews, budget: i32): i32 {
   const paging = s[Reg.PAGING] !== 0, readNeed = s[Reg.READ_NEED], writeNeed = s[Reg.WRITE_NEED];
   // The stack forms run inline through a flat SS with a 32-bit stack pointer (SS.B = 1).
   const flatStack = s[Reg.STACK32] !== 0 && (flatSegs & (1 << 2)) !== 0;
+  const blocks = h.blocks;
+  let branched = false;
   let n = 0;
   let eip = s[Reg.EIP];
   let phys = codePhys(h, eip, paging, readNeed, 0);
@@ -221,16 +265,7 @@ export function runHot(h: HotViews, budget: i32): i32 {
           }
           a = ramRead32(ram32, view, p);
         } else { dst = (ops >> 4) & 15; a = s[dst]; b = kind === Kind.FAST_ALU_RR32 ? s[ops & 15] : d[at + Dw.IMM]; }
-        let r = 0;
-        switch (op) {
-          case AluOp.ADD: r = (a + b) | 0; s[Reg.LAZY_OP] = Lazy.ADD; break;
-          case AluOp.SUB: case AluOp.CMP: r = (a - b) | 0; s[Reg.LAZY_OP] = Lazy.SUB; break;
-          case AluOp.AND: r = a & b; s[Reg.LAZY_OP] = Lazy.LOGIC; break;
-          case AluOp.OR: r = a | b; s[Reg.LAZY_OP] = Lazy.LOGIC; break;
-          case AluOp.XOR: r = a ^ b; s[Reg.LAZY_OP] = Lazy.LOGIC; break;
-          default: r = hostAlu(op, 4, a, b); break; // ADC, SBB need the carry
-        }
-        s[Reg.LAZY_SIZE] = 4; s[Reg.LAZY_DST] = a; s[Reg.LAZY_SRC] = b; s[Reg.LAZY_RES] = r;
+        const r = alu32(s, op, a, b);
         if (op !== AluOp.CMP) {
           if (p < 0) s[dst] = r; else ramWrite32(ram32, view, p, r);
         }
@@ -284,10 +319,7 @@ export function runHot(h: HotViews, budget: i32): i32 {
       case Kind.FAST_LEA32: s[d[at + Dw.OPS] & 15] = modrmOffset(s, d, at); eip = next; n++; break;
       case Kind.FAST_INC_R32: case Kind.FAST_DEC_R32: {
         const r = (d[at + Dw.OPS] >> 4) & 15;
-        const v = s[r];
-        const res = kind === Kind.FAST_INC_R32 ? (v + 1) | 0 : (v - 1) | 0;
-        s[r] = res;
-        setLazyKeepCarry(s, kind === Kind.FAST_INC_R32 ? Lazy.INC : Lazy.DEC, 4, v, res);
+        s[r] = incDec32(s, s[r], kind === Kind.FAST_DEC_R32);
         eip = next; n++;
         break;
       }
@@ -297,10 +329,7 @@ export function runHot(h: HotViews, budget: i32): i32 {
           if (s[Reg.HOT_FAULTED] !== 0) return Exit.FAULT;
           if (s[Reg.ATTENTION] !== 0) budget = 0;
         } else {
-          const v = ramRead32(ram32, view, p);
-          const res = kind === Kind.FAST_INC_M32 ? (v + 1) | 0 : (v - 1) | 0;
-          ramWrite32(ram32, view, p, res);
-          setLazyKeepCarry(s, kind === Kind.FAST_INC_M32 ? Lazy.INC : Lazy.DEC, 4, v, res);
+          ramWrite32(ram32, view, p, incDec32(s, ramRead32(ram32, view, p), kind === Kind.FAST_DEC_M32));
           eip = next;
         }
         n++;
@@ -314,19 +343,14 @@ export function runHot(h: HotViews, budget: i32): i32 {
         break;
       }
       case Kind.FAST_JCC: case Kind.FAST_JMP_REL: {
-        let taken = true;
-        if (kind === Kind.FAST_JCC) {
-          const c = (info >> 8) & 0xff;
-          const lop = s[Reg.LAZY_OP];
-          // JE/JNE after any lazily-flagged operation test the stored result directly.
-          taken = (c === 4 || c === 5) && lop !== Lazy.NONE ? (s[Reg.LAZY_RES] === 0) === (c === 4) : lazyCond(s, c);
-        }
+        const taken = kind === Kind.FAST_JMP_REL || jccTaken(s, (info >> 8) & 0xff);
         if (taken) {
           let t = next + d[at + Dw.IMM];
           if ((info & Info.O32) === 0) t &= 0xffff;
           // SDM 2A Jcc, JMP: a target outside CS is #GP(0).
           if (<u32>(t >>> 0) > <u32>(csLimit >>> 0)) { spill(s, eip, at, n); raiseFault(s, Vector.GP, 0, true); return Exit.FAULT; }
           next = t;
+          branched = blocks;
         }
         eip = next; n++;
         break;
@@ -416,6 +440,17 @@ export function runHot(h: HotViews, budget: i32): i32 {
     else {
       phys = codePhys(h, eip, paging, readNeed, n);
       if (s[Reg.HOT_FAULTED] !== 0) return Exit.FAULT;
+    }
+    if (branched) {
+      // A compiled block at the branch target (core/blockCompiler.ts) runs the straight-line
+      // code there in one call. It retires k instructions, none of which can fault, and
+      // leaves EIP after the last of them, in the same page.
+      branched = false;
+      const k = hostRunBlock(eip, phys, budget - n);
+      if (k > 0) {
+        const e = s[Reg.EIP];
+        phys += e - eip; eip = e; n += k;
+      }
     }
   }
   s[Reg.EIP] = eip;

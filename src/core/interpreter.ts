@@ -15,6 +15,7 @@ import { Event } from "../cost/event.js";
 import { CodePage } from "./memory.js";
 import { Exit, HotViews, runHot, modrmOffset } from "./hotLoop.js";
 import { HotHost, attachHost } from "./hotHost.js";
+import { BlockCache } from "./blockCompiler.js";
 
 export { Exit } from "./hotLoop.js";
 
@@ -58,6 +59,9 @@ export class Core extends CoreFlags implements ByteSource, HotHost {
     for (let i = 0; i <= DECODE_SLOTS; i++) d[i * DECODE_WORDS] = -1;
     this.codePages.fill(0);
     for (const page of this.watchedPages) this.codePages[page] = CodePage.WATCHED;
+    // With no CODE marks, writes no longer report themselves: every block is suspect.
+    const gen = this.codeGen;
+    for (let i = 0; i < gen.length; i++) gen[i]++;
   }
 
   /** Decodes the instruction at `lin` (physical `phys`), caching it when that is safe. */
@@ -83,7 +87,9 @@ export class Core extends CoreFlags implements ByteSource, HotHost {
 
   /** The views core/hotLoop.ts works on, over this core's flat state. */
   private readonly hot = new HotViews(this.s, this.decoded, this.ram, this.ram32, this.view, this.tlb, this.itlbMap,
-    this.dtlb.hitViews, this.itlb.hitViews, this.codePages, this.wide, this.ramBytes);
+    this.dtlb.hitViews, this.itlb.hitViews, this.codePages, this.wide, this.ramBytes, false);
+  /** Compiled blocks (TS engine, when enabled: core/blockCompiler.ts). */
+  blockCache: BlockCache | null = null;
   /** Set by the wasm engine (vmm/wasmEngine.ts): runs the same loop compiled by asc on this state. */
   wasmRun: ((budget: number) => number) | null = null;
 
@@ -540,6 +546,17 @@ export class Core extends CoreFlags implements ByteSource, HotHost {
   }
 
   /** The eight group-1 operations; returns the result masked to size. */
+  /** Turns block compilation on or off (the TS engine's loop only; the wasm loop never asks). */
+  setBlocks(on: boolean): void {
+    this.blockCache = on ? new BlockCache(this.hot, this.codeGen) : null;
+    this.hot.blocks = on;
+  }
+
+  /** The hot loop's hostRunBlock: the compiled block at a branch target, if any (blockCompiler.ts). */
+  runBlock(eip: number, phys: number, left: number): number {
+    return this.blockCache === null ? 0 : this.blockCache.run(eip, phys, left);
+  }
+
   alu(op: number, size: number, a: number, b: number): number {
     const m = sizeMask(size);
     a &= m; b &= m;

@@ -73,6 +73,12 @@ export class CoreMemory {
   readonly dtlb: TlbModel;
   readonly itlb: TlbModel;
   readonly codePages: Uint8Array;
+  /**
+   * Per physical page, bumped whenever decoded code in it may have changed (a write to it,
+   * or a flush of every decode): what compiled blocks check (core/blockCompiler.ts). It is
+   * not guest state and not in the flat state.
+   */
+  readonly codeGen: Int32Array;
   readonly decoded: Int32Array;
   bus: PhysicalBus | null = null;
   /** Pages whose stores go to `writeWatcher` (kept across flushes of the decode cache). */
@@ -113,6 +119,7 @@ export class CoreMemory {
     this.dtlb = new TlbModel(tlbs.dtlb ?? DEFAULT_DTLB, this.buffer, base + DTLB_MODEL_OFFSET, this.s, Reg.DTLB_LAST_HIT);
     this.itlb = new TlbModel(tlbs.itlb ?? DEFAULT_ITLB, this.buffer, base + ITLB_MODEL_OFFSET, this.s, Reg.ITLB_LAST_HIT);
     this.codePages = new Uint8Array(this.buffer, base + CODE_PAGE_OFFSET, CODE_PAGE_BYTES);
+    this.codeGen = new Int32Array(CODE_PAGE_BYTES);
     this.decoded = new Int32Array(this.buffer, base + DECODE_OFFSET, RETIRE_COUNTER_WORD + RETIRE_COUNTER_SLOTS);
     this.counts = new Float64Array(this.buffer, base + COUNTER_OFFSET, COUNTER_SLOTS);
     this.wide = new Float64Array(this.buffer, base + WIDE_OFFSET, Wide.SLOTS);
@@ -430,6 +437,9 @@ export class CoreMemory {
    */
   invalidateCode(p: number, size: number): void {
     if ((this.codePages[p >>> 12] & CodePage.WATCHED) !== 0 && this.writeWatcher !== null && this.writeWatcher.written(p, size)) this.s[Reg.ATTENTION] = 1;
+    // An instruction starting up to 14 bytes before the range may lie in the page before.
+    this.codeGen[(p - 14) >>> 12]++;
+    this.codeGen[(p + size - 1) >>> 12]++;
     const d = this.decoded;
     for (let a = p - 14; a < p + size; a++) {
       const at = (a & (DECODE_SLOTS - 1)) * DECODE_WORDS;

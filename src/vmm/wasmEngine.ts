@@ -64,6 +64,7 @@ export function createWasmCpu(ramBytes: number, tlbs: { itlb?: TlbConfig; dtlb?:
     writeE(at: number, info: number, size: number, v: number) { try { cpu!.writeE(at, info, size, v); } catch (e) { caught(e); } },
     readE(at: number, info: number, size: number) { try { return cpu!.readE(at, info, size); } catch (e) { return caught(e); } },
     alu: (op: number, size: number, a: number, b: number) => cpu!.alu(op, size, a, b),
+    runBlock: () => 0, // never called: this engine's views have blocks off (HotViews.blocks)
   };
   const exports = new WebAssembly.Instance(coreModule(), { env }).exports as unknown as CoreExports;
   const base = exports.allocateState(ramBytes) >>> 0;

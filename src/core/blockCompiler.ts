@@ -1,0 +1,220 @@
+// Block compilation for the TS engine (docs/engine-decision.md, "Block compilation"). A
+// straight-line run of fast instructions that starts at a branch target the hot loop
+// keeps jumping to is turned into one JavaScript function: the operands of each
+// instruction become constants, and there is no fetch, tag check or dispatch between
+// them. V8 compiles that function to machine code like any other.
+//
+// The generated code is glue only. Every instruction's semantics is a call of the portable
+// function the hot loop's own case calls (alu32, incDec32, shiftRotate, flatPhysOf, the
+// RAM accessors), so nothing is written twice; what a block may contain, and in what
+// order it counts, resolves and stores, mirrors runHot exactly:
+// - each instruction increments its retire counter, as the loop does before its case;
+// - a memory operand off the flat path (TLB miss, breakpoints, MMIO, a code page) leaves
+//   the block *before* that instruction, which the loop then runs itself; flatPhysOf has
+//   no side effect when it answers -1, so nothing is counted twice;
+// - nothing in a block can fault, touch a device or change what the loop caches;
+// - a block lies in one 4 KiB page, inside the CS limit, within the loop's budget.
+// The wasm engine has no blocks (HotViews.blocks is false there), so lockstep of the two
+// engines checks this file against the interpreter on every guest.
+
+import { Reg, RETIRE_COUNTER_WORD } from "../state/layout.js";
+import { Kind, AluOp } from "../isa/kind.js";
+import { Dw, Info } from "../isa/record.js";
+import { DECODE_SLOTS, DECODE_WORDS } from "../state/layout.js";
+import { HotViews, alu32, incDec32, modrmOffsetOf, flatPhysOf, jccTaken } from "./hotLoop.js";
+import { shiftRotate } from "./shift.js";
+import { ramRead32, ramWrite32 } from "../state/flatViews.js";
+
+/**
+ * A compiled block: runs its instructions from `eip` (the block's first), leaves EIP after
+ * the last one it ran and returns how many it ran (0: it left before the first).
+ */
+type BlockFn = (s: Int32Array, d: Int32Array, h: HotViews, eip: number, flatSegs: number, paging: boolean, readNeed: number, writeNeed: number, left: number) => number;
+
+/** Executions of a branch target before its block is compiled. */
+const COMPILE_AFTER = 16;
+/** Longest block, in instructions. */
+const MAX_INSNS = 64;
+const SLOTS = 4096;
+/** Heat of a target that cannot start a block (fewer than two instructions would fit). */
+const NO_BLOCK = -0x40000000;
+
+/** The kinds a block may hold: the loop's inline cases that cannot fault, branch or end the slice. */
+function blockable(kind: number): boolean {
+  switch (kind) {
+    case Kind.FAST_ALU_RR32: case Kind.FAST_ALU_RI32: case Kind.FAST_MOV_RR32: case Kind.FAST_MOV_RI32:
+    case Kind.FAST_INC_R32: case Kind.FAST_DEC_R32: case Kind.FAST_SHIFT_RI32: case Kind.FAST_LEA32:
+    case Kind.FAST_ALU_RM32: case Kind.FAST_ALU_MR32: case Kind.FAST_LOAD32: case Kind.FAST_STORE32:
+    case Kind.FAST_MOVZX_R_M8: case Kind.FAST_STORE_IMM: case Kind.FAST_INC_M32: case Kind.FAST_DEC_M32:
+      return true;
+  }
+  return false;
+}
+
+/** The compiled blocks of one Core, by the physical address of their first instruction. */
+export class BlockCache {
+  private readonly phys = new Int32Array(SLOTS).fill(-1);
+  private readonly mode = new Int32Array(SLOTS);
+  /** The code generation of the block's page when it was compiled (CoreMemory.codeGen). */
+  private readonly gen = new Int32Array(SLOTS);
+  private readonly heat = new Int32Array(SLOTS);
+  /** Instructions and bytes of each block. */
+  private readonly insns = new Int32Array(SLOTS);
+  private readonly bytes = new Int32Array(SLOTS);
+  private readonly fns: (BlockFn | null)[] = new Array<BlockFn | null>(SLOTS).fill(null);
+  /** Blocks compiled so far (for reports and tests). */
+  compiled = 0;
+
+  constructor(
+    private readonly h: HotViews,
+    /** Per physical page: bumped whenever decoded code in it is overwritten. */
+    private readonly codeGen: Int32Array,
+  ) {}
+
+  /**
+   * Runs the block at `phys` (linear `eip`) if one is compiled, valid and fits `left`
+   * instructions, after counting this arrival toward compiling one. Returns the
+   * instructions retired (0: none ran, EIP untouched).
+   */
+  run(eip: number, phys: number, left: number): number {
+    const h = this.h, s = h.s;
+    const slot = phys & (SLOTS - 1);
+    const page = phys >>> 12;
+    // A flush of the decode cache clears the page's CODE mark; a write to its code bumps
+    // its generation. Either way the block's source may be gone.
+    if (this.phys[slot] !== phys || this.mode[slot] !== s[Reg.MODE_TAG] || this.gen[slot] !== this.codeGen[page] ||
+        h.codePages[page] === 0) {
+      this.phys[slot] = phys; this.mode[slot] = s[Reg.MODE_TAG]; this.gen[slot] = this.codeGen[page];
+      this.heat[slot] = 0; this.fns[slot] = null;
+    }
+    let fn = this.fns[slot];
+    if (fn === null) {
+      if (++this.heat[slot] < COMPILE_AFTER) return 0;
+      fn = this.compile(slot, eip, phys);
+      if (fn === null) { this.heat[slot] = NO_BLOCK; return 0; }
+    }
+    if (this.insns[slot] > left || s[Reg.CODE32] === 0) return 0;
+    // SDM 3A 5.3: every byte of every instruction inside the CS limit (the loop checks each).
+    if ((eip + this.bytes[slot] - 1) >>> 0 > s[Reg.SEG_LIMIT + 1] >>> 0) return 0;
+    const flatSegs = s[Reg.WATCHING] !== 0 ? 0 : s[Reg.FLAT_SEGS];
+    return fn(s, h.d, h, eip, flatSegs, s[Reg.PAGING] !== 0, s[Reg.READ_NEED], s[Reg.WRITE_NEED], left);
+  }
+
+  /**
+   * The 32-bit Jcc or JMP rel cached at `p` (`off` bytes into the block) when it jumps
+   * back to the block's first instruction and lies in the same page, else null.
+   */
+  private branchBack(p: number, off: number, modeTag: number): LoopBranch | null {
+    const d = this.h.d;
+    if ((p & 0xfff) > 0xff0) return null;
+    const at = (p & (DECODE_SLOTS - 1)) * DECODE_WORDS;
+    if (d[at + Dw.TAG] !== (p ^ modeTag)) return null;
+    const info = d[at + Dw.INFO];
+    const kind = info & Info.KIND_MASK;
+    if ((kind !== Kind.FAST_JCC && kind !== Kind.FAST_JMP_REL) || (info & Info.O32) === 0) return null;
+    const len = (info >> Info.LEN_SHIFT) & Info.LEN_MASK;
+    if ((p & 0xfff) + len > 0xfff || off + len + d[at + Dw.IMM] !== 0) return null;
+    return { cond: kind === Kind.FAST_JCC ? (info >> 8) & 0xff : -1, len, counter: RETIRE_COUNTER_WORD + d[at + Dw.COUNTER] };
+  }
+
+  /**
+   * Builds the block starting at `phys` from the decode cache as it stands: the loop has
+   * run these instructions before, so their records are there unless evicted, and the
+   * block ends at the first one that is not (nothing is decoded here, which could fault).
+   */
+  private compile(slot: number, eip: number, phys: number): BlockFn | null {
+    const d = this.h.d, s = this.h.s;
+    if (s[Reg.CODE32] === 0) return null;
+    const modeTag = s[Reg.MODE_TAG];
+    const lines: string[] = [];
+    let off = 0, n = 0;
+    while (n < MAX_INSNS) {
+      const p = phys + off;
+      // The instruction and the next one's start must stay in this page (so the loop's
+      // phys carry holds after the block) and be cached (decodeAt caches none that may cross).
+      if ((p & 0xfff) > 0xff0) break;
+      const at = (p & (DECODE_SLOTS - 1)) * DECODE_WORDS;
+      if (d[at + Dw.TAG] !== (p ^ modeTag)) break;
+      const info = d[at + Dw.INFO];
+      const kind = info & Info.KIND_MASK;
+      if (!blockable(kind)) break;
+      const len = (info >> Info.LEN_SHIFT) & Info.LEN_MASK;
+      if (((p & 0xfff) + len) > 0xfff) break;
+      lines.push(instruction(kind, info, d[at + Dw.OPS], d[at + Dw.DISP], d[at + Dw.IMM], RETIRE_COUNTER_WORD + d[at + Dw.COUNTER], n, off));
+      off += len; n++;
+    }
+    if (n < 2) return null;
+    let body: string, insns = n, bytes = off;
+    const loop = this.branchBack(phys + off, off, modeTag);
+    if (loop === null) {
+      body = `let p = 0;\n${lines.join("\n")}\ns[${Reg.EIP}] = (eip + ${off}) | 0;\nreturn ${n};`;
+    } else {
+      // A loop: the block ends in a Jcc or JMP back to its own first instruction, in this
+      // page (so the loop's code-TLB carry would not look anything up either). It goes
+      // round while the budget allows a whole turn; k counts what earlier turns retired.
+      insns = n + 1; bytes = off + loop.len;
+      const exitsAt = lines.map((l) => l.replace(/return (\d+);/, "return k + $1;"));
+      const taken = loop.cond < 0 ? "true" : `jccTaken(s, ${loop.cond})`;
+      body = `let p = 0, k = 0;\nfor (;;) {\n${exitsAt.join("\n")}\nd[${loop.counter}]++; k += ${insns};\n` +
+        `if (!(${taken})) { s[${Reg.EIP}] = (eip + ${bytes}) | 0; return k; }\n` +
+        `if (k + ${insns} > left) { s[${Reg.EIP}] = eip; return k; }\n}`;
+    }
+    const make = new Function("alu32", "incDec32", "shiftRotate", "modrmOffsetOf", "flatPhysOf", "ramRead32", "ramWrite32", "jccTaken",
+      `return function block(s, d, h, eip, flatSegs, paging, readNeed, writeNeed, left) {\n${body}\n};`);
+    const fn = make(alu32, incDec32, shiftRotate, modrmOffsetOf, flatPhysOf, ramRead32, ramWrite32, jccTaken) as BlockFn;
+    this.fns[slot] = fn; this.insns[slot] = insns; this.bytes[slot] = bytes;
+    this.compiled++;
+    return fn;
+  }
+}
+
+/** A branch that closes a loop: its condition (-1: JMP), length and retire counter. */
+interface LoopBranch { cond: number; len: number; counter: number }
+
+/**
+ * JavaScript for one instruction (`i`-th in the block, `off` bytes in), as runHot's case
+ * for `kind` does it on the flat path. A memory operand off that path leaves first.
+ */
+function instruction(kind: number, info: number, ops: number, disp: number, imm: number, counter: number, i: number, off: number): string {
+  const op = (info >> 8) & 0xff;
+  const out: string[] = [];
+  if (kind >= Kind.FAST_MEM_FIRST && kind <= Kind.FAST_MEM_LAST) {
+    // As the loop: which operands are writes, and MOVZX reads one byte.
+    const write = kind !== Kind.FAST_LOAD32 && kind !== Kind.FAST_MOVZX_R_M8 && kind !== Kind.FAST_ALU_RM32;
+    const size = kind === Kind.FAST_MOVZX_R_M8 ? 1 : (info >> Info.SIZE_SHIFT) & Info.SIZE_MASK;
+    out.push(`p = flatPhysOf(h, ${ops}, ${disp}, ${info}, ${size}, ${write}, flatSegs, paging, ${write ? "writeNeed" : "readNeed"});`);
+    out.push(`if (p < 0) { s[${Reg.EIP}] = (eip + ${off}) | 0; return ${i}; }`);
+  }
+  out.push(`d[${counter}]++;`);
+  const reg = ops & 15, rm = (ops >> 4) & 15;
+  const keep = op !== AluOp.CMP;
+  switch (kind) {
+    case Kind.FAST_ALU_RR32: out.push(`${keep ? `s[${rm}] = ` : ""}alu32(s, ${op}, s[${rm}], s[${reg}]);`); break;
+    case Kind.FAST_ALU_RI32: out.push(`${keep ? `s[${rm}] = ` : ""}alu32(s, ${op}, s[${rm}], ${imm});`); break;
+    case Kind.FAST_MOV_RR32: out.push(`s[${rm}] = s[${reg}];`); break;
+    case Kind.FAST_MOV_RI32: out.push(`s[${rm}] = ${imm};`); break;
+    case Kind.FAST_INC_R32: case Kind.FAST_DEC_R32:
+      out.push(`s[${rm}] = incDec32(s, s[${rm}], ${kind === Kind.FAST_DEC_R32});`); break;
+    case Kind.FAST_SHIFT_RI32: {
+      const c = imm & 0x1f; // SDM 2A SAL: the count is masked to 5 bits; 0 changes nothing
+      if (c !== 0) out.push(`s[${rm}] = shiftRotate(s, ${op}, 4, s[${rm}], ${c});`);
+      break;
+    }
+    case Kind.FAST_LEA32: out.push(`s[${reg}] = modrmOffsetOf(s, ${ops}, ${disp});`); break;
+    case Kind.FAST_LOAD32: out.push(`s[${reg}] = ramRead32(h.ram32, h.view, p);`); break;
+    case Kind.FAST_STORE32: out.push(`ramWrite32(h.ram32, h.view, p, s[${reg}]);`); break;
+    case Kind.FAST_MOVZX_R_M8: out.push(`s[${reg}] = h.ram[p];`); break;
+    case Kind.FAST_ALU_RM32: out.push(`${keep ? `s[${reg}] = ` : ""}alu32(s, ${op}, s[${reg}], ramRead32(h.ram32, h.view, p));`); break;
+    case Kind.FAST_ALU_MR32:
+      out.push(keep ? `ramWrite32(h.ram32, h.view, p, alu32(s, ${op}, ramRead32(h.ram32, h.view, p), s[${reg}]));`
+        : `alu32(s, ${op}, ramRead32(h.ram32, h.view, p), s[${reg}]);`);
+      break;
+    case Kind.FAST_STORE_IMM:
+      out.push(((info >> Info.SIZE_SHIFT) & Info.SIZE_MASK) === 4 ? `ramWrite32(h.ram32, h.view, p, ${imm});` : `h.ram[p] = ${imm & 0xff};`);
+      break;
+    case Kind.FAST_INC_M32: case Kind.FAST_DEC_M32:
+      out.push(`ramWrite32(h.ram32, h.view, p, incDec32(s, ramRead32(h.ram32, h.view, p), ${kind === Kind.FAST_DEC_M32}));`);
+      break;
+  }
+  return out.join(" ");
+}

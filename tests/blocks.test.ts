@@ -1,0 +1,69 @@
+// Block compilation (core/blockCompiler.ts) must change nothing but speed. The oracle is the
+// TS engine's own interpreter with blocks off, itself checked against the host CPU
+// (tests/oracle) and QEMU (guest tests); lockstep of ts (blocks on) against wasm (no blocks)
+// runs every shipped guest in tests/lockstep.test.ts as well.
+import { describe, expect, it } from "vitest";
+import fs from "node:fs";
+import path from "node:path";
+import { Machine } from "../dist/index.js";
+
+const GUESTS = path.resolve(__dirname, "../guests");
+
+function run(image: Uint8Array, blocks: boolean, maxInstructions: number, format?: "flat") {
+  const m = new Machine({ engine: "ts", blocks, ramBytes: 32 << 20 });
+  m.loadImage(image, format ? { format } : {});
+  const r = m.run({ maxInstructions });
+  return { m, r };
+}
+
+describe("compiled blocks", () => {
+  // Guests whose hot loops are straight-line fast instructions closed by a branch back:
+  // register-only, flat memory, paged memory, and user code between faults and system calls.
+  for (const [guest, steps] of [["bench-alu.img", 3_000_000], ["bench-mem.img", 3_000_000], ["bench-mem-paged.img", 3_000_000], ["bench-kernel.img", 3_000_000]] as const) {
+    it(`${guest}: the whole flat state after ${steps.toLocaleString("en-US")} steps is the interpreter's, byte for byte`, () => {
+      const image = new Uint8Array(fs.readFileSync(path.join(GUESTS, guest)));
+      const on = run(image, true, steps), off = run(image, false, steps);
+      expect(on.m.cpu.blockCache!.compiled).toBeGreaterThan(0); // blocks did run
+      expect(off.m.cpu.blockCache).toBeNull();
+      expect(on.r).toEqual(off.r);
+      expect(on.m.cpu.accounting.cycles()).toBe(off.m.cpu.accounting.cycles());
+      // Registers, lazy flags, segment caches, decode cache, retire counters, TLB models and RAM.
+      expect(Buffer.compare(Buffer.from(new Uint8Array(on.m.cpu.flat)), Buffer.from(new Uint8Array(off.m.cpu.flat)))).toBe(0);
+    });
+  }
+
+  it("a block whose code is rewritten is not run again: a loop patched between two passes", () => {
+    // Loaded flat at 1 MiB (0x100000), 32-bit flat protected mode (ndisasm -b 32):
+    //   100000  BB 02 00 00 00      mov ebx, 2
+    //   100005  31 C0               xor eax, eax
+    //   100007  B9 32 00 00 00      mov ecx, 50           ; each pass
+    //   10000C  05 01 00 00 00      add eax, 1            ; the loop; its immediate is at 10000D
+    //   100011  49                  dec ecx
+    //   100012  75 F8               jnz 0x10000C
+    //   100014  FF 05 0D 00 10 00   inc dword [0x10000D]  ; after the first pass: add eax, 2
+    //   10001A  4B                  dec ebx
+    //   10001B  75 EA               jnz 0x100007
+    //   10001D  F4                  hlt
+    // EAX = 50 * 1 + 50 * 2 = 150 (by hand). The first pass compiles the loop; a block kept
+    // across the patch would add 1 in the second pass too and end with 100.
+    const code = Uint8Array.from([0xbb, 0x02, 0x00, 0x00, 0x00, 0x31, 0xc0, 0xb9, 0x32, 0x00, 0x00, 0x00,
+      0x05, 0x01, 0x00, 0x00, 0x00, 0x49, 0x75, 0xf8, 0xff, 0x05, 0x0d, 0x00, 0x10, 0x00, 0x4b, 0x75, 0xea, 0xf4]);
+    const on = run(code, true, 100_000, "flat");
+    expect(on.r.reason).toBe("halt");
+    expect(on.m.cpu.s[0]).toBe(150);
+    expect(on.m.cpu.blockCache!.compiled).toBeGreaterThanOrEqual(2); // compiled in each pass
+    const off = run(code, false, 100_000, "flat");
+    expect(Buffer.compare(Buffer.from(new Uint8Array(on.m.cpu.flat)), Buffer.from(new Uint8Array(off.m.cpu.flat)))).toBe(0);
+  });
+
+  it("a loop block stops at the budget: a run cut at any step count ends where the interpreter's does", () => {
+    // Odd budgets land inside a turn of bench-alu's ten-instruction loop.
+    const image = new Uint8Array(fs.readFileSync(path.join(GUESTS, "bench-alu.img")));
+    for (const steps of [100_003, 100_007, 250_001]) {
+      const on = run(image, true, steps), off = run(image, false, steps);
+      expect(on.r.instructions).toBe(steps);
+      expect(on.m.cpu.s[8]).toBe(off.m.cpu.s[8]); // EIP
+      expect(Buffer.compare(Buffer.from(new Uint8Array(on.m.cpu.flat)), Buffer.from(new Uint8Array(off.m.cpu.flat)))).toBe(0);
+    }
+  });
+});
