@@ -61,6 +61,9 @@ export class BlockCache {
   /** Instructions and bytes of each block. */
   private readonly insns = new Int32Array(SLOTS);
   private readonly bytes = new Int32Array(SLOTS);
+  /** Its branch targets' lowest and highest offsets from its start (0 when it has none). */
+  private readonly lo = new Int32Array(SLOTS);
+  private readonly hi = new Int32Array(SLOTS);
   private readonly fns: (BlockFn | null)[] = new Array<BlockFn | null>(SLOTS).fill(null);
   /** Blocks compiled so far (for reports and tests). */
   compiled = 0;
@@ -95,7 +98,9 @@ export class BlockCache {
     }
     if (this.insns[slot] > left || s[Reg.CODE32] === 0) return 0;
     // SDM 3A 5.3: every byte of every instruction inside the CS limit (the loop checks each).
-    if ((eip + this.bytes[slot] - 1) >>> 0 > s[Reg.SEG_LIMIT + 1] >>> 0) return 0;
+    // SDM 2A Jcc: a target outside it is #GP(0), which the loop raises, not a block.
+    const limit = s[Reg.SEG_LIMIT + 1] >>> 0;
+    if ((eip + this.bytes[slot] - 1) >>> 0 > limit || (eip + this.lo[slot]) >>> 0 > limit || (eip + this.hi[slot]) >>> 0 > limit) return 0;
     const flatSegs = s[Reg.WATCHING] !== 0 ? 0 : s[Reg.FLAT_SEGS];
     return fn(s, h.d, h, eip, flatSegs, s[Reg.PAGING] !== 0, s[Reg.READ_NEED], s[Reg.WRITE_NEED], left);
   }
@@ -127,7 +132,9 @@ export class BlockCache {
     if (s[Reg.CODE32] === 0) return null;
     const modeTag = s[Reg.MODE_TAG];
     const lines: string[] = [];
-    let off = 0, n = 0;
+    let off = 0, n = 0, ended = false;
+    // The nearest and farthest branch targets, as offsets from the block's start.
+    let lo = 0, hi = 0;
     while (n < MAX_INSNS) {
       const p = phys + off;
       // The instruction and the next one's start must stay in this page (so the loop's
@@ -137,15 +144,29 @@ export class BlockCache {
       if (d[at + Dw.TAG] !== (p ^ modeTag)) break;
       const info = d[at + Dw.INFO];
       const kind = info & Info.KIND_MASK;
-      if (!blockable(kind)) break;
       const len = (info >> Info.LEN_SHIFT) & Info.LEN_MASK;
       if (((p & 0xfff) + len) > 0xfff) break;
-      lines.push(instruction(kind, info, d[at + Dw.OPS], d[at + Dw.DISP], d[at + Dw.IMM], RETIRE_COUNTER_WORD + d[at + Dw.COUNTER], n, off));
+      const counter = RETIRE_COUNTER_WORD + d[at + Dw.COUNTER];
+      if (kind === Kind.FAST_JCC || kind === Kind.FAST_JMP_REL) {
+        // A branch inside the page leaves the block when taken (JMP: always, and ends it);
+        // one back to the block's start closes a loop instead (below).
+        const target = off + len + d[at + Dw.IMM];
+        if ((info & Info.O32) === 0 || target === 0) break;
+        if ((phys & 0xfff) + target < 0 || (phys & 0xfff) + target > 0xfff) break;
+        lo = Math.min(lo, target); hi = Math.max(hi, target);
+        const taken = kind === Kind.FAST_JMP_REL ? "true" : `jccTaken(s, ${(info >> 8) & 0xff})`;
+        lines.push(`d[${counter}]++; if (${taken}) { s[${Reg.EIP}] = (eip + ${target}) | 0; return ${n + 1}; }`);
+        off += len; n++;
+        if (kind === Kind.FAST_JMP_REL) { ended = true; break; }
+        continue;
+      }
+      if (!blockable(kind)) break;
+      lines.push(instruction(kind, info, d[at + Dw.OPS], d[at + Dw.DISP], d[at + Dw.IMM], counter, n, off));
       off += len; n++;
     }
     if (n < 2) return null;
     let body: string, insns = n, bytes = off;
-    const loop = this.branchBack(phys + off, off, modeTag);
+    const loop = ended ? null : this.branchBack(phys + off, off, modeTag);
     if (loop === null) {
       body = `let p = 0;\n${lines.join("\n")}\ns[${Reg.EIP}] = (eip + ${off}) | 0;\nreturn ${n};`;
     } else {
@@ -162,7 +183,7 @@ export class BlockCache {
     const make = new Function("alu32", "incDec32", "shiftRotate", "modrmOffsetOf", "flatPhysOf", "ramRead32", "ramWrite32", "jccTaken",
       `return function block(s, d, h, eip, flatSegs, paging, readNeed, writeNeed, left) {\n${body}\n};`);
     const fn = make(alu32, incDec32, shiftRotate, modrmOffsetOf, flatPhysOf, ramRead32, ramWrite32, jccTaken) as BlockFn;
-    this.fns[slot] = fn; this.insns[slot] = insns; this.bytes[slot] = bytes;
+    this.fns[slot] = fn; this.insns[slot] = insns; this.bytes[slot] = bytes; this.lo[slot] = lo; this.hi[slot] = hi;
     this.compiled++;
     return fn;
   }

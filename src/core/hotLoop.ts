@@ -374,7 +374,7 @@ export function runHot(h: HotViews, budget: i32): i32 {
           const v = kind === Kind.FAST_CALL_REL32 ? next : s[(d[at + Dw.OPS] >> 4) & 15];
           ramWrite32(ram32, view, p, v);
           s[Reg.ESP] = sp;
-          if (kind === Kind.FAST_CALL_REL32) next = target;
+          if (kind === Kind.FAST_CALL_REL32) { next = target; branched = blocks; }
         }
         eip = next; n++;
         break;
@@ -394,6 +394,7 @@ export function runHot(h: HotViews, budget: i32): i32 {
             if (<u32>(v >>> 0) > <u32>(csLimit >>> 0)) { spill(s, eip, at, n); raiseFault(s, Vector.GP, 0, true); return Exit.FAULT; }
             s[Reg.ESP] = (sp + 4 + d[at + Dw.IMM]) | 0;
             next = v;
+            branched = blocks;
           } else {
             // POP ESP leaves the popped value in ESP: the increment comes first (SDM 2A POP).
             s[Reg.ESP] = (sp + 4) | 0;
