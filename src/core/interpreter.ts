@@ -142,14 +142,27 @@ export class Core extends CoreFlags implements ByteSource, HotHost {
 
   // --- Operands ------------------------------------------------------------------------
 
-  /** 32-bit read of the ModRM memory operand through the general path (segment checks, TLB). */
+  /**
+   * 32-bit read of the ModRM memory operand through the general path (segment checks, TLB),
+   * for the hot loop only: a #PF from the walk (a demand fault, the common one) is reported
+   * through Reg.HOT_FAULTED, which the loop tests after this call, rather than thrown
+   * (CoreMemory.tryWalk); rd32's other faults and rarer paths still throw.
+   */
   load32(at: number, info: number): number {
-    return this.rd32(this.segRead(this.segOf(at), this.ea(at, info), 4));
+    const s = this.s;
+    const lin = this.segRead(this.segOf(at), this.ea(at, info), 4);
+    if (s[Reg.WATCHING] !== 0 || (lin & 0xfff) > 0xffc) return this.rd32(lin);
+    const p = this.xlateDataOrFlag(lin, false);
+    return s[Reg.HOT_FAULTED] !== 0 ? 0 : this.physRead32(p);
   }
 
-  /** 32-bit write of the ModRM memory operand through the general path. */
+  /** 32-bit write of the ModRM memory operand through the general path, as load32 (hot loop only). */
   store32(at: number, info: number, v: number): void {
-    this.wr32(this.segWrite(this.segOf(at), this.ea(at, info), 4), v);
+    const s = this.s;
+    const lin = this.segWrite(this.segOf(at), this.ea(at, info), 4);
+    if (s[Reg.WATCHING] !== 0 || (lin & 0xfff) > 0xffc) { this.wr32(lin, v); return; }
+    const p = this.xlateDataOrFlag(lin, true);
+    if (s[Reg.HOT_FAULTED] === 0) this.physWrite32(p, v);
   }
 
   getReg(size: number, r: number): number {
