@@ -91,6 +91,17 @@ export class Core extends CoreFlags implements ByteSource, HotHost {
    * engine in use, and finishes the bookkeeping of a fault that unwound it.
    */
   run(budget: number): Exit {
+    const exit = this.runUnfolded(budget);
+    this.foldRetirements();
+    return exit;
+  }
+
+  /**
+   * run() without the foldRetirements() that makes the counters exact: for a caller that
+   * calls it many times and folds itself (Cpu.runFor), since the fold costs as much as a
+   * short slice of the loop. The int32 counts stay far from overflow for 2^6 calls.
+   */
+  runUnfolded(budget: number): Exit {
     let exit: Exit;
     const s = this.s;
     try {
@@ -105,7 +116,6 @@ export class Core extends CoreFlags implements ByteSource, HotHost {
     // The spill words mean something only inside one call: cleared, the state between calls
     // does not depend on how a run was cut into calls (lockstep's replay relies on that).
     s[Reg.HOT_EIP] = 0; s[Reg.HOT_AT] = 0; s[Reg.HOT_RETIRED] = 0; s[Reg.HOT_FAULTED] = 0;
-    this.foldRetirements();
     return exit;
   }
 

@@ -56,7 +56,7 @@ export class CpuSystem extends CpuInterrupts {
   /** The local APIC, when the machine has one. */
   apic: ApicBaseMsr | null = null;
   /** Prices the event counters; its cycle count is the TSC (DESIGN.md invariant 5). */
-  readonly accounting = new Accounting(this.counts, loadProfile());
+  readonly accounting = new Accounting(this.counts, loadProfile(), () => this.foldRetirements());
 
   /** IA32_TIME_STAMP_COUNTER: cycles so far plus what WRMSR added (SDM 3B 18.17). */
   get tsc(): number { return this.accounting.cycles() + this.counts[TSC_OFFSET_SLOT]; }
