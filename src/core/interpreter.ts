@@ -11,7 +11,7 @@ import { CoreFlags, Lazy, sizeMask, PARITY } from "./flags.js";
 import { mul32, imul32, divu64, wide } from "./arith.js";
 import { specialize } from "./specialize.js";
 import { Event } from "../cost/event.js";
-import { CodePage } from "./memory.js";
+import { CodePage, SegAccess } from "./memory.js";
 import { Exit, HotViews, runHot, modrmOffset } from "./hotLoop.js";
 import { HotHost, attachHost } from "./hotHost.js";
 
@@ -240,6 +240,59 @@ export class Core extends CoreFlags implements ByteSource, HotHost {
     if (s[Reg.STACK32] !== 0) s[Reg.ESP] = (esp + size) | 0;
     else s[Reg.ESP] = (esp & ~0xffff) | ((sp + size) & 0xffff);
     return v;
+  }
+
+  /** Values for pushFrame() (first pushed first) and from peekFrame(); used at once, never across instructions. */
+  readonly frame = new Int32Array(8);
+
+  /**
+   * Pushes frame[0..n-1] in that order, as n calls of push(size, ...) would: the same
+   * checks, TLB hits, walk, faults and stores. When the segment check passes for the whole
+   * frame and it lies in one page, that is one check and one translation; only the first
+   * store can fault, before anything is written (interrupt and exception frames).
+   */
+  pushFrame(size: number, n: number): void {
+    const s = this.s, f = this.frame;
+    const top = s[Reg.ESP] >>> 0, bytes = size * n;
+    const acc = s[Reg.SEG_ACCESS + 2], base = s[Reg.SEG_BASE + 2];
+    const first = (base + top - size) | 0, low = (base + top - bytes) | 0;
+    if (s[Reg.STACK32] === 0 || s[Reg.WATCHING] !== 0 || top < bytes || top - 1 > (s[Reg.SEG_LIMIT + 2] >>> 0) ||
+        (acc & (SegAccess.WRITE | SegAccess.EXPAND_DOWN)) !== SegAccess.WRITE || (first >>> 12) !== (low >>> 12) ||
+        (first & 0xfff) > 0x1000 - size) {
+      for (let i = 0; i < n; i++) this.push(size, f[i]);
+      return;
+    }
+    const p = this.xlateWrite(first);
+    const paging = s[Reg.PAGING] !== 0;
+    for (let i = 0; i < n; i++) {
+      // Every store after the first hits the entry the first one found or made.
+      if (i > 0 && paging) this.dtlb.hit(first >>> 12);
+      if (size === 4) this.physWrite32((p - 4 * i) | 0, f[i]); else this.physWrite16((p - 2 * i) | 0, f[i]);
+    }
+    s[Reg.ESP] = (top - bytes) | 0;
+  }
+
+  /**
+   * frame[i] = peek(size, offset + i * size) for i < n, in that order, with the same
+   * checks, TLB hits, walk and faults: one check and one translation when the values lie
+   * in one page (IRET's frame).
+   */
+  peekFrame(size: number, offset: number, n: number): void {
+    const s = this.s, f = this.frame;
+    const off = (s[Reg.ESP] + offset) >>> 0, bytes = size * n;
+    const acc = s[Reg.SEG_ACCESS + 2];
+    const lin = (s[Reg.SEG_BASE + 2] + off) | 0;
+    if (s[Reg.STACK32] === 0 || s[Reg.WATCHING] !== 0 || off + bytes - 1 > (s[Reg.SEG_LIMIT + 2] >>> 0) ||
+        (acc & (SegAccess.READ | SegAccess.EXPAND_DOWN)) !== SegAccess.READ || (lin & 0xfff) > 0x1000 - bytes) {
+      for (let i = 0; i < n; i++) f[i] = this.peek(size, offset + i * size);
+      return;
+    }
+    const p = this.xlateRead(lin);
+    const paging = s[Reg.PAGING] !== 0;
+    for (let i = 0; i < n; i++) {
+      if (i > 0 && paging) this.dtlb.hit(lin >>> 12);
+      f[i] = size === 4 ? this.physRead32((p + 4 * i) | 0) : this.physRead16((p + 2 * i) | 0);
+    }
   }
 
   /** Reads the stack `offset` bytes above the top without popping. */

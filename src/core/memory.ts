@@ -555,6 +555,33 @@ export class CoreMemory {
     if ((lin & 0xfff) <= 0xffc) return this.physRead32(this.xlateSystem(lin, false));
     return this.sysRead16(lin) | (this.sysRead16(lin + 2) << 16);
   }
+  /**
+   * What sysReadPair() read at lin + 4 (or lin + 2): read by its caller at once, never
+   * across instructions, so not part of the flat state.
+   */
+  pairHigh = 0;
+
+  /**
+   * Two implicit supervisor reads in a row, at `lin` (32 bits) and right after it (32 or
+   * 16 bits: `highSize`), as sysRead32 then sysRead32/16 make them: the same TLB hits,
+   * walk and faults, with one translation when both lie in one page. Returns the first;
+   * the second is in pairHigh. For descriptors, gates and the TSS stack pointers.
+   */
+  sysReadPair(lin: number, highSize: number): number {
+    const s = this.s;
+    if ((lin & 0xfff) > 0xff8) {
+      const lo = this.sysRead32(lin);
+      this.pairHigh = highSize === 4 ? this.sysRead32((lin + 4) | 0) : this.sysRead16((lin + 4) | 0);
+      return lo;
+    }
+    const p = this.xlateSystem(lin, false);
+    // The second read would hit the entry the first one found or made.
+    if (s[Reg.PAGING] !== 0) this.dtlb.hit(lin >>> 12);
+    const lo = this.physRead32(p);
+    this.pairHigh = highSize === 4 ? this.physRead32((p + 4) | 0) : this.physRead16((p + 4) | 0);
+    return lo;
+  }
+
   sysWrite8(lin: number, v: number): void { this.physWrite8(this.xlateSystem(lin, true), v); }
   sysWrite16(lin: number, v: number): void {
     if ((lin & 0xfff) !== 0xfff) { this.physWrite16(this.xlateSystem(lin, true), v); return; }
