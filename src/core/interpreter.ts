@@ -12,7 +12,7 @@ import { mul32, imul32, divu64, wide } from "./arith.js";
 import { specialize } from "./specialize.js";
 import { shiftRotate } from "./shift.js";
 import { Event } from "../cost/event.js";
-import { CodePage } from "./memory.js";
+import { CodePage, SegAccess } from "./memory.js";
 import { Exit, HotViews, runHot, modrmOffset } from "./hotLoop.js";
 import { HotHost, attachHost } from "./hotHost.js";
 import { BlockCache } from "./blockCompiler.js";
@@ -98,6 +98,17 @@ export class Core extends CoreFlags implements ByteSource, HotHost {
    * engine in use, and finishes the bookkeeping of a fault that unwound it.
    */
   run(budget: number): Exit {
+    const exit = this.runUnfolded(budget);
+    this.foldRetirements();
+    return exit;
+  }
+
+  /**
+   * run() without the foldRetirements() that makes the counters exact: for a caller that
+   * calls it many times and folds itself (Cpu.runFor), since the fold costs as much as a
+   * short slice of the loop. The int32 counts stay far from overflow for 2^6 calls.
+   */
+  runUnfolded(budget: number): Exit {
     let exit: Exit;
     const s = this.s;
     try {
@@ -112,7 +123,6 @@ export class Core extends CoreFlags implements ByteSource, HotHost {
     // The spill words mean something only inside one call: cleared, the state between calls
     // does not depend on how a run was cut into calls (lockstep's replay relies on that).
     s[Reg.HOT_EIP] = 0; s[Reg.HOT_AT] = 0; s[Reg.HOT_RETIRED] = 0; s[Reg.HOT_FAULTED] = 0;
-    this.foldRetirements();
     return exit;
   }
 
@@ -149,14 +159,27 @@ export class Core extends CoreFlags implements ByteSource, HotHost {
 
   // --- Operands ------------------------------------------------------------------------
 
-  /** 32-bit read of the ModRM memory operand through the general path (segment checks, TLB). */
+  /**
+   * 32-bit read of the ModRM memory operand through the general path (segment checks, TLB),
+   * for the hot loop only: a #PF from the walk (a demand fault, the common one) is reported
+   * through Reg.HOT_FAULTED, which the loop tests after this call, rather than thrown
+   * (CoreMemory.tryWalk); rd32's other faults and rarer paths still throw.
+   */
   load32(at: number, info: number): number {
-    return this.rd32(this.segRead(this.segOf(at), this.ea(at, info), 4));
+    const s = this.s;
+    const lin = this.segRead(this.segOf(at), this.ea(at, info), 4);
+    if (s[Reg.WATCHING] !== 0 || (lin & 0xfff) > 0xffc) return this.rd32(lin);
+    const p = this.xlateDataOrFlag(lin, false);
+    return s[Reg.HOT_FAULTED] !== 0 ? 0 : this.physRead32(p);
   }
 
-  /** 32-bit write of the ModRM memory operand through the general path. */
+  /** 32-bit write of the ModRM memory operand through the general path, as load32 (hot loop only). */
   store32(at: number, info: number, v: number): void {
-    this.wr32(this.segWrite(this.segOf(at), this.ea(at, info), 4), v);
+    const s = this.s;
+    const lin = this.segWrite(this.segOf(at), this.ea(at, info), 4);
+    if (s[Reg.WATCHING] !== 0 || (lin & 0xfff) > 0xffc) { this.wr32(lin, v); return; }
+    const p = this.xlateDataOrFlag(lin, true);
+    if (s[Reg.HOT_FAULTED] === 0) this.physWrite32(p, v);
   }
 
   getReg(size: number, r: number): number {
@@ -224,6 +247,59 @@ export class Core extends CoreFlags implements ByteSource, HotHost {
     if (s[Reg.STACK32] !== 0) s[Reg.ESP] = (esp + size) | 0;
     else s[Reg.ESP] = (esp & ~0xffff) | ((sp + size) & 0xffff);
     return v;
+  }
+
+  /** Values for pushFrame() (first pushed first) and from peekFrame(); used at once, never across instructions. */
+  readonly frame = new Int32Array(8);
+
+  /**
+   * Pushes frame[0..n-1] in that order, as n calls of push(size, ...) would: the same
+   * checks, TLB hits, walk, faults and stores. When the segment check passes for the whole
+   * frame and it lies in one page, that is one check and one translation; only the first
+   * store can fault, before anything is written (interrupt and exception frames).
+   */
+  pushFrame(size: number, n: number): void {
+    const s = this.s, f = this.frame;
+    const top = s[Reg.ESP] >>> 0, bytes = size * n;
+    const acc = s[Reg.SEG_ACCESS + 2], base = s[Reg.SEG_BASE + 2];
+    const first = (base + top - size) | 0, low = (base + top - bytes) | 0;
+    if (s[Reg.STACK32] === 0 || s[Reg.WATCHING] !== 0 || top < bytes || top - 1 > (s[Reg.SEG_LIMIT + 2] >>> 0) ||
+        (acc & (SegAccess.WRITE | SegAccess.EXPAND_DOWN)) !== SegAccess.WRITE || (first >>> 12) !== (low >>> 12) ||
+        (first & 0xfff) > 0x1000 - size) {
+      for (let i = 0; i < n; i++) this.push(size, f[i]);
+      return;
+    }
+    const p = this.xlateWrite(first);
+    const paging = s[Reg.PAGING] !== 0;
+    for (let i = 0; i < n; i++) {
+      // Every store after the first hits the entry the first one found or made.
+      if (i > 0 && paging) this.dtlb.hit(first >>> 12);
+      if (size === 4) this.physWrite32((p - 4 * i) | 0, f[i]); else this.physWrite16((p - 2 * i) | 0, f[i]);
+    }
+    s[Reg.ESP] = (top - bytes) | 0;
+  }
+
+  /**
+   * frame[i] = peek(size, offset + i * size) for i < n, in that order, with the same
+   * checks, TLB hits, walk and faults: one check and one translation when the values lie
+   * in one page (IRET's frame).
+   */
+  peekFrame(size: number, offset: number, n: number): void {
+    const s = this.s, f = this.frame;
+    const off = (s[Reg.ESP] + offset) >>> 0, bytes = size * n;
+    const acc = s[Reg.SEG_ACCESS + 2];
+    const lin = (s[Reg.SEG_BASE + 2] + off) | 0;
+    if (s[Reg.STACK32] === 0 || s[Reg.WATCHING] !== 0 || off + bytes - 1 > (s[Reg.SEG_LIMIT + 2] >>> 0) ||
+        (acc & (SegAccess.READ | SegAccess.EXPAND_DOWN)) !== SegAccess.READ || (lin & 0xfff) > 0x1000 - bytes) {
+      for (let i = 0; i < n; i++) f[i] = this.peek(size, offset + i * size);
+      return;
+    }
+    const p = this.xlateRead(lin);
+    const paging = s[Reg.PAGING] !== 0;
+    for (let i = 0; i < n; i++) {
+      if (i > 0 && paging) this.dtlb.hit(lin >>> 12);
+      f[i] = size === 4 ? this.physRead32((p + 4 * i) | 0) : this.physRead16((p + 2 * i) | 0);
+    }
   }
 
   /** Reads the stack `offset` bytes above the top without popping. */

@@ -5,7 +5,7 @@
 
 import { Reg, Cr0, Cr4, RAM_OFFSET, DTLB_MODEL_OFFSET, ITLB_MODEL_OFFSET, TlbModelLayout, DTLB_MAP_OFFSET, ITLB_MAP_OFFSET, TLB_ENTRIES, CODE_PAGE_OFFSET, CODE_PAGE_BYTES, DECODE_OFFSET, DECODE_SLOTS, DECODE_WORDS, COUNTER_OFFSET, COUNTER_SLOTS, WIDE_OFFSET, Wide, RETIRE_COUNTER_WORD, RETIRE_COUNTER_SLOTS, totalBytes } from "../state/layout.js";
 import { Event, INSTRUCTION_COUNTERS } from "../cost/event.js";
-import { fault, CpuFault, Vector } from "./fault.js";
+import { fault, FAULT, Vector } from "./fault.js";
 import { TlbModel, TlbConfig, DEFAULT_ITLB, DEFAULT_DTLB, FlushCause } from "./tlbModel.js";
 
 /** Physical accesses outside RAM (devices register here through mem/). */
@@ -248,6 +248,21 @@ export class CoreMemory {
     return this.walk(lin, Access.FETCH, s[Reg.CPL] === 3);
   }
 
+  /**
+   * xlateRead() or xlateWrite() for the hot loop's host entries (Core.load32, store32): a
+   * #PF sets Reg.HOT_FAULTED, which the loop tests after the call, and returns 0 instead
+   * of throwing (see tryWalk()). The same TLB hits, walks and fault as the other two.
+   */
+  xlateDataOrFlag(lin: number, write: boolean): number {
+    const s = this.s;
+    if (s[Reg.PAGING] === 0) return lin;
+    const e = this.tlb[lin >>> 12], need = write ? s[Reg.WRITE_NEED] : s[Reg.READ_NEED];
+    if ((e & need) === need) { this.dtlb.hit(lin >>> 12); return (e & ~0xfff) | (lin & 0xfff); }
+    const p = this.tryWalk(lin, write ? Access.WRITE : Access.READ, s[Reg.CPL] === 3);
+    if (this.walkFailed) { this.walkFailed = false; s[Reg.HOT_FAULTED] = 1; }
+    return p;
+  }
+
   /** Translation for implicit supervisor accesses (descriptor tables, TSS: SDM 3A 4.6). */
   xlateSystem(lin: number, write: boolean): number {
     if (this.s[Reg.PAGING] === 0) return lin;
@@ -262,6 +277,24 @@ export class CoreMemory {
    * fills the translation cache, or raises #PF with CR2 and the error code.
    */
   walk(lin: number, access: Access, user: boolean): number {
+    const p = this.tryWalk(lin, access, user);
+    if (this.walkFailed) { this.walkFailed = false; throw FAULT; }
+    return p;
+  }
+
+  /**
+   * Set by tryWalk() when the walk raised #PF (recorded in CR2 and Reg.EXIT_*): the caller
+   * clears it and unwinds. Never set between instructions, so not part of the flat state.
+   */
+  protected walkFailed = false;
+
+  /**
+   * walk() without the throw: on a #PF it records the fault, sets walkFailed and returns 0.
+   * The host entries of the hot loop use it and report the fault through Reg.HOT_FAULTED,
+   * because a thrown exception costs V8 about half a microsecond (a message object and a
+   * stack walk), more than the rest of the walk.
+   */
+  protected tryWalk(lin: number, access: Access, user: boolean): number {
     const s = this.s;
     this.counts[Event.TLB_MISS]++;
     const write = access === Access.WRITE;
@@ -271,7 +304,7 @@ export class CoreMemory {
     const pdeAddr = (s[Reg.CR3] & ~0xfff) + ((lin >>> 22) << 2);
     let pde = this.physRead32(pdeAddr);
     this.noteReference(2, pdeAddr, pde);
-    if ((pde & 1) === 0) throw this.pageFault(lin, 0, write, user);
+    if ((pde & 1) === 0) return this.pageFault(lin, 0, write, user);
     let entry: number, entryAddr: number, frame: number, rw: boolean, us: boolean, global: boolean;
     if ((pde & 0x80) !== 0 && (s[Reg.CR4] & Cr4.PSE) !== 0) {
       // 4 MiB page: the PDE maps it directly.
@@ -282,12 +315,12 @@ export class CoreMemory {
       entryAddr = (pde & ~0xfff) + (((lin >>> 12) & 0x3ff) << 2);
       entry = this.physRead32(entryAddr);
       this.noteReference(1, entryAddr, entry);
-      if ((entry & 1) === 0) throw this.pageFault(lin, 0, write, user);
+      if ((entry & 1) === 0) return this.pageFault(lin, 0, write, user);
       frame = entry & ~0xfff;
       rw = (pde & entry & 2) !== 0; us = (pde & entry & 4) !== 0; global = (entry & 0x100) !== 0;
     }
-    if (user && !us) throw this.pageFault(lin, 1, write, user);
-    if (write && !rw && (user || wp)) throw this.pageFault(lin, 1, write, user);
+    if (user && !us) return this.pageFault(lin, 1, write, user);
+    if (write && !rw && (user || wp)) return this.pageFault(lin, 1, write, user);
     // Accessed bits on both levels; dirty on the mapping entry for a write (SDM 3A 4.8).
     if ((pde & 0x20) === 0) { pde |= 0x20; this.physWrite32(pdeAddr, pde); if (entryAddr === pdeAddr) entry = pde; }
     let updated = entry | 0x20 | (write ? 0x40 : 0);
@@ -317,13 +350,15 @@ export class CoreMemory {
     this.walkRefCount++;
   }
 
-  /** Sets CR2 and records #PF (SDM 3A 4.7); the walk throws what this returns (fault.ts). */
-  private pageFault(lin: number, present: number, write: boolean, user: boolean): CpuFault {
+  /** Sets CR2, records #PF (SDM 3A 4.7) and marks the walk failed; tryWalk returns what this returns. */
+  private pageFault(lin: number, present: number, write: boolean, user: boolean): number {
     const s = this.s;
     s[Reg.CR2] = lin;
     const error = present | (write ? 2 : 0) | (user ? 4 : 0);
     if (this.walkObserver) this.walkObserver.pageWalk(lin, this.walkAccess, user, this.walkRefs, this.walkRefCount, 0, error);
-    return fault(s, Vector.PF, error, true);
+    fault(s, Vector.PF, error, true);
+    this.walkFailed = true;
+    return 0;
   }
 
   /**
@@ -530,6 +565,33 @@ export class CoreMemory {
     if ((lin & 0xfff) <= 0xffc) return this.physRead32(this.xlateSystem(lin, false));
     return this.sysRead16(lin) | (this.sysRead16(lin + 2) << 16);
   }
+  /**
+   * What sysReadPair() read at lin + 4 (or lin + 2): read by its caller at once, never
+   * across instructions, so not part of the flat state.
+   */
+  pairHigh = 0;
+
+  /**
+   * Two implicit supervisor reads in a row, at `lin` (32 bits) and right after it (32 or
+   * 16 bits: `highSize`), as sysRead32 then sysRead32/16 make them: the same TLB hits,
+   * walk and faults, with one translation when both lie in one page. Returns the first;
+   * the second is in pairHigh. For descriptors, gates and the TSS stack pointers.
+   */
+  sysReadPair(lin: number, highSize: number): number {
+    const s = this.s;
+    if ((lin & 0xfff) > 0xff8) {
+      const lo = this.sysRead32(lin);
+      this.pairHigh = highSize === 4 ? this.sysRead32((lin + 4) | 0) : this.sysRead16((lin + 4) | 0);
+      return lo;
+    }
+    const p = this.xlateSystem(lin, false);
+    // The second read would hit the entry the first one found or made.
+    if (s[Reg.PAGING] !== 0) this.dtlb.hit(lin >>> 12);
+    const lo = this.physRead32(p);
+    this.pairHigh = highSize === 4 ? this.physRead32((p + 4) | 0) : this.physRead16((p + 4) | 0);
+    return lo;
+  }
+
   sysWrite8(lin: number, v: number): void { this.physWrite8(this.xlateSystem(lin, true), v); }
   sysWrite16(lin: number, v: number): void {
     if ((lin & 0xfff) !== 0xfff) { this.physWrite16(this.xlateSystem(lin, true), v); return; }

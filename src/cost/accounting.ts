@@ -18,7 +18,12 @@ export class Accounting {
   private readonly prices: Float64Array;
   private current!: Profile;
 
-  constructor(readonly counts: Float64Array, profile: Profile) {
+  /**
+   * `settle`, when given, is called before the counters are read: the CPU's run loop folds
+   * the hot loop's int32 retirement counts into `counts` lazily (Cpu.runFor), and this
+   * makes them exact for anyone who asks mid-run (RDTSC, a device, a deadline).
+   */
+  constructor(readonly counts: Float64Array, profile: Profile, private readonly settle: (() => void) | null = null) {
     this.prices = new Float64Array(counts.length);
     this.profile = profile;
   }
@@ -51,6 +56,7 @@ export class Accounting {
 
   /** Cycles of everything counted so far: the TSC (DESIGN.md invariant 5). */
   cycles(): number {
+    if (this.settle !== null) this.settle();
     const c = this.counts, p = this.prices;
     let total = 0;
     for (let i = 0; i < Event.COUNT; i++) total += c[i] * p[i];
@@ -59,6 +65,7 @@ export class Accounting {
 
   /** Instructions retired, by class (with and without memory operands together). */
   instructionsByClass(): Record<CostClass, number> {
+    if (this.settle !== null) this.settle();
     const out = {} as Record<CostClass, number>;
     for (const c of INSTRUCTION_CLASSES) out[c] = this.counts[instructionCounter(c, false)] + this.counts[instructionCounter(c, true)];
     return out;

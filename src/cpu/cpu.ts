@@ -49,7 +49,19 @@ export class Cpu extends CpuSystem {
    * are taken between instructions when IF = 1 and no STI/MOV SS shadow is pending.
    */
   runFor(limit: number, untilCycle = Infinity): StopReason {
+    // The slices leave their retirement counts unfolded (Core.runUnfolded); whoever reads
+    // the counters mid-run goes through accounting.cycles(), which folds first, and they
+    // are exact again when this returns.
+    try {
+      return this.runSlices(limit, untilCycle);
+    } finally {
+      this.foldRetirements();
+    }
+  }
+
+  private runSlices(limit: number, untilCycle: number): StopReason {
     const s = this.s, w = this.wide;
+    let unfolded = 0;
     const end = w[Wide.RETIRED] + w[Wide.EVENTS_DELIVERED] + limit;
     this.stopRequested = false;
     this.pendingException = false;
@@ -84,7 +96,9 @@ export class Cpu extends CpuSystem {
           if (s[Reg.INHIBIT_IRQ] !== 0) { s[Reg.INHIBIT_IRQ] = 0; slice = 1; }
           // Bounded slices: V8 optimizes a fresh call of run() better than a loop it replaced on
           // the stack (OSR), and a long guest loop would otherwise stay in the OSR version.
-          const exit = this.run(slice);
+          const exit = this.runUnfolded(slice);
+          // Fold now and then, so the int32 counts stay far below 2^31 (state/layout.ts).
+          if (++unfolded === 64) { unfolded = 0; this.foldRetirements(); }
           if (exit === Exit.COMPLEX) this.complex();
           else if (exit === Exit.FAULT) this.deliverFault();
         }

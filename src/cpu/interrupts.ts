@@ -71,8 +71,8 @@ export abstract class CpuInterrupts extends CpuSegments {
     const ext = source === Source.SOFTWARE ? 0 : 1;
     const gateErr = vector * 8 + 2 + ext;
     if (vector * 8 + 7 > (s[Reg.IDTR_LIMIT] >>> 0)) raiseFault(s, Vector.GP, gateErr, true);
-    const lo = this.sysRead32((s[Reg.IDTR_BASE] + vector * 8) | 0);
-    const hi = this.sysRead32((s[Reg.IDTR_BASE] + vector * 8 + 4) | 0);
+    const lo = this.sysReadPair((s[Reg.IDTR_BASE] + vector * 8) | 0, 4);
+    const hi = this.pairHigh;
     const type = (hi >> 8) & 0x1f; // includes the S bit, which must be 0
     const gateDpl = (hi >> 13) & 3;
     const isTask = type === 0x5;
@@ -120,12 +120,9 @@ export abstract class CpuInterrupts extends CpuSegments {
         this.push(size, s[Reg.SEG_SEL + Seg.DS]);
         this.push(size, s[Reg.SEG_SEL + Seg.ES]);
       }
-      this.push(size, oldSs);
-      this.push(size, oldEsp);
-      this.push(size, flags);
-      this.push(size, s[Reg.SEG_SEL + Seg.CS]);
-      this.push(size, returnEip);
-      if (hasError) this.push(size, error);
+      const f = this.frame;
+      f[0] = oldSs; f[1] = oldEsp; f[2] = flags; f[3] = s[Reg.SEG_SEL + Seg.CS]; f[4] = returnEip; f[5] = error;
+      this.pushFrame(size, hasError ? 6 : 5);
       if (fromV86) {
         for (const seg of [Seg.GS, Seg.FS, Seg.DS, Seg.ES]) this.setSegment(seg, 0, 0, 0, 0x10000);
       }
@@ -135,10 +132,9 @@ export abstract class CpuInterrupts extends CpuSegments {
       if ((targetEip >>> 0) > (d.limit >>> 0)) raiseFault(s, Vector.GP, 0, true);
       const oldEsp = s[Reg.ESP];
       try {
-        this.push(size, flags);
-        this.push(size, s[Reg.SEG_SEL + Seg.CS]);
-        this.push(size, returnEip);
-        if (hasError) this.push(size, error);
+        const f = this.frame;
+        f[0] = flags; f[1] = s[Reg.SEG_SEL + Seg.CS]; f[2] = returnEip; f[3] = error;
+        this.pushFrame(size, hasError ? 4 : 3);
       } catch (e) {
         s[Reg.ESP] = oldEsp;
         throw e;
@@ -173,7 +169,7 @@ export abstract class CpuInterrupts extends CpuSegments {
     if (at + width - 1 > (s[Reg.TR_LIMIT] >>> 0)) raiseFault(s, Vector.TS, trErr, true);
     const base = s[Reg.TR_BASE], out = this.tssStack;
     // ESP, then SS: the order of the two reads decides which one a #PF reports.
-    if (tss32) { out.esp = this.sysRead32((base + at) | 0); out.ss = this.sysRead16((base + at + 4) | 0); }
+    if (tss32) { out.esp = this.sysReadPair((base + at) | 0, 2); out.ss = this.pairHigh; }
     else { out.esp = this.sysRead16((base + at) | 0); out.ss = this.sysRead16((base + at + 2) | 0); }
     return out;
   }

@@ -107,8 +107,8 @@ export class CpuSegments extends Core {
       base = s[Reg.GDTR_BASE]; limit = s[Reg.GDTR_LIMIT];
     }
     if (index + 7 > (limit >>> 0)) raiseFault(s, fault, sel & 0xfffc, true);
-    out.lo = this.sysRead32((base + index) | 0);
-    out.hi = this.sysRead32((base + index + 4) | 0);
+    out.lo = this.sysReadPair((base + index) | 0, 4);
+    out.hi = this.pairHigh;
   }
 
   /** Sets the accessed bit of a code or data descriptor (SDM 3A 3.4.5.1). */

@@ -56,7 +56,7 @@ export class CpuSystem extends CpuInterrupts {
   /** The local APIC, when the machine has one. */
   apic: ApicBaseMsr | null = null;
   /** Prices the event counters; its cycle count is the TSC (DESIGN.md invariant 5). */
-  readonly accounting = new Accounting(this.counts, loadProfile());
+  readonly accounting = new Accounting(this.counts, loadProfile(), () => this.foldRetirements());
 
   /** IA32_TIME_STAMP_COUNTER: cycles so far plus what WRMSR added (SDM 3B 18.17). */
   get tsc(): number { return this.accounting.cycles() + this.counts[TSC_OFFSET_SLOT]; }
@@ -345,8 +345,9 @@ export class CpuSystem extends CpuInterrupts {
   private returnToOuterRing(sel: number, d: Descriptor, rpl: number, stackOffset: number, o32: boolean): void {
     const s = this.s;
     const size = o32 ? 4 : 2;
-    const esp = this.peek(size, stackOffset);
-    const ss = this.peek(size, stackOffset + size) & 0xffff;
+    this.peekFrame(size, stackOffset, 2);
+    const esp = this.frame[0];
+    const ss = this.frame[1] & 0xffff;
     const ssDesc = this.desc2;
     // `d` is the caller's this.desc, which the SS checks (into desc2) leave alone.
     this.checkOuterStack(ss, rpl, ssDesc);
@@ -412,9 +413,10 @@ export class CpuSystem extends CpuInterrupts {
       this.taskSwitch(link, "iret", s[Reg.EIP]);
       return;
     }
-    const eip = this.peek(size, 0);
-    const sel = this.peek(size, size) & 0xffff;
-    const flags = this.peek(size, 2 * size);
+    this.peekFrame(size, 0, 3);
+    const eip = this.frame[0];
+    const sel = this.frame[1] & 0xffff;
+    const flags = this.frame[2];
     const cpl = s[Reg.CPL];
     if (o32 && (flags & Flag.VM) !== 0 && cpl === 0) {
       this.iretToV86(eip, sel, flags);

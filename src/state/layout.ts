@@ -74,9 +74,10 @@ export const enum Reg {
   // holds this array, in pairs per TLB: the page last made most recently used plus one
   // (0: none), then the hits not yet added into the model's float64 HITS. Those are
   // counted as int32 (one increment on this array) and folded by
-  // CoreMemory.foldRetirements() whenever the hot loop returns or touches MMIO; one call
-  // of the loop is at most 2^20 instructions and a REP string instruction yields after
-  // 16384 iterations, so a count stays far below 2^31.
+  // CoreMemory.foldRetirements() at least every 64 returns of the hot loop (Cpu.runFor),
+  // before anyone reads the counters (Accounting.cycles()) and when the loop touches MMIO;
+  // one call of the loop is at most 2^20 instructions and a REP string instruction yields
+  // after 16384 iterations, so a count stays far below 2^31.
   DTLB_LAST_HIT = 103, DTLB_NEW_HITS = 104, ITLB_LAST_HIT = 105, ITLB_NEW_HITS = 106,
   // What the hot loop (core/hotLoop.ts) spills before a call that can fault, for the fault
   // path in Core.run: the instruction's EIP, its decode record (-1: none yet) and the
@@ -136,7 +137,8 @@ export const DECODE_OFFSET = STATE_BYTES;
  * Instructions retired per counter during the current call of the hot loop, as int32,
  * right after the decode cache: the loop indexes them through the same array as the
  * records, which keeps the per-instruction count to one increment. They are added into
- * the float64 counters and cleared whenever the loop returns (a call retires < 2^31).
+ * the float64 counters and cleared at least every 64 calls of the loop and before the
+ * counters are read (Cpu.runFor, Accounting.cycles(); 64 calls retire < 2^31).
  */
 export const RETIRE_COUNTER_WORD = (DECODE_SLOTS + 1) * DECODE_WORDS;
 export const RETIRE_COUNTER_SLOTS = 64;
