@@ -9,7 +9,15 @@
 //     come from a plain machine stepped K times on its own (not through the runner). Each
 //     perturbation is chosen so that step K + 1 cannot undo it (reasoning beside each case).
 // (b) No false positives: every shipped guest that the guest tests run finishes in lockstep
-//     with no difference, with the options and inputs those tests give it.
+//     with no difference, with the options and inputs those tests give it; netping and
+//     netpong as the linked pair `vmxlab run-pair` runs.
+// (c) A linked pair (run-pair's two machines on a switch, run in cycle quanta) in lockstep:
+//     a perturbation of machine B after K steps of the pair is reported at step K + 1, with
+//     the machine that took that step and its EIP from an independent one-step-at-a-time
+//     run of the schedule docs/devices.md describes (checked against run-pair's own run).
+// (d) The command line's report (status 71), planted through the test-only environment
+//     variable VMXLAB_TEST_LOCKSTEP_PERTURB, with the expected instruction and registers
+//     from a plain machine stepped to the same point.
 import { describe, expect, it } from "vitest";
 import fs from "node:fs";
 import os from "node:os";
@@ -17,7 +25,10 @@ import path from "node:path";
 import { spawn, spawnSync } from "node:child_process";
 import { Machine } from "../dist/index.js";
 import type { EngineName, MachineOptions } from "../dist/vmm/machine.js";
-import { runLockstep, type LockstepOptions, type LockstepResult } from "../dist/vmm/lockstep.js";
+import { runLockstep, runLockstepSystems, type LockstepOptions, type LockstepResult } from "../dist/vmm/lockstep.js";
+import { QuantumScheduler, runInQuanta } from "../dist/vmm/quantumScheduler.js";
+import { VirtioNet, defaultMac } from "../dist/dev/virtio/net.js";
+import { EthernetSwitch } from "../dist/dev/ethernetSwitch.js";
 // @ts-ignore -- plain ESM JavaScript without type declarations
 import { listGuests } from "../tools/build-guests.mjs";
 import { APPEND, CONSOLE_INPUT, DISK_GUESTS, INSTRUCTIONS_PROFILE, NO_QEMU_PEER, SERIAL_INPUT, TSC_GUESTS, VIRTIO_GUESTS, makeTestDisk } from "./fixtures/guest-setup.js";
@@ -347,5 +358,136 @@ describe("vmxlab run --lockstep and --engine", () => {
       expect(r.stderr).toMatch(message);
     }
     fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+// ---- (c) A linked pair ----
+
+const PAIR = ["netping.elf", "netpong.elf"];
+const QUANTUM = 100_000; // run-pair's default (docs/cli.md)
+// 4 MiB of RAM each (run-pair --ram 4): the search's last stage compares both machines' RAM
+// after each of up to 1024 steps, which for 2 x 32 MiB would cost most of this file's time.
+const PAIR_RAM = 4 << 20;
+
+/** run-pair's two machines (netping as A, netpong as B) on one switch, as tests/virtio-net-run.test.ts builds them. */
+function pairMachines(engine?: EngineName) {
+  const sw = new EthernetSwitch();
+  const serial: number[][] = [[], []];
+  const machines = PAIR.map((file, i) => {
+    const nic = new VirtioNet(defaultMac(i));
+    const m = new Machine({ ramBytes: PAIR_RAM, virtio: [{ type: "device", device: nic }], ...(engine ? { engine } : {}) });
+    nic.link = sw.addPort((f: Uint8Array) => nic.receive(f));
+    m.onSerial = (b: number) => serial[i].push(b);
+    m.loadImage(new Uint8Array(fs.readFileSync(path.join(GUESTS, file))), { name: file });
+    return m;
+  });
+  return { sw, machines, serial };
+}
+const pairSystem = () => { const { sw, machines } = pairMachines(); return new QuantumScheduler(machines, sw, { quantum: QUANTUM }); };
+
+interface PairStep extends Stepped { machine: number }
+
+/**
+ * The pair run one step at a time, written here from the schedule's description (docs/devices.md,
+ * src/vmm/quantumScheduler.ts header) rather than with QuantumScheduler: in each round each
+ * machine runs until its cycle count reaches the next multiple of the quantum (computed when
+ * its turn begins), then the switch forwards the round's frames. Records, for each step of
+ * the pair (index s - 1 for step s), the machine that took it, the EIP before it, its kind and
+ * vector; and how the run ended, to check against run-pair's uncut run.
+ */
+function stepPairPlain() {
+  const { sw, machines, serial } = pairMachines();
+  const steps: PairStep[] = [];
+  const ends: (string | null)[] = [null, null];
+  for (let round = 0; ends.some((e) => e === null); round++) {
+    if (round > 10_000) throw new Error("the pair did not end");
+    machines.forEach((m, i) => {
+      if (ends[i] !== null) return;
+      const boundary = (Math.floor(m.cpu.accounting.cycles() / QUANTUM) + 1) * QUANTUM;
+      for (;;) {
+        const eip = m.cpu.s[8] >>> 0, retired = m.cpu.retired, before = retired + m.cpu.eventsDelivered;
+        const vectors = Float64Array.from(m.cpu.eventsByVector);
+        const r = m.run({ maxInstructions: 1, untilCycle: boundary });
+        if (m.cpu.retired + m.cpu.eventsDelivered > before) {
+          let vector = -1;
+          for (let v = 0; v < 256; v++) if (m.cpu.eventsByVector[v] !== vectors[v]) vector = v;
+          steps.push({ machine: i, eip, kind: m.cpu.retired > retired ? "instruction" : "event", vector });
+        }
+        if (r.reason === "limit") continue;
+        if (r.reason !== "quantum") ends[i] = `${r.reason} ${r.exitCode}`;
+        break;
+      }
+    });
+    sw.flush();
+  }
+  return { steps, ends, machines, serial };
+}
+
+describe("lockstep of a linked pair (netping and netpong on run-pair's switch)", () => {
+  let plain: ReturnType<typeof stepPairPlain> | null = null;
+  const reference = () => (plain ??= stepPairPlain());
+
+  it("the one-step-at-a-time reference ends as run-pair's uncut run (same ends, instructions, cycles, output)", () => {
+    const ref = reference();
+    const { sw, machines, serial } = pairMachines();
+    const r = runInQuanta(machines, sw, { quantum: QUANTUM });
+    expect(ref.ends).toEqual(r.results.map((x) => `${x.reason} ${x.exitCode}`));
+    expect(ref.machines.map((m) => [m.cpu.retired, m.cpu.eventsDelivered, m.cpu.accounting.cycles()]))
+      .toEqual(machines.map((m) => [m.cpu.retired, m.cpu.eventsDelivered, m.cpu.accounting.cycles()]));
+    expect(ref.serial).toEqual(serial);
+    expect(ref.steps.length).toBe(machines.reduce((n, m) => n + m.cpu.retired + m.cpu.eventsDelivered, 0));
+  });
+
+  // The search's premise for a pair: its schedule stopped after every step and resumed ends
+  // exactly as one uncut run (each turn keeps the boundary it computed when it began).
+  it("the schedule cut after every step ends as one uncut run, byte for byte", () => {
+    const uncut = pairSystem(), cut = pairSystem();
+    uncut.runTo();
+    for (let s = 1; !cut.done; s++) cut.runTo(s);
+    expect([cut.rounds, cut.steps, cut.results]).toEqual([uncut.rounds, uncut.steps, uncut.results]);
+    cut.machines.forEach((m, i) => expect(Buffer.from(m.cpu.flat).equals(Buffer.from(uncut.machines[i].cpu.flat))).toBe(true));
+  });
+
+  /** Lockstep of the pair against itself, machine B of the second copy perturbed after K steps. */
+  const plantedPair = (k: number, perturb: (b: Machine) => void, every = 1000) =>
+    runLockstepSystems(pairSystem, pairSystem, { every, pauses: [{ at: k, action: (_a, b) => perturb(b[1]) }] });
+
+  function expectPairFound(r: ReturnType<typeof plantedPair>, k: number, fields: string[]) {
+    const d = r.difference!, want = reference().steps[k]; // step k + 1
+    expect(d).not.toBeNull();
+    expect([d.step, d.identicalAt, d.exact, d.machines]).toEqual([k + 1, k, true, ["B"]]);
+    expect([d.what!.machine, d.what!.eip, d.what!.kind]).toEqual([["A", "B"][want.machine], want.eip, want.kind]);
+    if (want.kind === "event") expect(d.what!.vector).toBe(want.vector);
+    expect(d.fields.map((f) => f.field)).toEqual(fields);
+    expect(d.text).toContain(`first difference in step ${k + 1}`);
+    expect(d.text).toContain("machine B differs");
+    return want;
+  }
+
+  // DR3 is read only by breakpoint matching, which DR7 disables (0x400 from reset; neither
+  // guest writes a debug register), and only MOV DR3 writes it: a flipped bit stays flipped.
+  it("DR3 of machine B flipped while machine A runs its quantum: reported at the next step, taken by A", () => {
+    const steps = reference().steps;
+    const k = steps.findIndex((x, i) => i >= 5000 && x.machine === 0); // step k + 1 is A's
+    const want = expectPairFound(plantedPair(k, (b) => { b.cpu.s[DR3] ^= 0x10; }), k, ["B: DR3"]);
+    expect(want.machine).toBe(0);
+  });
+
+  it("DR3 of machine B flipped just before B takes an interrupt (its NIC's, IRQ 12): reported at that event", () => {
+    const steps = reference().steps;
+    const k = steps.findIndex((x, i) => i >= 3000 && x.machine === 1 && x.kind === "event");
+    expect(k).toBeGreaterThan(0);
+    const want = expectPairFound(plantedPair(k, (b) => { b.cpu.s[DR3] ^= 0x10; }), k, ["B: DR3"]);
+    expect([want.machine, want.kind]).toEqual([1, "event"]);
+  });
+
+  // netpong keeps all its data in its image's bss (guests/netpong.asm: idt, frame, stack; no
+  // paging), and its NIC writes only into the buffers it posts there: the last byte of its
+  // 4 MiB is never touched. Flipped, it is found by the RAM compare of the search's last stage.
+  // K is on a comparison (every 1024 steps), where the replay last finds memory equal, so the
+  // last stage (memory of both machines compared after each step from there) has one step to do.
+  it("the last RAM byte of machine B changed: found by the RAM compare, in the machine named", () => {
+    const k = 7 * 1024;
+    expectPairFound(plantedPair(k, (b) => { b.cpu.ram[PAIR_RAM - 1] ^= 0xff; }, 1024), k, ["B: RAM[0x003fffff]", "B: RAM bytes that differ"]);
   });
 });
