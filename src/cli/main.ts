@@ -79,7 +79,12 @@ usage:
                                  not 0, else B's
       --quantum CYCLES           cycles per quantum (default ${DEFAULT_QUANTUM})
       --append-a TEXT, --append-b TEXT   each guest's command line
-      (and --max-instructions, --ram, --profile, --json for both)
+      --lockstep                 run the pair on engines ts and wasm (two copies of
+                                 the pair, each in the same quantum schedule), both
+                                 machines compared; a difference names the machine
+                                 (exit status 71). --lockstep-every and
+                                 --lockstep-engines as for run
+      (and --max-instructions, --ram, --profile, --engine, --json for both)
   vmxlab trace IMAGE --walks [run options]
                                  run a guest and print one JSON line per page walk
                                  (address, every entry read, result); serial output
@@ -533,7 +538,8 @@ function pairOutput(json: boolean) {
 /** The end of a run-pair: its JSON object or its summary lines; returns the exit status (A's if not 0, else B's). */
 function finishPair(pair: Pair, quantum: number, seconds: number, out: ReturnType<typeof pairOutput>, json: boolean, extra: Record<string, unknown> = {}): number {
   const { sides, scheduler, sw } = pair;
-  const results = scheduler.results as RunResult[];
+  // A machine still running was stopped where lockstep found a difference: as at a limit.
+  const results = scheduler.results.map((r, i): RunResult => r ?? { reason: "limit", instructions: sides[i].machine.cpu.retired });
   const statuses = results.map(exitStatusOf);
   const status = statuses[0] !== 0 ? statuses[0] : statuses[1];
   if (json) {
