@@ -439,9 +439,11 @@ function stepPairPlain() {
   return { steps, ends, machines, serial };
 }
 
+let pairPlain: ReturnType<typeof stepPairPlain> | null = null;
+/** stepPairPlain's run, made once for the file. */
+const reference = () => (pairPlain ??= stepPairPlain());
+
 describe("lockstep of a linked pair (netping and netpong on run-pair's switch)", () => {
-  let plain: ReturnType<typeof stepPairPlain> | null = null;
-  const reference = () => (plain ??= stepPairPlain());
 
   it("the one-step-at-a-time reference ends as run-pair's uncut run (same ends, instructions, cycles, output)", () => {
     const ref = reference();
@@ -564,7 +566,7 @@ describe("the difference report of the command line (status 71)", () => {
   // The pair (4 MiB each, as in (c)); machine B of the second copy perturbed after K steps.
   // Step K + 1 is taken by the machine the reference schedule says, at the EIP it says.
   it("run-pair --lockstep: names the machine that took the step and the machine that differs", () => {
-    const steps = stepPairPlain().steps;
+    const steps = reference().steps;
     const k = steps.findIndex((x, i) => i >= 4000 && x.machine === 0);
     const want = steps[k];
     const args = ["run-pair", "guests/netping.elf", "guests/netpong.elf", "--ram", "4", "--lockstep", "--lockstep-engines", ENGINE_PAIR.join(","), "--lockstep-every", "1000"];
