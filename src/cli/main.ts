@@ -6,7 +6,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { Machine, RunResult, VirtioDeviceSpec, EngineError, EngineName, ENGINE_NAMES } from "../vmm/machine.js";
-import { runLockstep } from "../vmm/lockstep.js";
+import { runLockstep, runLockstepSystems, stateWordIndex, SystemLockstepOptions } from "../vmm/lockstep.js";
 import { ImageError, ImageFormat, planLoad } from "../vmm/loader.js";
 import { disassemble } from "../isa/disasm.js";
 import { Access } from "../core/memory.js";
@@ -17,7 +17,7 @@ import { DiskImage } from "../vmm/diskImage.js";
 import { builtinProfileNames, loadProfile, DEFAULT_PROFILE_NAME } from "../cost/profiles.js";
 import { VirtioNet, defaultMac, formatMac } from "../dev/virtio/net.js";
 import { EthernetSwitch } from "../dev/ethernetSwitch.js";
-import { runInQuanta, DEFAULT_QUANTUM } from "../vmm/quantumScheduler.js";
+import { QuantumScheduler, DEFAULT_QUANTUM } from "../vmm/quantumScheduler.js";
 import { UdpTunnel, TunnelError } from "../vmm/udpTunnel.js";
 import { HostRunner, HostRunResult } from "../vmm/hostRunner.js";
 import { streamInput } from "../vmm/consoleInput.js";
@@ -79,7 +79,12 @@ usage:
                                  not 0, else B's
       --quantum CYCLES           cycles per quantum (default ${DEFAULT_QUANTUM})
       --append-a TEXT, --append-b TEXT   each guest's command line
-      (and --max-instructions, --ram, --profile, --json for both)
+      --lockstep                 run the pair on engines ts and wasm (two copies of
+                                 the pair, each in the same quantum schedule), both
+                                 machines compared; a difference names the machine
+                                 (exit status 71). --lockstep-every and
+                                 --lockstep-engines as for run
+      (and --max-instructions, --ram, --profile, --engine, --json for both)
   vmxlab trace IMAGE --walks [run options]
                                  run a guest and print one JSON line per page walk
                                  (address, every entry read, result); serial output
@@ -393,6 +398,40 @@ async function runLive(p: Parsed, machine: Machine, path: string, nic: VirtioNet
 
 const LOCKSTEP_DIFFERENCE_STATUS = 71;
 
+/** `--lockstep-engines A,B` and `--lockstep-every N` (run and run-pair). */
+function lockstepFlags(p: Parsed): { engines: [EngineName, EngineName]; every: number } {
+  if (p.flags.has("--engine")) throw new UsageError("--engine and --lockstep both choose engines: use --lockstep-engines A,B");
+  const pair = p.flags.get("--lockstep-engines") ?? "ts,wasm";
+  const engines = typeof pair === "string" ? pair.split(",") : [];
+  if (engines.length !== 2) throw new UsageError(`--lockstep-engines needs two engines like ts,wasm, not "${String(pair)}"`);
+  const chosen = engines.map((e) => { if (!ENGINE_NAMES.includes(e as EngineName)) throw new UsageError(`--lockstep-engines: unknown engine "${e}" (expected ${ENGINE_NAMES.join(" or ")})`); return e as EngineName; });
+  const every = numberFlag(p, "--lockstep-every", 65536);
+  if (every < 1) throw new UsageError("--lockstep-every needs at least 1 step");
+  return { engines: [chosen[0], chosen[1]], every };
+}
+
+/** The environment variable of the test-only perturbation (docs/lockstep.md, "Testing the report"). */
+const PERTURB_VARIABLE = "VMXLAB_TEST_LOCKSTEP_PERTURB";
+
+/**
+ * For tests of the report only: `STEP:REGISTER:XORMASK[:MACHINE]` flips bits of a state word
+ * of the second side's machine (A unless named) when both sides have done STEP steps, so a
+ * test can see what a user would be shown for an engine difference. Announced on stderr.
+ */
+function testPerturbation(machines: string[]): SystemLockstepOptions["pauses"] {
+  const v = process.env[PERTURB_VARIABLE];
+  if (v === undefined || v === "") return [];
+  const m = /^(\d+):([A-Za-z0-9_.]+):(0x[0-9a-fA-F]+|\d+)(?::([A-Z]))?$/.exec(v);
+  const word = m ? stateWordIndex(m[2]) : -1;
+  const machine = m ? machines.indexOf(m[4] ?? machines[0]) : -1;
+  if (!m || word < 0 || machine < 0 || Number(m[3]) > 0xffffffff) {
+    throw new UsageError(`${PERTURB_VARIABLE} (for tests only) needs STEP:REGISTER:XORMASK[:MACHINE] with a state word like DR3 and machine ${machines.join(" or ")}, not "${v}"`);
+  }
+  const at = Number(m[1]), mask = Number(m[3]);
+  process.stderr.write(`vmxlab: ${PERTURB_VARIABLE} is set (for tests only): the second side's machine ${machines[machine]} gets ${m[2]} ^= ${m[3]} after step ${at}\n`);
+  return [{ at, action: (_a, b) => { b[machine].cpu.s[word] ^= mask; } }];
+}
+
 /**
  * `vmxlab run IMAGE --lockstep`: the guest on two engines side by side (src/vmm/lockstep.ts,
  * docs/lockstep.md). Each machine runs on its own copy of every disk image, made afresh from
@@ -404,13 +443,7 @@ function runLockstepCli(p: Parsed): number {
     if (p.flags.has(f)) throw new UsageError(`${f} is not available with --lockstep (host input is not deterministic, so a replay could not repeat the run)`);
   }
   if (interactive(p)) throw new UsageError("--lockstep needs --serial-input from a file or a pipe, not a terminal (the input must be read to its end first)");
-  if (p.flags.has("--engine")) throw new UsageError("--engine and --lockstep both choose engines: use --lockstep-engines A,B");
-  const pair = p.flags.get("--lockstep-engines") ?? "ts,wasm";
-  const engines = typeof pair === "string" ? pair.split(",") : [];
-  if (engines.length !== 2) throw new UsageError(`--lockstep-engines needs two engines like ts,wasm, not "${String(pair)}"`);
-  const chosen = engines.map((e) => { if (!ENGINE_NAMES.includes(e as EngineName)) throw new UsageError(`--lockstep-engines: unknown engine "${e}" (expected ${ENGINE_NAMES.join(" or ")})`); return e as EngineName; });
-  const every = numberFlag(p, "--lockstep-every", 65536);
-  if (every < 1) throw new UsageError("--lockstep-every needs at least 1 step");
+  const { engines: chosen, every } = lockstepFlags(p);
   const json = p.flags.has("--json");
   const maxInstructions = numberFlag(p, "--max-instructions", Number.MAX_SAFE_INTEGER);
   const serialFlag = p.flags.get("--serial-input"), consoleFlag = p.flags.get("--console-input");
@@ -438,7 +471,8 @@ function runLockstepCli(p: Parsed): number {
     const sink: Pick<Machine, "onSerial" | "onScreen"> = { onSerial: null, onScreen: null };
     const out = outputOf(sink, p, json, false);
     const t0 = process.hrtime.bigint();
-    const r = runLockstep(make(0), make(1), { every, maxSteps: maxInstructions, onSerial: sink.onSerial ?? undefined, onScreen: sink.onScreen ?? undefined });
+    const pauses = testPerturbation(["A"])!.map((x) => ({ at: x.at, action: (ma: Machine, mb: Machine) => x.action([ma], [mb]) }));
+    const r = runLockstep(make(0), make(1), { every, maxSteps: maxInstructions, onSerial: sink.onSerial ?? undefined, onScreen: sink.onScreen ?? undefined, pauses });
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
     const [a, b] = r.names;
     // The disks the two wrote must be the same too (a device writes what the guest asked).
@@ -473,53 +507,111 @@ function runLockstepCli(p: Parsed): number {
   }
 }
 
-/** `vmxlab run-pair A B`: two guests on one virtual switch, run in cycle quanta (src/vmm/quantumScheduler.ts). */
-function runPair(p: Parsed): number {
-  if (p.positional.length !== 3) throw new UsageError("run-pair needs two images: vmxlab run-pair IMAGE_A IMAGE_B");
-  for (const f of ["--net", "--mac", "--interactive", "--timeout", "--append", "--disk", "--pv-blk", "--virtio-blk", "--virtio-console", "--console-input", "--serial-input", "--report", "--lockstep", "--lockstep-every", "--lockstep-engines"]) {
-    if (p.flags.has(f)) throw new UsageError(`${f} is not available with run-pair`);
-  }
-  const json = p.flags.has("--json");
-  const maxInstructions = numberFlag(p, "--max-instructions", Number.MAX_SAFE_INTEGER);
-  const quantum = numberFlag(p, "--quantum", DEFAULT_QUANTUM);
-  if (quantum < 1) throw new UsageError("--quantum needs at least 1 cycle");
+/** The two machines of `vmxlab run-pair` on their switch, and the schedule that runs them. */
+interface Pair { sw: EthernetSwitch; sides: { name: string; nic: VirtioNet; machine: Machine; path: string }[]; scheduler: QuantumScheduler }
+
+/** run-pair's two guests, each with a virtio-net device on one switch (`engine`: both machines'). */
+function buildPair(p: Parsed, quantum: number, maxInstructions: number, engine?: EngineName): Pair {
   const sw = new EthernetSwitch();
-  const names = ["A", "B"];
-  const sides = names.map((name, i) => {
+  const sides = ["A", "B"].map((name, i) => {
     const nic = new VirtioNet(defaultMac(i));
-    const { machine, path } = loadedMachine(p, i + 1, nic, i === 0 ? "--append-a" : "--append-b");
+    const { machine, path } = loadedMachine(p, i + 1, nic, i === 0 ? "--append-a" : "--append-b", engine === undefined ? {} : { engine });
     nic.link = sw.addPort((frame) => nic.receive(frame));
-    const serial: number[] = [];
-    let line: number[] = [];
-    const prefix = Buffer.from(`[${name}] `);
-    const flush = () => { if (line.length > 0) { process.stdout.write(Buffer.concat([prefix, Buffer.from(line)])); line = []; } };
-    machine.onSerial = json ? (b) => serial.push(b) : (b) => { line.push(b); if (b === 10) flush(); };
-    return { name, nic, machine, path, serial, flush };
+    return { name, nic, machine, path };
   });
-  const t0 = process.hrtime.bigint();
-  const { results, rounds } = runInQuanta(sides.map((s) => s.machine), sw, { quantum, maxInstructions });
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  return { sw, sides, scheduler: new QuantumScheduler(sides.map((s) => s.machine), sw, { quantum, maxInstructions }) };
+}
+
+/** run-pair's output: each machine's serial lines prefixed "[A] " / "[B] ", or kept for --json. */
+function pairOutput(json: boolean) {
+  const serial: number[][] = [[], []];
+  const lines: number[][] = [[], []];
+  const prefixes = ["A", "B"].map((n) => Buffer.from(`[${n}] `));
+  const flushOne = (i: number) => { if (lines[i].length > 0) { process.stdout.write(Buffer.concat([prefixes[i], Buffer.from(lines[i])])); lines[i] = []; } };
+  return {
+    serial,
+    onSerial: (b: number, i: number) => { if (json) serial[i].push(b); else { lines[i].push(b); if (b === 10) flushOne(i); } },
+    flush: () => { flushOne(0); flushOne(1); },
+  };
+}
+
+/** The end of a run-pair: its JSON object or its summary lines; returns the exit status (A's if not 0, else B's). */
+function finishPair(pair: Pair, quantum: number, seconds: number, out: ReturnType<typeof pairOutput>, json: boolean, extra: Record<string, unknown> = {}): number {
+  const { sides, scheduler, sw } = pair;
+  // A machine still running was stopped where lockstep found a difference: as at a limit.
+  const results = scheduler.results.map((r, i): RunResult => r ?? { reason: "limit", instructions: sides[i].machine.cpu.retired });
   const statuses = results.map(exitStatusOf);
   const status = statuses[0] !== 0 ? statuses[0] : statuses[1];
   if (json) {
     process.stdout.write(JSON.stringify({
-      schema: "vmxlab.run-pair/1", quantum, rounds, exitStatus: status, hostSeconds: Number(seconds.toFixed(6)), switch: sw.counters,
+      schema: "vmxlab.run-pair/1", quantum, rounds: scheduler.rounds, exitStatus: status, hostSeconds: Number(seconds.toFixed(6)), switch: sw.counters,
       machines: sides.map((s, i) => ({
         name: s.name, image: s.path, mac: formatMac(s.nic.mac), reason: results[i].reason, exitCode: results[i].exitCode ?? null, exitStatus: statuses[i],
         instructions: results[i].instructions, cycles: s.machine.cpu.accounting.cycles(), message: results[i].message ?? null,
-        serial: Buffer.from(s.serial).toString("latin1"), net: s.nic.counters,
+        serial: Buffer.from(out.serial[i]).toString("latin1"), net: s.nic.counters,
       })),
+      ...extra,
     }) + "\n");
   } else {
-    for (const s of sides) s.flush();
+    out.flush();
     sides.forEach((s, i) => {
       const r = results[i];
       const why = r.reason === "debug-exit" ? `debug-exit ${r.exitCode}` : r.reason + (r.message ? ` (${r.message})` : "");
       process.stderr.write(`${i === 0 ? "\n" : ""}vmxlab: [${s.name}] stopped: ${why}; ${r.instructions} instructions, ${s.machine.cpu.accounting.cycles()} cycles; ` +
         `frames sent ${s.nic.counters.txFrames}, received ${s.nic.counters.rxFrames}\n`);
     });
-    process.stderr.write(`vmxlab: ${rounds} quanta of ${quantum} cycles in ${seconds.toFixed(3)} s\n`);
+    process.stderr.write(`vmxlab: ${scheduler.rounds} quanta of ${quantum} cycles in ${seconds.toFixed(3)} s\n`);
   }
+  return status;
+}
+
+/** `vmxlab run-pair A B`: two guests on one virtual switch, run in cycle quanta (src/vmm/quantumScheduler.ts). */
+function runPair(p: Parsed): number {
+  if (p.positional.length !== 3) throw new UsageError("run-pair needs two images: vmxlab run-pair IMAGE_A IMAGE_B");
+  for (const f of ["--net", "--mac", "--interactive", "--timeout", "--append", "--disk", "--pv-blk", "--virtio-blk", "--virtio-console", "--console-input", "--serial-input", "--report"]) {
+    if (p.flags.has(f)) throw new UsageError(`${f} is not available with run-pair`);
+  }
+  const json = p.flags.has("--json");
+  const maxInstructions = numberFlag(p, "--max-instructions", Number.MAX_SAFE_INTEGER);
+  const quantum = numberFlag(p, "--quantum", DEFAULT_QUANTUM);
+  if (quantum < 1) throw new UsageError("--quantum needs at least 1 cycle");
+  if (p.flags.has("--lockstep")) return runPairLockstep(p, quantum, maxInstructions, json);
+  for (const f of ["--lockstep-every", "--lockstep-engines"]) if (p.flags.has(f)) throw new UsageError(`${f} needs --lockstep`);
+  const pair = buildPair(p, quantum, maxInstructions);
+  const out = pairOutput(json);
+  pair.sides.forEach((s, i) => { s.machine.onSerial = (b) => out.onSerial(b, i); });
+  const t0 = process.hrtime.bigint();
+  pair.scheduler.runTo();
+  return finishPair(pair, quantum, Number(process.hrtime.bigint() - t0) / 1e9, out, json);
+}
+
+/**
+ * `vmxlab run-pair A B --lockstep`: the pair on one engine and a second copy of it on the
+ * other, both stepped in the order of the one quantum schedule (QuantumScheduler) and
+ * compared, both machines of each, with the search and report of `run --lockstep`.
+ */
+function runPairLockstep(p: Parsed, quantum: number, maxInstructions: number, json: boolean): number {
+  const { engines, every } = lockstepFlags(p);
+  const pairs = new WeakMap<QuantumScheduler, Pair>();
+  const make = (k: 0 | 1) => () => { const pair = buildPair(p, quantum, maxInstructions, engines[k]); pairs.set(pair.scheduler, pair); return pair.scheduler; };
+  const out = pairOutput(json);
+  const t0 = process.hrtime.bigint();
+  const r = runLockstepSystems(make(0), make(1), { every, machineNames: ["A", "B"], onSerial: out.onSerial, pauses: testPerturbation(["A", "B"]) });
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const [a, b] = r.names;
+  if (r.difference !== null && !json) {
+    out.flush();
+    process.stderr.write("\n" + r.difference.text + "\n");
+    return LOCKSTEP_DIFFERENCE_STATUS;
+  }
+  const pair = pairs.get(r.systems[0]) as Pair; // the main run's first side: its output was shown
+  const summary = {
+    engines: r.names, every, steps: r.steps, comparisons: r.comparisons, ramComparisons: r.ramComparisons,
+    difference: r.difference === null ? null : { step: r.difference.step, identicalAt: r.difference.identicalAt, exact: r.difference.exact, machines: r.difference.machines, what: r.difference.what, fields: r.difference.fields, text: r.difference.text },
+  };
+  const status = finishPair(pair, quantum, seconds, out, json, { lockstep: summary });
+  if (r.difference !== null) return LOCKSTEP_DIFFERENCE_STATUS;
+  if (!json) process.stderr.write(`lockstep: ${r.steps} steps of the pair, no difference (${a} and ${b}, compared every ${every} steps: ${r.comparisons} times, RAM ${r.ramComparisons} times)\n`);
   return status;
 }
 

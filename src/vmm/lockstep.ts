@@ -23,6 +23,12 @@
 // Not compared: the decoded-instruction cache and code-page map (an engine's cache; a
 // stale entry shows up as a difference in what runs) and device objects (host-side: they
 // only change through the CPU's accesses and the step and cycle counts, all compared).
+//
+// A side may be several machines run by one deterministic schedule (a LockstepSystem: two
+// guests on a virtual switch, src/vmm/quantumScheduler.ts). Its step count is the sum of
+// its machines'; each machine is compared with the other side's machine of the same index,
+// and the schedule's own state (LockstepSystem.compared) too. One machine alone is the
+// system SingleMachine.
 
 import { Machine, RunResult } from "./machine.js";
 import {
@@ -34,6 +40,78 @@ import { disassemble } from "../isa/disasm.js";
 
 /** Builds one side's machine with the guest loaded and its input queued; called again for each replay. */
 export type MachineFactory = () => Machine;
+
+/**
+ * One side of a lockstep run: its machines and the deterministic schedule that runs them.
+ * Its factory is called again for each replay and must build the same system from scratch.
+ */
+export interface LockstepSystem {
+  /** The machines; each is compared with the other side's machine of the same index. */
+  readonly machines: readonly Machine[];
+  /** Steps done by all its machines since it was built (the unit of `every`, pauses and reports). */
+  readonly steps: number;
+  /** True once the whole run has ended. */
+  readonly done: boolean;
+  /** How each machine's run ended, null while it goes on. */
+  readonly results: readonly (RunResult | null)[];
+  /**
+   * Runs until `target` steps in all, stopping right after that step, or to the end. The
+   * run must not depend on how it is cut into calls (the search steps one at a time).
+   */
+  runTo(target: number): void;
+  /** The schedule's own state, compared too (e.g. quanta begun, frames waiting in a switch). */
+  compared?(): [string, number][];
+}
+
+/** One machine run alone, in Machine.run calls of the lengths asked for. */
+export class SingleMachine implements LockstepSystem {
+  readonly machines: Machine[];
+  readonly results: (RunResult | null)[] = [null];
+  /** Steps and instructions retired when it was wrapped. */
+  readonly startSteps: number;
+  readonly startRetired: number;
+
+  constructor(readonly machine: Machine) {
+    this.machines = [machine];
+    this.startRetired = machine.cpu.retired;
+    this.startSteps = machine.cpu.retired + machine.cpu.eventsDelivered;
+  }
+
+  get steps(): number { return this.machine.cpu.retired + this.machine.cpu.eventsDelivered - this.startSteps; }
+  get done(): boolean { return this.results[0] !== null; }
+
+  runTo(target: number): void {
+    if (this.done || this.steps >= target) return;
+    const r = this.machine.run({ maxInstructions: target - this.steps });
+    if (r.reason !== "limit") this.results[0] = r;
+  }
+}
+
+/** runLockstepSystems' options: LockstepOptions for sides of several machines. */
+export interface SystemLockstepOptions {
+  every?: number;
+  ramEvery?: number;
+  maxSteps?: number;
+  names?: [string, string];
+  /** The machines' names in reports (default A, B, ...), used when a side has more than one. */
+  machineNames?: string[];
+  /** Serial output of side A's machine `machine` as it comes; side B's is only compared. */
+  onSerial?: (byte: number, machine: number) => void;
+  onScreen?: (lines: string[], machine: number) => void;
+  /** As LockstepOptions.pauses, with both sides' machines. */
+  pauses?: { at: number; action: (a: readonly Machine[], b: readonly Machine[]) => void }[];
+}
+
+export interface SystemLockstepResult<S extends LockstepSystem> {
+  names: [string, string];
+  /** The systems of the main run, stopped where the run ended or the difference was seen. */
+  systems: [S, S];
+  /** Steps done by side A. */
+  steps: number;
+  comparisons: number;
+  ramComparisons: number;
+  difference: LockstepDifference | null;
+}
 
 export interface LockstepOptions {
   /** Steps between comparisons (default 65536). 1 compares after every instruction. */
@@ -62,6 +140,8 @@ export interface FieldValues {
   a: string;
   b: string;
   differs: boolean;
+  /** The machine the field belongs to, when a side has several (its name, e.g. "B"). */
+  machine?: string;
 }
 
 /** What machine A (or B, when A had stopped) did in the step that made the states differ. */
@@ -80,6 +160,10 @@ export interface StepInfo {
   text: string;
   /** The vector delivered, for an event. */
   vector?: number;
+  /** The machine that took the step, when a side has several (its name, e.g. "A"). */
+  machine?: string;
+  /** Its own steps before this one, when a side has several. */
+  machineStep?: number;
 }
 
 export interface LockstepDifference {
@@ -89,9 +173,11 @@ export interface LockstepDifference {
   identicalAt: number;
   /** True when the step was pinned down (identicalAt = step - 1); false when a replay did not reproduce it. */
   exact: boolean;
-  /** Instructions retired and events delivered before that step (machine A). */
+  /** Instructions retired and events delivered before that step (by the machine that took it). */
   retiredBefore: number;
   deliveredBefore: number;
+  /** When a side has several machines: the names of those that differ (empty: only the schedule's state). */
+  machines?: string[];
   what: StepInfo | null;
   /** Every field that differs after the step. */
   fields: FieldValues[];
@@ -260,20 +346,16 @@ class Probe {
     return String(v);
   }
 }
-
 // ---- One side of a run ----
 
-class Side {
+/** One machine of a side: its serial output and its compared values. */
+class Unit {
   readonly serial: number[] = [];
   /** Serial bytes already found equal to the other side's (set on side A only). */
   serialChecked = 0;
   readonly probe: Probe;
   values: Float64Array;
   previous: Float64Array;
-  /** How the run ended, or null while it goes on. */
-  end: RunResult | null = null;
-  /** Instructions retired when the run started (Machine.run reports per call). */
-  readonly startRetired: number;
 
   constructor(readonly machine: Machine, forward: ((b: number) => void) | null, screen: ((lines: string[]) => void) | null) {
     machine.onSerial = forward === null ? (b) => { this.serial.push(b); } : (b) => { this.serial.push(b); forward(b); };
@@ -281,21 +363,40 @@ class Side {
     this.probe = new Probe(machine, () => this.serial.length);
     this.values = new Float64Array(this.probe.length);
     this.previous = new Float64Array(this.probe.length);
-    this.startRetired = machine.cpu.retired;
   }
 
   get steps(): number { return this.machine.cpu.retired + this.machine.cpu.eventsDelivered; }
 
-  /** Runs up to `target` steps unless the run has ended. */
-  runTo(target: number): void {
-    if (this.end !== null || this.steps >= target) return;
-    const r = this.machine.run({ maxInstructions: target - this.steps });
-    if (r.reason !== "limit") this.end = r;
-  }
-
   sample(): void {
     const t = this.previous; this.previous = this.values; this.values = t;
     this.probe.read(this.values);
+  }
+}
+
+class Side {
+  readonly units: Unit[];
+  /** The schedule's compared state at the last sample. */
+  extra: [string, number][] = [];
+  /** Each machine's name in field names: "" when the side has one machine, else "B: ". */
+  readonly prefixes: string[];
+
+  constructor(readonly system: LockstepSystem, machineNames: string[], forward: ((b: number, machine: number) => void) | null,
+    screen: ((lines: string[], machine: number) => void) | null) {
+    this.units = system.machines.map((m, i) => new Unit(m, forward === null ? null : (b) => forward(b, i), screen === null ? null : (l) => screen(l, i)));
+    this.prefixes = this.units.map((_, i) => (this.units.length > 1 ? `${machineNames[i]}: ` : ""));
+  }
+
+  get steps(): number { return this.system.steps; }
+  get done(): boolean { return this.system.done; }
+
+  /** Runs up to `target` steps unless the run has ended. */
+  runTo(target: number): void {
+    if (!this.system.done && this.system.steps < target) this.system.runTo(target);
+  }
+
+  sample(): void {
+    for (const u of this.units) u.sample();
+    this.extra = this.system.compared?.() ?? [];
   }
 }
 
@@ -307,68 +408,70 @@ function endText(r: RunResult | null): string {
 
 // ---- Comparisons ----
 
-/** Everything but memory: the probes, how the runs ended, and the serial bytes not compared yet. */
+/** Everything but memory: the probes, how the runs ended, the serial bytes not compared yet, the schedule. */
 function compareCheap(a: Side, b: Side): FieldValues[] {
   const out: FieldValues[] = [];
-  if (a.values.length !== b.values.length) {
-    out.push({ field: "TLB geometry or disks", a: `${a.values.length} values`, b: `${b.values.length} values`, differs: true });
-    return out;
-  }
-  const x = a.values, y = b.values;
-  for (let i = 0; i < x.length; i++) {
-    if (x[i] !== y[i]) out.push({ field: a.probe.name(i), a: a.probe.format(i, x[i]), b: a.probe.format(i, y[i]), differs: true });
-  }
-  const ea = endText(a.end), eb = endText(b.end);
-  if (ea !== eb) out.push({ field: "run", a: ea, b: eb, differs: true });
-  const n = Math.min(a.serial.length, b.serial.length);
-  for (let i = a.serialChecked; i < n; i++) {
-    if (a.serial[i] !== b.serial[i]) {
-      out.push({ field: `serial byte ${i}`, a: byteText(a.serial[i]), b: byteText(b.serial[i]), differs: true });
-      return out;
+  if (a.units.length !== b.units.length) return [{ field: "machines", a: String(a.units.length), b: String(b.units.length), differs: true }];
+  a.units.forEach((ua, k) => {
+    const ub = b.units[k], prefix = a.prefixes[k], machine = prefix === "" ? {} : { machine: prefix.slice(0, -2) };
+    const add = (field: string, x: string, y: string) => { out.push({ field: prefix + field, a: x, b: y, differs: true, ...machine }); };
+    if (ua.values.length !== ub.values.length) { add("TLB geometry or disks", `${ua.values.length} values`, `${ub.values.length} values`); return; }
+    const x = ua.values, y = ub.values;
+    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) add(ua.probe.name(i), ua.probe.format(i, x[i]), ua.probe.format(i, y[i]));
+    const ea = endText(a.system.results[k]), eb = endText(b.system.results[k]);
+    if (ea !== eb) add("run", ea, eb);
+    const n = Math.min(ua.serial.length, ub.serial.length);
+    for (let i = ua.serialChecked; i < n; i++) {
+      if (ua.serial[i] !== ub.serial[i]) { add(`serial byte ${i}`, byteText(ua.serial[i]), byteText(ub.serial[i])); return; }
     }
-  }
-  a.serialChecked = n;
+    ua.serialChecked = n;
+  });
+  if (a.extra.length !== b.extra.length) out.push({ field: "schedule values", a: String(a.extra.length), b: String(b.extra.length), differs: true });
+  else a.extra.forEach(([name, v], i) => { if (b.extra[i][0] !== name || b.extra[i][1] !== v) out.push({ field: name, a: String(v), b: `${b.extra[i][1]}`, differs: true }); });
   return out;
 }
 
 const byteText = (v: number) => `0x${v.toString(16).padStart(2, "0")}${v >= 0x20 && v < 0x7f ? ` '${String.fromCharCode(v)}'` : ""}`;
 
 /** Regions compared byte for byte: guest RAM and the TLB direct maps. */
-function memoryRegions(m: Machine): { name: string; offset: number; bytes: number; unit: number; base: number }[] {
+function memoryRegions(m: Machine): { name: string; offset: number; bytes: number; unit: number }[] {
   return [
-    { name: "RAM", offset: RAM_OFFSET, bytes: m.ramBytes, unit: 1, base: 0 },
-    { name: "data-TLB map, linear page", offset: DTLB_MAP_OFFSET, bytes: TLB_ENTRIES * 4, unit: 4, base: 0 },
-    { name: "instruction-TLB map, linear page", offset: ITLB_MAP_OFFSET, bytes: TLB_ENTRIES * 4, unit: 4, base: 0 },
+    { name: "RAM", offset: RAM_OFFSET, bytes: m.ramBytes, unit: 1 },
+    { name: "data-TLB map, linear page", offset: DTLB_MAP_OFFSET, bytes: TLB_ENTRIES * 4, unit: 4 },
+    { name: "instruction-TLB map, linear page", offset: ITLB_MAP_OFFSET, bytes: TLB_ENTRIES * 4, unit: 4 },
   ];
 }
 
 function compareMemory(a: Side, b: Side): FieldValues[] {
   const out: FieldValues[] = [];
-  const ma = a.machine, mb = b.machine;
-  if (ma.ramBytes !== mb.ramBytes) return [{ field: "RAM size", a: String(ma.ramBytes), b: String(mb.ramBytes), differs: true }];
-  for (const r of memoryRegions(ma)) {
-    const x = Buffer.from(ma.cpu.buffer, ma.cpu.base + r.offset, r.bytes), y = Buffer.from(mb.cpu.buffer, mb.cpu.base + r.offset, r.bytes);
-    if (x.equals(y)) continue;
-    // Name the first few differing bytes (RAM) or map entries (TLB maps), and how many there are.
-    let count = 0;
-    const shown: FieldValues[] = [];
-    if (r.unit === 1) {
-      for (let i = 0; i < r.bytes; i++) {
-        if (x[i] === y[i]) continue;
-        count++;
-        if (shown.length < 8) shown.push({ field: `RAM[0x${i.toString(16).padStart(8, "0")}]`, a: byteText(x[i]), b: byteText(y[i]), differs: true });
+  a.units.forEach((ua, k) => {
+    const ma = ua.machine, mb = b.units[k].machine, prefix = a.prefixes[k], machine = prefix === "" ? {} : { machine: prefix.slice(0, -2) };
+    const row = (field: string, x: string, y: string): FieldValues => ({ field: prefix + field, a: x, b: y, differs: true, ...machine });
+    if (ma.ramBytes !== mb.ramBytes) { out.push(row("RAM size", String(ma.ramBytes), String(mb.ramBytes))); return; }
+    for (const r of memoryRegions(ma)) {
+      const x = Buffer.from(ma.cpu.buffer, ma.cpu.base + r.offset, r.bytes), y = Buffer.from(mb.cpu.buffer, mb.cpu.base + r.offset, r.bytes);
+      if (x.equals(y)) continue;
+      // Name the first few differing bytes (RAM) or map entries (TLB maps), and how many there are.
+      let count = 0;
+      const shown: FieldValues[] = [];
+      if (r.unit === 1) {
+        for (let i = 0; i < r.bytes; i++) {
+          if (x[i] === y[i]) continue;
+          count++;
+          if (shown.length < 8) shown.push(row(`RAM[0x${i.toString(16).padStart(8, "0")}]`, byteText(x[i]), byteText(y[i])));
+        }
+        out.push(...shown, row("RAM bytes that differ", String(count), String(count)));
+      } else {
+        const xi = new Int32Array(ma.cpu.buffer, ma.cpu.base + r.offset, r.bytes >> 2), yi = new Int32Array(mb.cpu.buffer, mb.cpu.base + r.offset, r.bytes >> 2);
+        for (let i = 0; i < xi.length; i++) {
+          if (xi[i] === yi[i]) continue;
+          count++;
+          if (shown.length < 4) shown.push(row(`${r.name} 0x${i.toString(16)}`, "0x" + (xi[i] >>> 0).toString(16), "0x" + (yi[i] >>> 0).toString(16)));
+        }
+        out.push(...shown);
       }
-      out.push(...shown, { field: "RAM bytes that differ", a: String(count), b: String(count), differs: true });
-    } else {
-      const xi = new Int32Array(ma.cpu.buffer, ma.cpu.base + r.offset, r.bytes >> 2), yi = new Int32Array(mb.cpu.buffer, mb.cpu.base + r.offset, r.bytes >> 2);
-      for (let i = 0; i < xi.length; i++) {
-        if (xi[i] === yi[i]) continue;
-        count++;
-        if (shown.length < 4) shown.push({ field: `${r.name} 0x${i.toString(16)}`, a: "0x" + (xi[i] >>> 0).toString(16), b: "0x" + (yi[i] >>> 0).toString(16), differs: true });
-      }
-      out.push(...shown);
     }
-  }
+  });
   return out;
 }
 
@@ -406,22 +509,30 @@ function preStep(m: Machine): PreStep {
   }
   return { cs: s[Reg.SEG_SEL + 1] & 0xffff, eip: s[Reg.EIP] >>> 0, linear, code32: s[Reg.CODE32] !== 0, bytes, retired: m.cpu.retired, delivered: m.cpu.eventsDelivered };
 }
-
-function describeStep(pre: PreStep, side: Side, which: "a" | "b"): StepInfo {
-  const w = side.values, p = side.previous;
+/**
+ * What the side's machine that took the step did in it: the one whose step count moved
+ * since the previous sample (`pres`: each machine just before the step).
+ */
+function describeStep(pres: PreStep[], side: Side, which: "a" | "b", machineNames: string[]): { info: StepInfo; pre: PreStep } {
+  let k = side.units.findIndex((u) => u.values[P_WIDE + Wide.RETIRED] + u.values[P_WIDE + Wide.EVENTS_DELIVERED] !==
+    u.previous[P_WIDE + Wide.RETIRED] + u.previous[P_WIDE + Wide.EVENTS_DELIVERED]);
+  if (k < 0) k = 0;
+  const pre = pres[k], w = side.units[k].values, p = side.units[k].previous;
   const retired = w[P_WIDE + Wide.RETIRED] - p[P_WIDE + Wide.RETIRED];
   const delivered = w[P_WIDE + Wide.EVENTS_DELIVERED] - p[P_WIDE + Wide.EVENTS_DELIVERED];
   let text = "(no bytes mapped at CS:EIP)";
-  if (pre.bytes.length > 0) {
-    const d = disassemble(Uint8Array.from(pre.bytes), { address: pre.eip, code32: pre.code32, count: 1 })[0];
+  const bytes = [...pre.bytes];
+  if (bytes.length > 0) {
+    const d = disassemble(Uint8Array.from(bytes), { address: pre.eip, code32: pre.code32, count: 1 })[0];
     text = d.text;
-    pre.bytes.length = Math.min(pre.bytes.length, d.length);
+    bytes.length = Math.min(bytes.length, d.length);
   }
-  const info: StepInfo = { kind: retired > 0 ? "instruction" : delivered > 0 ? "event" : "stopped", side: which, csSelector: pre.cs, eip: pre.eip, linear: pre.linear, code32: pre.code32, bytes: pre.bytes, text };
+  const info: StepInfo = { kind: retired > 0 ? "instruction" : delivered > 0 ? "event" : "stopped", side: which, csSelector: pre.cs, eip: pre.eip, linear: pre.linear, code32: pre.code32, bytes, text };
   if (info.kind === "event") {
     for (let v = 0; v < 256; v++) if (w[P_VECTORS + v] !== p[P_VECTORS + v]) { info.vector = v; break; }
   }
-  return info;
+  if (side.units.length > 1) { info.machine = machineNames[k]; info.machineStep = pre.retired + pre.delivered + 1; }
+  return { info, pre };
 }
 
 // ---- The run ----
@@ -431,6 +542,28 @@ function describeStep(pre: PreStep, side: Side, which: "a" | "b"): StepInfo {
  * returns where the first difference is, or null in `difference` when there was none.
  */
 export function runLockstep(makeA: MachineFactory, makeB: MachineFactory, options: LockstepOptions = {}): LockstepResult {
+  const { pauses, onSerial, onScreen, ...rest } = options;
+  const r = runLockstepSystems(() => new SingleMachine(makeA()), () => new SingleMachine(makeB()), {
+    ...rest,
+    onSerial: onSerial === undefined ? undefined : (b) => onSerial(b),
+    onScreen: onScreen === undefined ? undefined : (lines) => onScreen(lines),
+    pauses: pauses?.map((p) => ({ at: p.at, action: (a, b) => p.action(a[0], b[0]) })),
+  });
+  const [a, b] = r.systems;
+  const instructions = a.machine.cpu.retired - a.startRetired;
+  const end = a.results[0] ?? { reason: "limit" as const, instructions: 0 };
+  return {
+    names: r.names, machines: [a.machine, b.machine], steps: a.steps, instructions, result: { ...end, instructions },
+    comparisons: r.comparisons, ramComparisons: r.ramComparisons, difference: r.difference,
+  };
+}
+
+/**
+ * runLockstep for sides of several machines each (LockstepSystem): both systems are run to
+ * equal step counts, all their machines and their schedules compared; the search and the
+ * report are runLockstep's, with the machine that took the step and those that differ named.
+ */
+export function runLockstepSystems<S extends LockstepSystem>(makeA: () => S, makeB: () => S, options: SystemLockstepOptions = {}): SystemLockstepResult<S> {
   const every = options.every ?? DEFAULT_EVERY;
   if (!Number.isSafeInteger(every) || every < 1) throw new RangeError(`lockstep: compare every N steps needs N >= 1, not ${every}`);
   const ramEvery = options.ramEvery ?? Math.max(every, DEFAULT_RAM_EVERY);
@@ -438,13 +571,20 @@ export function runLockstep(makeA: MachineFactory, makeB: MachineFactory, option
   const maxSteps = options.maxSteps ?? Number.MAX_SAFE_INTEGER;
   const pauses = [...(options.pauses ?? [])].sort((x, y) => x.at - y.at);
 
+  const systems: S[] = [];
+  let machineNames: string[] = [];
   const build = (live: boolean): [Side, Side] => {
-    const ma = makeA(), mb = makeB();
-    return [new Side(ma, live ? options.onSerial ?? null : null, live ? options.onScreen ?? null : null), new Side(mb, null, null)];
+    const sa = makeA(), sb = makeB();
+    if (systems.length === 0) {
+      systems.push(sa, sb);
+      machineNames = options.machineNames ?? sa.machines.map((_, i) => String.fromCharCode(65 + i));
+    }
+    return [new Side(sa, machineNames, live ? options.onSerial ?? null : null, live ? options.onScreen ?? null : null), new Side(sb, machineNames, null, null)];
   };
   const [a, b] = build(true);
-  const names: [string, string] = options.names ?? (a.machine.engine === b.machine.engine
-    ? [`${a.machine.engine} (A)`, `${b.machine.engine} (B)`] : [a.machine.engine, b.machine.engine]);
+  const ea = a.system.machines[0].engine, eb = b.system.machines[0].engine;
+  const several = a.units.length > 1;
+  const names: [string, string] = options.names ?? (ea !== eb ? [ea, eb] : several ? [`${ea} (1)`, `${eb} (2)`] : [`${ea} (A)`, `${eb} (B)`]);
 
   /** The next step count at which the main run compares (or pauses). */
   const nextStop = (steps: number): number => {
@@ -452,8 +592,8 @@ export function runLockstep(makeA: MachineFactory, makeB: MachineFactory, option
     for (const p of pauses) if (p.at > steps && p.at < t) { t = p.at; break; }
     return Math.min(t, maxSteps);
   };
-  const pauseAt = (steps: number, x: Side, y: Side) => { for (const p of pauses) if (p.at === steps) p.action(x.machine, y.machine); };
-  const ended = (x: Side, y: Side, steps: number) => (x.end !== null && y.end !== null) || steps >= maxSteps;
+  const pauseAt = (steps: number, x: Side, y: Side) => { for (const p of pauses) if (p.at === steps) p.action(x.system.machines, y.system.machines); };
+  const ended = (x: Side, y: Side, steps: number) => (x.done && y.done) || steps >= maxSteps;
 
   let comparisons = 0, ramComparisons = 0;
   let verified = 0; // steps at which everything, RAM included, last matched
@@ -488,33 +628,29 @@ export function runLockstep(makeA: MachineFactory, makeB: MachineFactory, option
   // fields seen after `steps`, between the main run's machines.
   const difference = found.length === 0 ? null : steps === 0
     ? report(names, a, b, 0, 0, true, null, found)
-    : bisect(build, names, nextStop, pauseAt, verified, lastCheap, steps) ?? report(names, a, b, steps, verified, false, null, found);
-  const r = a.end ?? { reason: "limit" as const, instructions: 0 };
-  return {
-    names, machines: [a.machine, b.machine], steps: a.steps, instructions: a.machine.cpu.retired - a.startRetired,
-    result: { ...r, instructions: a.machine.cpu.retired - a.startRetired }, comparisons, ramComparisons, difference,
-  };
+    : bisect(build, names, machineNames, nextStop, pauseAt, verified, lastCheap, steps) ?? report(names, a, b, steps, verified, false, null, found);
+  return { names, systems: [systems[0], systems[1]], steps: a.steps, comparisons, ramComparisons, difference };
 }
 
 /**
  * Finds the first step after which the two differ. The main run found them identical in
  * everything after `verified` steps, identical but for memory (not compared there) after
- * `lastCheap`, and different after `seen`. The run is deterministic, so both machines are
- * built again and replayed with the main run's schedule (the same calls of Machine.run),
+ * `lastCheap`, and different after `seen`. The run is deterministic, so both sides are
+ * built again and replayed with the main run's schedule (the same calls of runTo),
  * comparing memory too at its checkpoints after `verified`, to the last checkpoint where
  * everything matches; from there they go one step at a time, compared after each step
  * (memory every STEP_RAM_EVERY steps). When memory was not compared just before the first
  * difference, one more replay goes to the last step where it was and compares everything
  * after each step from there. Null when the replays do not reproduce the difference.
  */
-function bisect(build: (live: boolean) => [Side, Side], names: [string, string], nextStop: (steps: number) => number,
+function bisect(build: (live: boolean) => [Side, Side], names: [string, string], machineNames: string[], nextStop: (steps: number) => number,
   pauseAt: (steps: number, a: Side, b: Side) => void, verified: number, lastCheap: number, seen: number): LockstepDifference | null {
   /** Built again and run with the main schedule to `target`, comparing at each checkpoint after `checkAfter`. */
   const replay = (target: number, checkAfter: number): { a: Side; b: Side; good: number; bad: number | null } => {
     const [a, b] = build(false);
     let steps = 0, good = 0;
     pauseAt(0, a, b);
-    while (steps < target && !(a.end !== null && b.end !== null)) {
+    while (steps < target && !(a.done && b.done)) {
       a.runTo(Math.min(nextStop(steps), target)); b.runTo(Math.min(nextStop(steps), target));
       steps = Math.max(a.steps, b.steps);
       // Memory at checkpoints at least STEP_RAM_EVERY steps apart: a byte compare costs ~1 ms.
@@ -535,13 +671,13 @@ function bisect(build: (live: boolean) => [Side, Side], names: [string, string],
   };
   /**
    * One step at a time from `from` to `to`, compared after each (memory every `ramEvery`
-   * steps and at `to`); returns the first step that differs, what the machine did in it,
-   * the fields and the last step at which memory matched.
+   * steps and at `to`); returns the first step that differs, each machine of the side that
+   * steps just before it, the fields and the last step at which memory matched.
    */
   const scan = (a: Side, b: Side, from: number, to: number, ramEvery: number) => {
     let ramOk = from;
     for (let s = from + 1; s <= to; s++) {
-      const pre = preStep(a.end === null ? a.machine : b.machine);
+      const pres = (!a.done ? a : b).units.map((u) => preStep(u.machine));
       a.runTo(s); b.runTo(s);
       if (a.steps < s && b.steps < s) break; // both stopped
       a.sample(); b.sample();
@@ -550,7 +686,7 @@ function bisect(build: (live: boolean) => [Side, Side], names: [string, string],
         fields = compareMemory(a, b);
         if (fields.length === 0) ramOk = s;
       }
-      if (fields.length > 0) return { at: s, pre, fields, ramOk };
+      if (fields.length > 0) return { at: s, pres, fields, ramOk };
       pauseAt(s, a, b);
     }
     return null;
@@ -563,7 +699,7 @@ function bisect(build: (live: boolean) => [Side, Side], names: [string, string],
   const start = r.good;
   const found = scan(r.a, r.b, start, end, STEP_RAM_EVERY);
   if (found === null) return null;
-  let { at, pre, fields } = found;
+  let { at, pres, fields } = found;
   let a = r.a, b = r.b;
   if (found.ramOk < at - 1) {
     // Memory was last compared after found.ramOk steps: everything after each step from there.
@@ -572,43 +708,66 @@ function bisect(build: (live: boolean) => [Side, Side], names: [string, string],
     stepTo(a, b, start, found.ramOk);
     const exact = scan(a, b, found.ramOk, at, 1);
     if (exact === null) return null;
-    ({ at, pre, fields } = exact);
+    ({ at, pres, fields } = exact);
   }
   const side = a.steps >= at ? a : b;
-  return report(names, a, b, at, at - 1, true, describeStep(pre, side, side === a ? "a" : "b"), fields, pre);
+  const { info, pre } = describeStep(pres, side, side === a ? "a" : "b", machineNames);
+  return report(names, a, b, at, at - 1, true, info, fields, pre);
 }
 
 function report(names: [string, string], a: Side, b: Side, step: number, identicalAt: number, exact: boolean, what: StepInfo | null,
   fields: FieldValues[], pre: PreStep | null = null): LockstepDifference {
+  const several = a.units.length > 1 && a.units.length === b.units.length;
   const differing = new Set(fields.map((f) => f.field));
+  // The machines that differ, in order; with none (only the schedule's state), the one that stepped.
+  const machines = several ? a.prefixes.map((x) => x.slice(0, -2)).filter((m) => fields.some((f) => f.machine === m)) : [];
+  const shownUnits = !several ? [0] : machines.length > 0 ? machines.map((m) => a.prefixes.indexOf(`${m}: `))
+    : [Math.max(0, a.prefixes.indexOf(`${what?.machine ?? ""}: `))];
   const table: FieldValues[] = [];
-  const row = (i: number) => {
-    const field = a.probe.name(i);
-    table.push({ field, a: a.probe.format(i, a.values[i]), b: b.probe.format(i, b.values[i]), differs: differing.has(field) });
-  };
-  for (const w of TABLE_WORDS) row(P_WORDS + w);
-  row(P_WIDE + Wide.RETIRED); row(P_WIDE + Wide.EVENTS_DELIVERED); row(P_CYCLES);
+  for (const k of shownUnits) {
+    const ua = a.units[k], ub = b.units[k], prefix = a.prefixes[k];
+    const row = (i: number) => {
+      const field = prefix + ua.probe.name(i);
+      table.push({ field, a: ua.probe.format(i, ua.values[i]), b: ub.probe.format(i, ub.values[i]), differs: differing.has(field), ...(several ? { machine: prefix.slice(0, -2) } : {}) });
+    };
+    for (const w of TABLE_WORDS) row(P_WORDS + w);
+    row(P_WIDE + Wide.RETIRED); row(P_WIDE + Wide.EVENTS_DELIVERED); row(P_CYCLES);
+  }
   const shown = new Set(table.map((t) => t.field));
   for (const f of fields) if (!shown.has(f.field)) table.push(f);
 
   const hex = (v: number) => "0x" + (v >>> 0).toString(16).padStart(8, "0");
   const lines: string[] = [];
-  if (step === 0) lines.push(`lockstep: ${names[0]} and ${names[1]} differ before the first instruction (the machines were not built alike)`);
-  else if (!exact) lines.push(`lockstep: ${names[0]} and ${names[1]} differ after step ${step} (identical after step ${identicalAt}); stepping one instruction at a time from there did not reproduce it`);
-  else {
+  const plural = (n: number, one: string) => `${n} ${one}${n === 1 ? "" : "s"}`;
+  const inWhich = !several ? "" : machines.length === 0 ? "; the machines agree, the schedules differ"
+    : `; machine${machines.length > 1 ? "s" : ""} ${machines.join(" and ")} differ${machines.length > 1 ? "" : "s"}`;
+  if (step === 0) lines.push(`lockstep: ${names[0]} and ${names[1]} differ before the first instruction (the machines were not built alike)${inWhich}`);
+  else if (!exact) lines.push(`lockstep: ${names[0]} and ${names[1]} differ after step ${step} (identical after step ${identicalAt}); stepping one instruction at a time from there did not reproduce it${inWhich}`);
+  else if (!several) {
     const before = pre !== null ? ` (${pre.retired} instructions retired and ${pre.delivered} events delivered before it)` : "";
     lines.push(`lockstep: first difference in step ${step}${before}`);
-  }
+  } else lines.push(`lockstep: first difference in step ${step} (the steps of all machines, counted in the order the schedule runs them)${inWhich}`);
   if (what !== null) {
     const bytes = what.bytes.map((x) => x.toString(16).padStart(2, "0")).join(" ");
     const where = `${what.csSelector.toString(16).padStart(4, "0")}:${hex(what.eip)}`;
     const who = what.side === "b" ? ` (${names[1]}; ${names[0]} had stopped)` : "";
-    if (what.kind === "instruction") lines.push(`  ${names[what.side === "a" ? 0 : 1]} executed ${where}  ${bytes}  ${what.text}${who}`);
-    else if (what.kind === "event") lines.push(`  ${names[what.side === "a" ? 0 : 1]} delivered vector ${what.vector} at ${where} (instruction there: ${bytes}  ${what.text})${who}`);
+    const actor = names[what.side === "a" ? 0 : 1] + (what.machine !== undefined ? ` machine ${what.machine}` : "");
+    const own = what.machine !== undefined && pre !== null
+      ? ` (its step ${what.machineStep}: ${plural(pre.retired, "instruction")} retired and ${plural(pre.delivered, "event")} delivered before it)` : "";
+    if (what.kind === "instruction") lines.push(`  ${actor} executed ${where}  ${bytes}  ${what.text}${who}${own}`);
+    else if (what.kind === "event") lines.push(`  ${actor} delivered vector ${what.vector} at ${where} (instruction there: ${bytes}  ${what.text})${who}${own}`);
     else lines.push(`  neither machine stepped at ${where}  ${bytes}  ${what.text}`);
   }
   const w0 = Math.max(5, ...table.map((t) => t.field.length)), w1 = Math.max(names[0].length, ...table.map((t) => t.a.length));
   lines.push(`    ${"field".padEnd(w0)}  ${names[0].padEnd(w1)}  ${names[1]}`);
   for (const t of table) lines.push(`  ${t.differs ? "*" : " "} ${t.field.padEnd(w0)}  ${t.a.padEnd(w1)}  ${t.b}${t.differs ? "   <- differs" : ""}`);
-  return { step, identicalAt, exact, retiredBefore: pre?.retired ?? 0, deliveredBefore: pre?.delivered ?? 0, what, fields, table, text: lines.join("\n") };
+  return {
+    step, identicalAt, exact, retiredBefore: pre?.retired ?? 0, deliveredBefore: pre?.delivered ?? 0, what, fields, table, text: lines.join("\n"),
+    ...(several ? { machines } : {}),
+  };
+}
+
+/** The state word named `name` in reports ("EAX", "DR3", "CS.base", ...), or -1. */
+export function stateWordIndex(name: string): number {
+  return WORD_NAMES.indexOf(name);
 }
