@@ -5,6 +5,7 @@
 import { describe, expect, it } from "vitest";
 import fs from "node:fs";
 import path from "node:path";
+import { spawnSync } from "node:child_process";
 import { Machine } from "../dist/index.js";
 
 const GUESTS = path.resolve(__dirname, "../guests");
@@ -65,5 +66,21 @@ describe("compiled blocks", () => {
       expect(on.m.cpu.s[8]).toBe(off.m.cpu.s[8]); // EIP
       expect(Buffer.compare(Buffer.from(new Uint8Array(on.m.cpu.flat)), Buffer.from(new Uint8Array(off.m.cpu.flat)))).toBe(0);
     }
+  });
+
+  it("vmxlab run --no-blocks: the same output, instructions and cycles as with blocks", () => {
+    const cli = (...extra: string[]) => {
+      const r = spawnSync(process.execPath, [path.resolve(__dirname, "../dist/cli/main.js"), "run", path.join(GUESTS, "bench-mem-paged.img"),
+        "--engine", "ts", "--max-instructions", "2000000", "--json", ...extra], { encoding: "utf8" });
+      expect(r.stderr).toBe("");
+      const j = JSON.parse(r.stdout);
+      // The report: cycles by event, instructions by class, both TLBs, page walks.
+      return { reason: j.reason, instructions: j.instructions, serial: j.serial, report: j.report };
+    };
+    const plain = cli("--no-blocks"), blocks = cli();
+    expect(plain.reason).toBe("limit");
+    expect(plain.report.cycles).toBeDefined();
+    expect(plain.report.tlb.data.hits).toBeGreaterThan(0); // paging is on, so blocks count TLB hits too
+    expect(blocks).toEqual(plain);
   });
 });

@@ -61,6 +61,9 @@ usage:
       --report                   end with the report: cycles by event, instructions by
                                  class, TLBs, page walks, exceptions, I/O
       --engine ts|wasm           the engine that runs the guest (default wasm)
+      --no-blocks                the TS engine interprets every instruction instead of
+                                 compiling hot straight-line code into blocks (same
+                                 results and cycles; for comparing the two)
       --lockstep                 run the guest on engines ts and wasm side by side,
                                  comparing registers, counters and output every N
                                  steps and RAM every max(N, 2^20); on a difference,
@@ -103,7 +106,7 @@ triple-fault shutdown; 70 when the guest used a feature vmxlab does not model; 7
 interface Parsed { positional: string[]; flags: Map<string, string | true> }
 
 const VALUE_FLAGS = new Set(["--max-instructions", "--append", "--format", "--load-address", "--ram", "--hex", "--count", "--address", "--profile", "--disk", "--serial-input", "--screen", "--pv-blk", "--virtio-blk", "--console-input", "--net", "--mac", "--timeout", "--quantum", "--append-a", "--append-b", "--engine", "--lockstep-every", "--lockstep-engines"]);
-const BOOL_FLAGS = new Set(["--json", "--16", "--help", "--version", "--walks", "--report", "--virtio-console", "--interactive", "--lockstep"]);
+const BOOL_FLAGS = new Set(["--no-blocks", "--json", "--16", "--help", "--version", "--walks", "--report", "--virtio-console", "--interactive", "--lockstep"]);
 
 function parse(args: string[]): Parsed {
   const positional: string[] = [];
@@ -243,7 +246,7 @@ function loadedMachine(p: Parsed, which = 1, nic: VirtioNet | null = null, appen
   const consoleInput = p.flags.get("--console-input");
   if (p.flags.has("--virtio-console") || typeof consoleInput === "string") virtio.push({ type: "console" });
   if (nic !== null) virtio.push({ type: "device", device: nic });
-  const machine = new Machine({ ramBytes: ramMiB << 20, profile: typeof profile === "string" ? profile : undefined, disk, pvBlock, virtio, engine: over.engine ?? engineFlag(p) });
+  const machine = new Machine({ ramBytes: ramMiB << 20, profile: typeof profile === "string" ? profile : undefined, disk, pvBlock, virtio, engine: over.engine ?? engineFlag(p), blocks: !p.flags.has("--no-blocks") });
   const append = p.flags.get(appendFlag);
   machine.loadImage(image, {
     name: basename(path as string),

@@ -5,23 +5,22 @@
 // them. V8 compiles that function to machine code like any other.
 //
 // The generated code is glue only. Every instruction's semantics is a call of the portable
-// function the hot loop's own case calls (alu32, incDec32, shiftRotate, flatPhysOf, the
+// function the hot loop's own case calls (alu32, incDec32, shiftRotate, ea32, flatPhysAt, the
 // RAM accessors), so nothing is written twice; what a block may contain, and in what
 // order it counts, resolves and stores, mirrors runHot exactly:
 // - each instruction increments its retire counter, as the loop does before its case;
 // - a memory operand off the flat path (TLB miss, breakpoints, MMIO, a code page) leaves
-//   the block *before* that instruction, which the loop then runs itself; flatPhysOf has
+//   the block *before* that instruction, which the loop then runs itself; flatPhysAt has
 //   no side effect when it answers -1, so nothing is counted twice;
 // - nothing in a block can fault, touch a device or change what the loop caches;
 // - a block lies in one 4 KiB page, inside the CS limit, within the loop's budget.
 // The wasm engine has no blocks (HotViews.blocks is false there), so lockstep of the two
 // engines checks this file against the interpreter on every guest.
 
-import { Reg, RETIRE_COUNTER_WORD } from "../state/layout.js";
+import { Reg, RETIRE_COUNTER_WORD, DECODE_SLOTS, DECODE_WORDS } from "../state/layout.js";
 import { Kind, AluOp } from "../isa/kind.js";
-import { Dw, Info } from "../isa/record.js";
-import { DECODE_SLOTS, DECODE_WORDS } from "../state/layout.js";
-import { HotViews, alu32, incDec32, modrmOffsetOf, flatPhysOf, jccTaken } from "./hotLoop.js";
+import { Dw, Info, NO_REG } from "../isa/record.js";
+import { HotViews, alu32, incDec32, ea32, flatPhysAt, jccTaken } from "./hotLoop.js";
 import { shiftRotate } from "./shift.js";
 import { ramRead32, ramWrite32 } from "../state/flatViews.js";
 
@@ -132,6 +131,7 @@ export class BlockCache {
     if (s[Reg.CODE32] === 0) return null;
     const modeTag = s[Reg.MODE_TAG];
     const lines: string[] = [];
+    const g = new BlockRegs();
     let off = 0, n = 0, ended = false;
     // The nearest and farthest branch targets, as offsets from the block's start.
     let lo = 0, hi = 0;
@@ -155,20 +155,20 @@ export class BlockCache {
         if ((phys & 0xfff) + target < 0 || (phys & 0xfff) + target > 0xfff) break;
         lo = Math.min(lo, target); hi = Math.max(hi, target);
         const taken = kind === Kind.FAST_JMP_REL ? "true" : `jccTaken(s, ${(info >> 8) & 0xff})`;
-        lines.push(`d[${counter}]++; if (${taken}) { s[${Reg.EIP}] = (eip + ${target}) | 0; return ${n + 1}; }`);
+        lines.push(`d[${counter}]++; if (${taken}) { ${SPILL} s[${Reg.EIP}] = (eip + ${target}) | 0; return ${n + 1}; }`);
         off += len; n++;
         if (kind === Kind.FAST_JMP_REL) { ended = true; break; }
         continue;
       }
       if (!blockable(kind)) break;
-      lines.push(instruction(kind, info, d[at + Dw.OPS], d[at + Dw.DISP], d[at + Dw.IMM], counter, n, off));
+      lines.push(instruction(g, kind, info, d[at + Dw.OPS], d[at + Dw.DISP], d[at + Dw.IMM], counter, n, off));
       off += len; n++;
     }
     if (n < 2) return null;
     let body: string, insns = n, bytes = off;
     const loop = ended ? null : this.branchBack(phys + off, off, modeTag);
     if (loop === null) {
-      body = `let p = 0;\n${lines.join("\n")}\ns[${Reg.EIP}] = (eip + ${off}) | 0;\nreturn ${n};`;
+      body = `${lines.join("\n")}\n${SPILL} s[${Reg.EIP}] = (eip + ${off}) | 0;\nreturn ${n};`;
     } else {
       // A loop: the block ends in a Jcc or JMP back to its own first instruction, in this
       // page (so the loop's code-TLB carry would not look anything up either). It goes
@@ -176,13 +176,16 @@ export class BlockCache {
       insns = n + 1; bytes = off + loop.len;
       const exitsAt = lines.map((l) => l.replace(/return (\d+);/, "return k + $1;"));
       const taken = loop.cond < 0 ? "true" : `jccTaken(s, ${loop.cond})`;
-      body = `let p = 0, k = 0;\nfor (;;) {\n${exitsAt.join("\n")}\nd[${loop.counter}]++; k += ${insns};\n` +
-        `if (!(${taken})) { s[${Reg.EIP}] = (eip + ${bytes}) | 0; return k; }\n` +
-        `if (k + ${insns} > left) { s[${Reg.EIP}] = eip; return k; }\n}`;
+      body = `let k = 0;\nfor (;;) {\n${exitsAt.join("\n")}\nd[${loop.counter}]++; k += ${insns};\n` +
+        `if (!(${taken})) { ${SPILL} s[${Reg.EIP}] = (eip + ${bytes}) | 0; return k; }\n` +
+        `if (k + ${insns} > left) { ${SPILL} s[${Reg.EIP}] = eip; return k; }\n}`;
     }
-    const make = new Function("alu32", "incDec32", "shiftRotate", "modrmOffsetOf", "flatPhysOf", "ramRead32", "ramWrite32", "jccTaken",
+    // Registers live in locals inside the block and go back to the state at every exit.
+    const entry = g.used.size > 0 ? `let p = 0, ${g.entry()};` : "let p = 0;";
+    body = `${entry}\n${body.split(SPILL).join(g.spill())}`;
+    const make = new Function("alu32", "incDec32", "shiftRotate", "ea32", "flatPhysAt", "ramRead32", "ramWrite32", "jccTaken",
       `return function block(s, d, h, eip, flatSegs, paging, readNeed, writeNeed, left) {\n${body}\n};`);
-    const fn = make(alu32, incDec32, shiftRotate, modrmOffsetOf, flatPhysOf, ramRead32, ramWrite32, jccTaken) as BlockFn;
+    const fn = make(alu32, incDec32, shiftRotate, ea32, flatPhysAt, ramRead32, ramWrite32, jccTaken) as BlockFn;
     this.fns[slot] = fn; this.insns[slot] = insns; this.bytes[slot] = bytes; this.lo[slot] = lo; this.hi[slot] = hi;
     this.compiled++;
     return fn;
@@ -193,43 +196,69 @@ export class BlockCache {
 interface LoopBranch { cond: number; len: number; counter: number }
 
 /**
+ * The guest registers a block keeps in JavaScript locals (r0..r7): loaded on entry, stored
+ * back at every exit (SPILL marks the places; the set is known once the block is built).
+ */
+class BlockRegs {
+  readonly used = new Set<number>();
+  readonly written = new Set<number>();
+  /** A register read. */
+  get(x: number): string { this.used.add(x); return `r${x}`; }
+  /** A register written. */
+  set(x: number): string { this.used.add(x); this.written.add(x); return `r${x}`; }
+  /** An effective address from the record's OPS and DISP (modrmOffsetOf on the locals). */
+  ea(ops: number, disp: number): string {
+    const base = (ops >> 4) & 15, index = (ops >> 8) & 15;
+    return `ea32(${base !== NO_REG ? this.get(base) : 0}, ${index !== NO_REG ? this.get(index) : 0}, ${(ops >> 12) & 3}, ${disp})`;
+  }
+  entry(): string { return [...this.used].map((x) => `r${x} = s[${x}]`).join(", "); }
+  spill(): string { return [...this.written].map((x) => `s[${x}] = r${x};`).join(" "); }
+}
+const SPILL = "/*SPILL*/";
+
+/**
  * JavaScript for one instruction (`i`-th in the block, `off` bytes in), as runHot's case
  * for `kind` does it on the flat path. A memory operand off that path leaves first.
  */
-function instruction(kind: number, info: number, ops: number, disp: number, imm: number, counter: number, i: number, off: number): string {
+function instruction(g: BlockRegs, kind: number, info: number, ops: number, disp: number, imm: number, counter: number, i: number, off: number): string {
   const op = (info >> 8) & 0xff;
   const out: string[] = [];
   if (kind >= Kind.FAST_MEM_FIRST && kind <= Kind.FAST_MEM_LAST) {
     // As the loop: which operands are writes, and MOVZX reads one byte.
     const write = kind !== Kind.FAST_LOAD32 && kind !== Kind.FAST_MOVZX_R_M8 && kind !== Kind.FAST_ALU_RM32;
     const size = kind === Kind.FAST_MOVZX_R_M8 ? 1 : (info >> Info.SIZE_SHIFT) & Info.SIZE_MASK;
-    out.push(`p = flatPhysOf(h, ${ops}, ${disp}, ${info}, ${size}, ${write}, flatSegs, paging, ${write ? "writeNeed" : "readNeed"});`);
-    out.push(`if (p < 0) { s[${Reg.EIP}] = (eip + ${off}) | 0; return ${i}; }`);
+    out.push(`p = flatPhysAt(h, ${g.ea(ops, disp)}, ${ops}, ${info}, ${size}, ${write}, flatSegs, paging, ${write ? "writeNeed" : "readNeed"});`);
+    out.push(`if (p < 0) { ${SPILL} s[${Reg.EIP}] = (eip + ${off}) | 0; return ${i}; }`);
   }
   out.push(`d[${counter}]++;`);
   const reg = ops & 15, rm = (ops >> 4) & 15;
   const keep = op !== AluOp.CMP;
   switch (kind) {
-    case Kind.FAST_ALU_RR32: out.push(`${keep ? `s[${rm}] = ` : ""}alu32(s, ${op}, s[${rm}], s[${reg}]);`); break;
-    case Kind.FAST_ALU_RI32: out.push(`${keep ? `s[${rm}] = ` : ""}alu32(s, ${op}, s[${rm}], ${imm});`); break;
-    case Kind.FAST_MOV_RR32: out.push(`s[${rm}] = s[${reg}];`); break;
-    case Kind.FAST_MOV_RI32: out.push(`s[${rm}] = ${imm};`); break;
+    case Kind.FAST_ALU_RR32: { const e = `alu32(s, ${op}, ${g.get(rm)}, ${g.get(reg)});`; out.push(keep ? `${g.set(rm)} = ${e}` : e); break; }
+    case Kind.FAST_ALU_RI32: { const e = `alu32(s, ${op}, ${g.get(rm)}, ${imm});`; out.push(keep ? `${g.set(rm)} = ${e}` : e); break; }
+    case Kind.FAST_MOV_RR32: { const v = g.get(reg); out.push(`${g.set(rm)} = ${v};`); break; }
+    case Kind.FAST_MOV_RI32: out.push(`${g.set(rm)} = ${imm};`); break;
     case Kind.FAST_INC_R32: case Kind.FAST_DEC_R32:
-      out.push(`s[${rm}] = incDec32(s, s[${rm}], ${kind === Kind.FAST_DEC_R32});`); break;
+      out.push(`${g.set(rm)} = incDec32(s, ${g.get(rm)}, ${kind === Kind.FAST_DEC_R32});`); break;
     case Kind.FAST_SHIFT_RI32: {
       const c = imm & 0x1f; // SDM 2A SAL: the count is masked to 5 bits; 0 changes nothing
-      if (c !== 0) out.push(`s[${rm}] = shiftRotate(s, ${op}, 4, s[${rm}], ${c});`);
+      if (c !== 0) out.push(`${g.set(rm)} = shiftRotate(s, ${op}, 4, ${g.get(rm)}, ${c});`);
       break;
     }
-    case Kind.FAST_LEA32: out.push(`s[${reg}] = modrmOffsetOf(s, ${ops}, ${disp});`); break;
-    case Kind.FAST_LOAD32: out.push(`s[${reg}] = ramRead32(h.ram32, h.view, p);`); break;
-    case Kind.FAST_STORE32: out.push(`ramWrite32(h.ram32, h.view, p, s[${reg}]);`); break;
-    case Kind.FAST_MOVZX_R_M8: out.push(`s[${reg}] = h.ram[p];`); break;
-    case Kind.FAST_ALU_RM32: out.push(`${keep ? `s[${reg}] = ` : ""}alu32(s, ${op}, s[${reg}], ramRead32(h.ram32, h.view, p));`); break;
-    case Kind.FAST_ALU_MR32:
-      out.push(keep ? `ramWrite32(h.ram32, h.view, p, alu32(s, ${op}, ramRead32(h.ram32, h.view, p), s[${reg}]));`
-        : `alu32(s, ${op}, ramRead32(h.ram32, h.view, p), s[${reg}]);`);
+    case Kind.FAST_LEA32: { const e = g.ea(ops, disp); out.push(`${g.set(reg)} = ${e};`); break; }
+    case Kind.FAST_LOAD32: out.push(`${g.set(reg)} = ramRead32(h.ram32, h.view, p);`); break;
+    case Kind.FAST_STORE32: out.push(`ramWrite32(h.ram32, h.view, p, ${g.get(reg)});`); break;
+    case Kind.FAST_MOVZX_R_M8: out.push(`${g.set(reg)} = h.ram[p];`); break;
+    case Kind.FAST_ALU_RM32: {
+      const e = `alu32(s, ${op}, ${g.get(reg)}, ramRead32(h.ram32, h.view, p));`;
+      out.push(keep ? `${g.set(reg)} = ${e}` : e);
       break;
+    }
+    case Kind.FAST_ALU_MR32: {
+      const e = `alu32(s, ${op}, ramRead32(h.ram32, h.view, p), ${g.get(reg)})`;
+      out.push(keep ? `ramWrite32(h.ram32, h.view, p, ${e});` : `${e};`);
+      break;
+    }
     case Kind.FAST_STORE_IMM:
       out.push(((info >> Info.SIZE_SHIFT) & Info.SIZE_MASK) === 4 ? `ramWrite32(h.ram32, h.view, p, ${imm});` : `h.ram[p] = ${imm & 0xff};`);
       break;

@@ -73,14 +73,17 @@ export class HotViews {
  * TLB bits the access needs) are the memory mirrors as the loop read them at entry.
  */
 function flatPhys(h: HotViews, at: i32, info: i32, size: i32, write: bool, flatSegs: i32, paging: bool, need: i32): i32 {
-  return flatPhysOf(h, h.d[at + Dw.OPS], h.d[at + Dw.DISP], info, size, write, flatSegs, paging, need);
+  return flatPhysAt(h, modrmOffset(h.s, h.d, at), h.d[at + Dw.OPS], info, size, write, flatSegs, paging, need);
 }
 
-/** flatPhys() of an operand given by its record's OPS, DISP and INFO words (blockCompiler.ts passes constants). */
-export function flatPhysOf(h: HotViews, ops: i32, disp: i32, info: i32, size: i32, write: bool, flatSegs: i32, paging: bool, need: i32): i32 {
+/**
+ * flatPhys() of an operand at offset `ea` through the segment its record's OPS word names
+ * (blockCompiler.ts passes the record's words as constants).
+ */
+export function flatPhysAt(h: HotViews, ea: i32, ops: i32, info: i32, size: i32, write: bool, flatSegs: i32, paging: bool, need: i32): i32 {
   if ((info & Info.A32) === 0 || ((flatSegs >> ((ops >> 16) & 7)) & 1) === 0) return -1;
   // A flat segment: the offset is the linear address.
-  return linPhys(h, modrmOffsetOf(h.s, ops, disp), size, write, paging, need);
+  return linPhys(h, ea, size, write, paging, need);
 }
 
 /**
@@ -120,10 +123,12 @@ export function modrmOffset(s: Words, d: Words, at: i32): i32 {
 /** modrmOffset() of an operand given by its record's OPS and DISP words. */
 export function modrmOffsetOf(s: Words, ops: i32, disp: i32): i32 {
   const base = (ops >> 4) & 15, index = (ops >> 8) & 15;
-  let a = disp;
-  if (base !== NO_REG) a += s[base];
-  if (index !== NO_REG) a += s[index] << ((ops >> 12) & 3);
-  return a | 0;
+  return ea32(base !== NO_REG ? s[base] : 0, index !== NO_REG ? s[index] : 0, (ops >> 12) & 3, disp);
+}
+
+/** A 32-bit effective address: base + index * 2^scale + displacement, wrapped to 32 bits. */
+export function ea32(base: i32, index: i32, scale: i32, disp: i32): i32 {
+  return (base + (index << scale) + disp) | 0;
 }
 
 /**
