@@ -10,8 +10,9 @@ export const ENGINE_NAMES: readonly EngineName[] = ["ts", "wasm"];
 export class EngineError extends Error {}
 
 /**
- * The engine a Machine gets unless told otherwise: the faster one, measured with
- * `npm run bench` (docs/performance.md: the wasm engine was ahead of the TS engine on all
- * four bench guests).
+ * The engine a Machine gets unless told otherwise, measured with `npm run bench`
+ * (docs/performance.md, 20:10 UTC run): the wasm engine is the faster on guest kernels
+ * (bench-kernel 1.46x), the TS engine with compiled blocks on loops (1.18-1.41x). Kernels,
+ * with their traps and page faults, are what vmxlab runs, so wasm.
  */
 export const DEFAULT_ENGINE: EngineName = "wasm";
