@@ -213,12 +213,25 @@ export function runHot(h: HotViews, budget: i32): i32 {
   // The stack forms run inline through a flat SS with a 32-bit stack pointer (SS.B = 1).
   const flatStack = s[Reg.STACK32] !== 0 && (flatSegs & (1 << 2)) !== 0;
   const blocks = h.blocks;
-  let branched = false;
+  // Where this call starts counts as a target too: after an event, an IRET or a far jump.
+  let branched = blocks;
   let n = 0;
   let eip = s[Reg.EIP];
   let phys = codePhys(h, eip, paging, readNeed, 0);
   if (s[Reg.HOT_FAULTED] !== 0) return Exit.FAULT;
   while (n < budget) {
+    if (branched) {
+      // A compiled block at a branch target (core/blockCompiler.ts) runs the straight-line
+      // code there in one call. It retires k instructions, none of which can fault, and
+      // leaves EIP after the last of them, in the same page.
+      branched = false;
+      const k = hostRunBlock(eip, phys, budget - n);
+      if (k > 0) {
+        const e = s[Reg.EIP];
+        phys += e - eip; eip = e; n += k;
+        continue;
+      }
+    }
     const start = eip;
     let at = (phys & (DECODE_SLOTS - 1)) * DECODE_WORDS;
     if (d[at] !== (phys ^ modeTag)) {
@@ -446,17 +459,6 @@ export function runHot(h: HotViews, budget: i32): i32 {
     else {
       phys = codePhys(h, eip, paging, readNeed, n);
       if (s[Reg.HOT_FAULTED] !== 0) return Exit.FAULT;
-    }
-    if (branched) {
-      // A compiled block at the branch target (core/blockCompiler.ts) runs the straight-line
-      // code there in one call. It retires k instructions, none of which can fault, and
-      // leaves EIP after the last of them, in the same page.
-      branched = false;
-      const k = hostRunBlock(eip, phys, budget - n);
-      if (k > 0) {
-        const e = s[Reg.EIP];
-        phys += e - eip; eip = e; n += k;
-      }
     }
   }
   s[Reg.EIP] = eip;
