@@ -3,8 +3,11 @@ export { Machine, EngineError, ENGINE_NAMES } from "./vmm/machine.js";
 export type { MachineOptions, LoadOptions, RunResult, RunReason, VirtioDeviceSpec, EngineName } from "./vmm/machine.js";
 export { ImageError } from "./vmm/loader.js";
 // Two engines side by side, compared to the first difference (docs/lockstep.md).
-export { runLockstep } from "./vmm/lockstep.js";
-export type { LockstepOptions, LockstepResult, LockstepDifference, MachineFactory } from "./vmm/lockstep.js";
+export { runLockstep, runLockstepSystems, SingleMachine } from "./vmm/lockstep.js";
+export type {
+  LockstepOptions, LockstepResult, LockstepDifference, MachineFactory, LockstepSystem, SystemLockstepOptions, SystemLockstepResult,
+} from "./vmm/lockstep.js";
+
 export { disassemble } from "./isa/disasm.js";
 export const VERSION = "0.1.0";
 // Networking: a virtio-net device (pass it as { type: "device", device } in MachineOptions.virtio),
@@ -13,4 +16,4 @@ export const VERSION = "0.1.0";
 export { VirtioNet, defaultMac, formatMac } from "./dev/virtio/net.js";
 export type { FrameSink, NetCounters } from "./dev/virtio/net.js";
 export { EthernetSwitch } from "./dev/ethernetSwitch.js";
-export { runInQuanta, DEFAULT_QUANTUM } from "./vmm/quantumScheduler.js";
+export { QuantumScheduler, runInQuanta, DEFAULT_QUANTUM } from "./vmm/quantumScheduler.js";

@@ -8,7 +8,8 @@
 // function the hot loop's own case calls (alu32, incDec32, shiftRotate, ea32, flatPhysAt, the
 // RAM accessors), so nothing is written twice; what a block may contain, and in what
 // order it counts, resolves and stores, mirrors runHot exactly:
-// - each instruction increments its retire counter, as the loop does before its case;
+// - each instruction's retire counter is incremented, as the loop does before its case (in
+//   batches between the places where the block may leave, see PendingCounts);
 // - a memory operand off the flat path (TLB miss, breakpoints, MMIO, a code page) leaves
 //   the block *before* that instruction, which the loop then runs itself; flatPhysAt has
 //   no side effect when it answers -1, so nothing is counted twice;
@@ -132,6 +133,7 @@ export class BlockCache {
     const modeTag = s[Reg.MODE_TAG];
     const lines: string[] = [];
     const g = new BlockRegs();
+    const counts = new PendingCounts();
     let off = 0, n = 0, ended = false;
     // The nearest and farthest branch targets, as offsets from the block's start.
     let lo = 0, hi = 0;
@@ -155,20 +157,21 @@ export class BlockCache {
         if ((phys & 0xfff) + target < 0 || (phys & 0xfff) + target > 0xfff) break;
         lo = Math.min(lo, target); hi = Math.max(hi, target);
         const taken = kind === Kind.FAST_JMP_REL ? "true" : `jccTaken(s, ${(info >> 8) & 0xff})`;
-        lines.push(`d[${counter}]++; if (${taken}) { ${SPILL} s[${Reg.EIP}] = (eip + ${target}) | 0; return ${n + 1}; }`);
+        counts.add(counter);
+        lines.push(`${counts.flush()}if (${taken}) { ${SPILL} s[${Reg.EIP}] = (eip + ${target}) | 0; return ${n + 1}; }`);
         off += len; n++;
         if (kind === Kind.FAST_JMP_REL) { ended = true; break; }
         continue;
       }
       if (!blockable(kind)) break;
-      lines.push(instruction(g, kind, info, d[at + Dw.OPS], d[at + Dw.DISP], d[at + Dw.IMM], counter, n, off));
+      lines.push(instruction(g, counts, kind, info, d[at + Dw.OPS], d[at + Dw.DISP], d[at + Dw.IMM], counter, n, off));
       off += len; n++;
     }
     if (n < 2) return null;
     let body: string, insns = n, bytes = off;
     const loop = ended ? null : this.branchBack(phys + off, off, modeTag);
     if (loop === null) {
-      body = `${lines.join("\n")}\n${SPILL} s[${Reg.EIP}] = (eip + ${off}) | 0;\nreturn ${n};`;
+      body = `${lines.join("\n")}\n${counts.flush()}${SPILL} s[${Reg.EIP}] = (eip + ${off}) | 0;\nreturn ${n};`;
     } else {
       // A loop: the block ends in a Jcc or JMP back to its own first instruction, in this
       // page (so the loop's code-TLB carry would not look anything up either). It goes
@@ -176,7 +179,8 @@ export class BlockCache {
       insns = n + 1; bytes = off + loop.len;
       const exitsAt = lines.map((l) => l.replace(/return (\d+);/, "return k + $1;"));
       const taken = loop.cond < 0 ? "true" : `jccTaken(s, ${loop.cond})`;
-      body = `let k = 0;\nfor (;;) {\n${exitsAt.join("\n")}\nd[${loop.counter}]++; k += ${insns};\n` +
+      counts.add(loop.counter);
+      body = `let k = 0;\nfor (;;) {\n${exitsAt.join("\n")}\n${counts.flush()}k += ${insns};\n` +
         `if (!(${taken})) { ${SPILL} s[${Reg.EIP}] = (eip + ${bytes}) | 0; return k; }\n` +
         `if (k + ${insns} > left) { ${SPILL} s[${Reg.EIP}] = eip; return k; }\n}`;
     }
@@ -217,20 +221,37 @@ class BlockRegs {
 const SPILL = "/*SPILL*/";
 
 /**
+ * Retire counts not yet added: a block adds them in one go at each place where it may
+ * leave (before a memory operand's check, at a branch, at its end), so the counters are
+ * exact wherever the loop can see them and a run of instructions costs one add per counter.
+ */
+class PendingCounts {
+  private readonly n = new Map<number, number>();
+  add(counter: number): void { this.n.set(counter, (this.n.get(counter) ?? 0) + 1); }
+  flush(): string {
+    let out = "";
+    for (const [c, n] of this.n) out += `d[${c}] += ${n}; `;
+    this.n.clear();
+    return out;
+  }
+}
+
+/**
  * JavaScript for one instruction (`i`-th in the block, `off` bytes in), as runHot's case
  * for `kind` does it on the flat path. A memory operand off that path leaves first.
  */
-function instruction(g: BlockRegs, kind: number, info: number, ops: number, disp: number, imm: number, counter: number, i: number, off: number): string {
+function instruction(g: BlockRegs, counts: PendingCounts, kind: number, info: number, ops: number, disp: number, imm: number, counter: number, i: number, off: number): string {
   const op = (info >> 8) & 0xff;
   const out: string[] = [];
   if (kind >= Kind.FAST_MEM_FIRST && kind <= Kind.FAST_MEM_LAST) {
     // As the loop: which operands are writes, and MOVZX reads one byte.
     const write = kind !== Kind.FAST_LOAD32 && kind !== Kind.FAST_MOVZX_R_M8 && kind !== Kind.FAST_ALU_RM32;
     const size = kind === Kind.FAST_MOVZX_R_M8 ? 1 : (info >> Info.SIZE_SHIFT) & Info.SIZE_MASK;
+    out.push(counts.flush());
     out.push(`p = flatPhysAt(h, ${g.ea(ops, disp)}, ${ops}, ${info}, ${size}, ${write}, flatSegs, paging, ${write ? "writeNeed" : "readNeed"});`);
     out.push(`if (p < 0) { ${SPILL} s[${Reg.EIP}] = (eip + ${off}) | 0; return ${i}; }`);
   }
-  out.push(`d[${counter}]++;`);
+  counts.add(counter);
   const reg = ops & 15, rm = (ops >> 4) & 15;
   const keep = op !== AluOp.CMP;
   switch (kind) {
