@@ -5,8 +5,8 @@
 // them. V8 compiles that function to machine code like any other.
 //
 // The generated code is glue only. Every instruction's semantics is a call of the portable
-// function the hot loop's own case calls (alu32, incDec32, shiftRotate, ea32, flatPhysAt, the
-// RAM accessors), so nothing is written twice; what a block may contain, and in what
+// function the hot loop's own case calls (alu32's and shiftRotate's per-operation functions,
+// incDec32, ea32, flatPhysAt, the RAM accessors), so nothing is written twice; what a block may contain, and in what
 // order it counts, resolves and stores, mirrors runHot exactly:
 // - each instruction's retire counter is incremented, as the loop does before its case (in
 //   batches between the places where the block may leave, see PendingCounts);
@@ -19,10 +19,10 @@
 // engines checks this file against the interpreter on every guest.
 
 import { Reg, RETIRE_COUNTER_WORD, DECODE_SLOTS, DECODE_WORDS } from "../state/layout.js";
-import { Kind, AluOp } from "../isa/kind.js";
+import { Kind, AluOp, ShiftOp } from "../isa/kind.js";
 import { Dw, Info, NO_REG } from "../isa/record.js";
-import { HotViews, alu32, incDec32, ea32, flatPhysAt, jccTaken } from "./hotLoop.js";
-import { shiftRotate } from "./shift.js";
+import { HotViews, alu32, aluAdd, aluSub, aluAnd, aluOr, aluXor, incDec32, ea32, flatPhysAt, jccTaken } from "./hotLoop.js";
+import { rol, ror, rcx, shl, shr, sar } from "./shift.js";
 import { ramRead32, ramWrite32 } from "../state/flatViews.js";
 
 /**
@@ -187,9 +187,10 @@ export class BlockCache {
     // Registers live in locals inside the block and go back to the state at every exit.
     const entry = g.used.size > 0 ? `let p = 0, ${g.entry()};` : "let p = 0;";
     body = `${entry}\n${body.split(SPILL).join(g.spill())}`;
-    const make = new Function("alu32", "incDec32", "shiftRotate", "ea32", "flatPhysAt", "ramRead32", "ramWrite32", "jccTaken",
+    const make = new Function("alu32", "aluAdd", "aluSub", "aluAnd", "aluOr", "aluXor", "incDec32", "rol", "ror", "rcx", "shl", "shr", "sar", "ea32", "flatPhysAt",
+      "ramRead32", "ramWrite32", "jccTaken",
       `return function block(s, d, h, eip, flatSegs, paging, readNeed, writeNeed, left) {\n${body}\n};`);
-    const fn = make(alu32, incDec32, shiftRotate, ea32, flatPhysAt, ramRead32, ramWrite32, jccTaken) as BlockFn;
+    const fn = make(alu32, aluAdd, aluSub, aluAnd, aluOr, aluXor, incDec32, rol, ror, rcx, shl, shr, sar, ea32, flatPhysAt, ramRead32, ramWrite32, jccTaken) as BlockFn;
     this.fns[slot] = fn; this.insns[slot] = insns; this.bytes[slot] = bytes; this.lo[slot] = lo; this.hi[slot] = hi;
     this.compiled++;
     return fn;
@@ -236,6 +237,30 @@ class PendingCounts {
   }
 }
 
+/** The start of a call of alu32 for `op`, by its per-operation function where there is one. */
+function aluCall(op: number): string {
+  switch (op) {
+    case AluOp.ADD: return "aluAdd(s, ";
+    case AluOp.SUB: case AluOp.CMP: return "aluSub(s, ";
+    case AluOp.AND: return "aluAnd(s, ";
+    case AluOp.OR: return "aluOr(s, ";
+    case AluOp.XOR: return "aluXor(s, ";
+    default: return `alu32(s, ${op}, `; // ADC, SBB
+  }
+}
+
+/** The start of a call of shiftRotate for `op` on 32 bits, by its per-operation function. */
+function shiftCall(op: number): string {
+  switch (op) {
+    case ShiftOp.ROL: return "rol(s, 4, ";
+    case ShiftOp.ROR: return "ror(s, 4, ";
+    case ShiftOp.RCL: case ShiftOp.RCR: return `rcx(s, ${op}, 4, `;
+    case ShiftOp.SHL: case ShiftOp.SAL: return "shl(s, 4, ";
+    case ShiftOp.SHR: return "shr(s, 4, ";
+    default: return "sar(s, 4, ";
+  }
+}
+
 /**
  * JavaScript for one instruction (`i`-th in the block, `off` bytes in), as runHot's case
  * for `kind` does it on the flat path. A memory operand off that path leaves first.
@@ -255,15 +280,15 @@ function instruction(g: BlockRegs, counts: PendingCounts, kind: number, info: nu
   const reg = ops & 15, rm = (ops >> 4) & 15;
   const keep = op !== AluOp.CMP;
   switch (kind) {
-    case Kind.FAST_ALU_RR32: { const e = `alu32(s, ${op}, ${g.get(rm)}, ${g.get(reg)});`; out.push(keep ? `${g.set(rm)} = ${e}` : e); break; }
-    case Kind.FAST_ALU_RI32: { const e = `alu32(s, ${op}, ${g.get(rm)}, ${imm});`; out.push(keep ? `${g.set(rm)} = ${e}` : e); break; }
+    case Kind.FAST_ALU_RR32: { const e = `${aluCall(op)}${g.get(rm)}, ${g.get(reg)});`; out.push(keep ? `${g.set(rm)} = ${e}` : e); break; }
+    case Kind.FAST_ALU_RI32: { const e = `${aluCall(op)}${g.get(rm)}, ${imm});`; out.push(keep ? `${g.set(rm)} = ${e}` : e); break; }
     case Kind.FAST_MOV_RR32: { const v = g.get(reg); out.push(`${g.set(rm)} = ${v};`); break; }
     case Kind.FAST_MOV_RI32: out.push(`${g.set(rm)} = ${imm};`); break;
     case Kind.FAST_INC_R32: case Kind.FAST_DEC_R32:
       out.push(`${g.set(rm)} = incDec32(s, ${g.get(rm)}, ${kind === Kind.FAST_DEC_R32});`); break;
     case Kind.FAST_SHIFT_RI32: {
       const c = imm & 0x1f; // SDM 2A SAL: the count is masked to 5 bits; 0 changes nothing
-      if (c !== 0) out.push(`${g.set(rm)} = shiftRotate(s, ${op}, 4, ${g.get(rm)}, ${c});`);
+      if (c !== 0) out.push(`${g.set(rm)} = ${shiftCall(op)}${g.get(rm)}, ${c});`);
       break;
     }
     case Kind.FAST_LEA32: { const e = g.ea(ops, disp); out.push(`${g.set(reg)} = ${e};`); break; }
@@ -271,12 +296,12 @@ function instruction(g: BlockRegs, counts: PendingCounts, kind: number, info: nu
     case Kind.FAST_STORE32: out.push(`ramWrite32(h.ram32, h.view, p, ${g.get(reg)});`); break;
     case Kind.FAST_MOVZX_R_M8: out.push(`${g.set(reg)} = h.ram[p];`); break;
     case Kind.FAST_ALU_RM32: {
-      const e = `alu32(s, ${op}, ${g.get(reg)}, ramRead32(h.ram32, h.view, p));`;
+      const e = `${aluCall(op)}${g.get(reg)}, ramRead32(h.ram32, h.view, p));`;
       out.push(keep ? `${g.set(reg)} = ${e}` : e);
       break;
     }
     case Kind.FAST_ALU_MR32: {
-      const e = `alu32(s, ${op}, ramRead32(h.ram32, h.view, p), ${g.get(reg)})`;
+      const e = `${aluCall(op)}ramRead32(h.ram32, h.view, p), ${g.get(reg)})`;
       out.push(keep ? `ramWrite32(h.ram32, h.view, p, ${e});` : `${e};`);
       break;
     }

@@ -136,17 +136,28 @@ export function ea32(base: i32, index: i32, scale: i32, disp: i32): i32 {
  * lazy flags and returns the result (which CMP discards).
  */
 export function alu32(s: Words, op: i32, a: i32, b: i32): i32 {
-  let r = 0;
   switch (op) {
-    case AluOp.ADD: r = (a + b) | 0; s[Reg.LAZY_OP] = Lazy.ADD; break;
-    case AluOp.SUB: case AluOp.CMP: r = (a - b) | 0; s[Reg.LAZY_OP] = Lazy.SUB; break;
-    case AluOp.AND: r = a & b; s[Reg.LAZY_OP] = Lazy.LOGIC; break;
-    case AluOp.OR: r = a | b; s[Reg.LAZY_OP] = Lazy.LOGIC; break;
-    case AluOp.XOR: r = a ^ b; s[Reg.LAZY_OP] = Lazy.LOGIC; break;
+    case AluOp.ADD: return aluAdd(s, a, b);
+    case AluOp.SUB: case AluOp.CMP: return aluSub(s, a, b);
+    case AluOp.AND: return aluAnd(s, a, b);
+    case AluOp.OR: return aluOr(s, a, b);
+    case AluOp.XOR: return aluXor(s, a, b);
     default: return hostAlu(op, 4, a, b); // ADC, SBB need the carry; the host records their flags
   }
-  s[Reg.LAZY_SIZE] = 4; s[Reg.LAZY_DST] = a; s[Reg.LAZY_SRC] = b; s[Reg.LAZY_RES] = r;
-  return r;
+}
+
+// One function per operation, so that a compiled block (blockCompiler.ts), which knows
+// the operation, calls one small enough for V8 to inline.
+export function aluAdd(s: Words, a: i32, b: i32): i32 { const r = (a + b) | 0; recordAlu(s, Lazy.ADD, a, b, r); return r; }
+/** SUB, and CMP, which discards the result. */
+export function aluSub(s: Words, a: i32, b: i32): i32 { const r = (a - b) | 0; recordAlu(s, Lazy.SUB, a, b, r); return r; }
+export function aluAnd(s: Words, a: i32, b: i32): i32 { const r = a & b; recordAlu(s, Lazy.LOGIC, a, b, r); return r; }
+export function aluOr(s: Words, a: i32, b: i32): i32 { const r = a | b; recordAlu(s, Lazy.LOGIC, a, b, r); return r; }
+export function aluXor(s: Words, a: i32, b: i32): i32 { const r = a ^ b; recordAlu(s, Lazy.LOGIC, a, b, r); return r; }
+
+/** The lazy flags of a 32-bit ALU operation (lazyFlags.ts setLazy, size 4). */
+function recordAlu(s: Words, lop: i32, a: i32, b: i32, r: i32): void {
+  s[Reg.LAZY_OP] = lop; s[Reg.LAZY_SIZE] = 4; s[Reg.LAZY_DST] = a; s[Reg.LAZY_SRC] = b; s[Reg.LAZY_RES] = r;
 }
 
 /** Whether condition `c` holds (SDM 2A B.1.4.7) for Jcc. */
