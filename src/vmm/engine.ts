@@ -11,8 +11,8 @@ export class EngineError extends Error {}
 
 /**
  * The engine a Machine gets unless told otherwise, measured with `npm run bench`
- * (docs/performance.md, 20:10 UTC run): the wasm engine is the faster on guest kernels
- * (bench-kernel 1.46x), the TS engine with compiled blocks on loops (1.18-1.41x). Kernels,
+ * (docs/performance.md, 20:55 UTC run): the wasm engine is the faster on guest kernels
+ * (bench-kernel 1.37x), the TS engine with compiled blocks on loops (1.12-1.96x). Kernels,
  * with their traps and page faults, are what vmxlab runs, so wasm.
  */
 export const DEFAULT_ENGINE: EngineName = "wasm";
