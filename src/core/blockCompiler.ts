@@ -111,15 +111,26 @@ export class BlockCache {
    */
   private branchBack(p: number, off: number, modeTag: number): LoopBranch | null {
     const d = this.h.d;
-    if ((p & 0xfff) > 0xff0) return null;
-    const at = (p & (DECODE_SLOTS - 1)) * DECODE_WORDS;
-    if (d[at + Dw.TAG] !== (p ^ modeTag)) return null;
+    const at = this.recordAt(p, modeTag);
+    if (at < 0) return null;
     const info = d[at + Dw.INFO];
     const kind = info & Info.KIND_MASK;
     if ((kind !== Kind.FAST_JCC && kind !== Kind.FAST_JMP_REL) || (info & Info.O32) === 0) return null;
     const len = (info >> Info.LEN_SHIFT) & Info.LEN_MASK;
-    if ((p & 0xfff) + len > 0xfff || off + len + d[at + Dw.IMM] !== 0) return null;
+    if (off + len + d[at + Dw.IMM] !== 0) return null;
     return { cond: kind === Kind.FAST_JCC ? (info >> 8) & 0xff : -1, len, counter: RETIRE_COUNTER_WORD + d[at + Dw.COUNTER] };
+  }
+
+  /**
+   * The decode record cached for the instruction at `p`, or -1. The instruction and the
+   * next one's start must stay in this page (so the loop's phys carry holds after the
+   * block): starting at most 0xff0 into the page, an instruction of at most 15 bytes ends
+   * in it (and decodeAt caches none that may cross).
+   */
+  private recordAt(p: number, modeTag: number): number {
+    if ((p & 0xfff) > 0xff0) return -1;
+    const at = (p & (DECODE_SLOTS - 1)) * DECODE_WORDS;
+    return this.h.d[at + Dw.TAG] === (p ^ modeTag) ? at : -1;
   }
 
   /**
@@ -138,16 +149,11 @@ export class BlockCache {
     // The nearest and farthest branch targets, as offsets from the block's start.
     let lo = 0, hi = 0;
     while (n < MAX_INSNS) {
-      const p = phys + off;
-      // The instruction and the next one's start must stay in this page (so the loop's
-      // phys carry holds after the block) and be cached (decodeAt caches none that may cross).
-      if ((p & 0xfff) > 0xff0) break;
-      const at = (p & (DECODE_SLOTS - 1)) * DECODE_WORDS;
-      if (d[at + Dw.TAG] !== (p ^ modeTag)) break;
+      const at = this.recordAt(phys + off, modeTag);
+      if (at < 0) break;
       const info = d[at + Dw.INFO];
       const kind = info & Info.KIND_MASK;
       const len = (info >> Info.LEN_SHIFT) & Info.LEN_MASK;
-      if (((p & 0xfff) + len) > 0xfff) break;
       const counter = RETIRE_COUNTER_WORD + d[at + Dw.COUNTER];
       if (kind === Kind.FAST_JCC || kind === Kind.FAST_JMP_REL) {
         // A branch inside the page leaves the block when taken (JMP: always, and ends it);
@@ -211,7 +217,7 @@ class BlockRegs {
   get(x: number): string { this.used.add(x); return `r${x}`; }
   /** A register written. */
   set(x: number): string { this.used.add(x); this.written.add(x); return `r${x}`; }
-  /** An effective address from the record's OPS and DISP (modrmOffsetOf on the locals). */
+  /** An effective address from the record's OPS and DISP (modrmOffset on the locals). */
   ea(ops: number, disp: number): string {
     const base = (ops >> 4) & 15, index = (ops >> 8) & 15;
     return `ea32(${base !== NO_REG ? this.get(base) : 0}, ${index !== NO_REG ? this.get(index) : 0}, ${(ops >> 12) & 3}, ${disp})`;

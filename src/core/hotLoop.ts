@@ -117,13 +117,9 @@ function linPhys(h: HotViews, lin: i32, size: i32, write: bool, paging: bool, ne
  * wrapped to 32 bits (a 16-bit address takes the low half: Core.ea).
  */
 export function modrmOffset(s: Words, d: Words, at: i32): i32 {
-  return modrmOffsetOf(s, d[at + Dw.OPS], d[at + Dw.DISP]);
-}
-
-/** modrmOffset() of an operand given by its record's OPS and DISP words. */
-export function modrmOffsetOf(s: Words, ops: i32, disp: i32): i32 {
+  const ops = d[at + Dw.OPS];
   const base = (ops >> 4) & 15, index = (ops >> 8) & 15;
-  return ea32(base !== NO_REG ? s[base] : 0, index !== NO_REG ? s[index] : 0, (ops >> 12) & 3, disp);
+  return ea32(base !== NO_REG ? s[base] : 0, index !== NO_REG ? s[index] : 0, (ops >> 12) & 3, d[at + Dw.DISP]);
 }
 
 /** A 32-bit effective address: base + index * 2^scale + displacement, wrapped to 32 bits. */
