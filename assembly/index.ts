@@ -4,9 +4,8 @@
 // (vmm/wasmEngine.ts). It also exports the portable slice's functions one by one, so
 // tests can run the two builds on the same bytes (tests/engine-portable.test.ts).
 import {
-  Reg, Wide, STATE_BYTES, DECODE_OFFSET, RAM_OFFSET, COUNTER_OFFSET, WIDE_OFFSET, DTLB_MAP_OFFSET, CODE_PAGE_OFFSET,
-  CODE_PAGE_BYTES, TLB_ENTRIES, RETIRE_COUNTER_WORD, RETIRE_COUNTER_SLOTS, totalBytes, ITLB_MAP_OFFSET,
-  DTLB_MODEL_OFFSET, ITLB_MODEL_OFFSET, TlbModelLayout, TLB_MAX_ENTRIES,
+  Reg, STATE_BYTES, DECODE_OFFSET, RAM_OFFSET, COUNTER_OFFSET, WIDE_OFFSET, DTLB_MAP_OFFSET, CODE_PAGE_OFFSET,
+  totalBytes, ITLB_MAP_OFFSET, DTLB_MODEL_OFFSET, ITLB_MODEL_OFFSET, TlbModelLayout,
 } from "../src/state/layout.js";
 import { HotViews, runHot } from "../src/core/hotLoop.js";
 import { Words, Bytes, Halves, Doubles, viewAt } from "../src/state/flatViews.js";

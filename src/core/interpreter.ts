@@ -5,9 +5,9 @@
 
 import { Reg, Flag, Cr0, DECODE_SLOTS, DECODE_WORDS, RETIRE_COUNTER_WORD, Wide } from "../state/layout.js";
 import { Kind, AluOp, FlagOp, LoopOp } from "../isa/kind.js";
-import { decode, Dw, Info, Rep, NO_REG, ByteSource } from "../isa/decode.js";
+import { decode, Dw, Info, Rep, ByteSource } from "../isa/decode.js";
 import { FAULT, raiseFault, Vector } from "./fault.js";
-import { CoreFlags, Lazy, sizeMask, PARITY } from "./flags.js";
+import { CoreFlags, Lazy, sizeMask } from "./flags.js";
 import { mul32, imul32, divu64, wide } from "./arith.js";
 import { specialize } from "./specialize.js";
 import { shiftRotate } from "./shift.js";
