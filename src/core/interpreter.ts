@@ -10,7 +10,7 @@ import { FAULT, raiseFault, Vector } from "./fault.js";
 import { CoreFlags, Lazy, sizeMask } from "./flags.js";
 import { mul32, imul32, divu64, wide } from "./arith.js";
 import { specialize } from "./specialize.js";
-import { shiftRotate } from "./shift.js";
+import { shiftRotate, shifted } from "./shift.js";
 import { Event } from "../cost/event.js";
 import { CodePage, SegAccess } from "./memory.js";
 import { Exit, HotViews, runHot, modrmOffset } from "./hotLoop.js";
@@ -982,7 +982,7 @@ export class Core extends CoreFlags implements ByteSource, HotHost {
     r &= m;
     const of = (((r ^ a) >>> top) & 1);
     if (rmw) this.wr(l, size, r); else this.writeE(at, info, size, r);
-    this.setArithFlags(Flag.ARITH, cf | (of << 11) | (this.parity(r) ? Flag.PF : 0) | (r === 0 ? Flag.ZF : 0) | (((r >>> top) & 1) ? Flag.SF : 0));
+    shifted(this.s, size, r, cf, of);
   }
 
   // --- Bit instructions (SDM 2A BT/BTS/BTR/BTC, BSF, BSR) --------------------------------

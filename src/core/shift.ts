@@ -80,10 +80,11 @@ export function sar(s: Words, size: i32, v: i32, c: i32): i32 {
 }
 
 /**
- * The flags of SHL, SHR and SAR: CF and OF as given, SF, ZF and PF from the result, and
- * AF 0 here (undefined: SDM 2A SAL). Returns the result.
+ * The flags of SHL, SHR and SAR (and SHLD, SHRD: Core.shiftDouble): CF and OF as given,
+ * SF, ZF and PF from the result `r` (masked to the size), and AF 0 here (undefined: SDM 2A
+ * SAL, SHLD). Returns the result.
  */
-function shifted(s: Words, size: i32, r: i32, cf: i32, ovf: i32): i32 {
+export function shifted(s: Words, size: i32, r: i32, cf: i32, ovf: i32): i32 {
   const f = cf | (ovf << 11) | (<i32>PARITY[r & 0xff] << 2) | (r === 0 ? Flag.ZF : 0) | (((r >>> (size * 8 - 1)) & 1) << 7);
   setArithFlags(s, Flag.ARITH, f);
   return r;
