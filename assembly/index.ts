@@ -54,9 +54,9 @@ function tlbHitViews(at: usize): TlbHitViews {
     viewAt<Halves>(at + TlbModelLayout.SLOT_OF));
 }
 
-/** The wasm engine: runs at most `budget` instructions (core/hotLoop.ts runHot). */
-export function run(budget: i32): i32 {
-  return runHot(H!, budget);
+/** The wasm engine: runs at most `budget` steps (core/hotLoop.ts runHot). */
+export function run(budget: i32, settle: bool): i32 {
+  return runHot(H!, budget, settle);
 }
 export function stateBase(): usize {
   return changetype<usize>(flat);

@@ -15,6 +15,7 @@ export interface HotHost {
   readE(at: number, info: number, size: number): number;
   alu(op: number, size: number, a: number, b: number): number;
   runBlock(eip: number, phys: number, left: number): number;
+  settle(exit: number): number;
 }
 
 let host: HotHost | null = null;
@@ -31,3 +32,4 @@ export function hostWriteE(at: i32, info: i32, size: i32, v: i32): void { host!.
 export function hostReadE(at: i32, info: i32, size: i32): i32 { return host!.readE(at, info, size); }
 export function hostAlu(op: i32, size: i32, a: i32, b: i32): i32 { return host!.alu(op, size, a, b); }
 export function hostRunBlock(eip: i32, phys: i32, left: i32): i32 { return host!.runBlock(eip, phys, left); }
+export function hostSettle(exit: i32): i32 { return host!.settle(exit); }

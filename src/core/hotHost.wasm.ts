@@ -19,3 +19,5 @@
 // Never called: the wasm engine's views say it has no compiled blocks (HotViews.blocks).
 // @ts-ignore: asc decorator
 @external("env", "runBlock") export declare function hostRunBlock(eip: i32, phys: i32, left: i32): i32;
+// @ts-ignore: asc decorator
+@external("env", "settle") export declare function hostSettle(exit: i32): i32;

@@ -23,7 +23,7 @@ import { raiseFault } from "./fault.js";
 import { Vector } from "./vector.js";
 import { TlbHitViews, tlbHit } from "./tlbHit.js";
 import {
-  hostDecode, hostNextPhys, hostExecute, hostLoad32, hostStore32, hostWriteE, hostReadE, hostAlu, hostRunBlock,
+  hostDecode, hostNextPhys, hostExecute, hostLoad32, hostStore32, hostWriteE, hostReadE, hostAlu, hostRunBlock, hostSettle,
 } from "./hotHost.js";
 
 /** Why the hot loop returned. */
@@ -36,6 +36,11 @@ export const enum Exit {
   FAULT = 2,
   /** An instruction changed state the loop caches (TF, IF, interrupt shadow). */
   MODE = 3,
+  /**
+   * The host settled a complex instruction or a fault inside the loop (runHot with
+   * `settle`) and wants the run loop to look around before going on (cpu/cpu.ts).
+   */
+  SETTLED = 4,
 }
 
 /** The views of one flat state the loop works on (each engine builds its own over the same layout). */
@@ -201,11 +206,31 @@ function spill(s: Words, eip: i32, at: i32, n: i32): void {
 }
 
 /**
- * Runs at most `budget` instructions. The physical address of the next instruction is
- * carried from one instruction to the next while execution stays within one page, so
- * the translation is only redone when a page boundary is crossed.
+ * Runs at most `budget` steps (instructions retired, events delivered). Without `settle`
+ * it returns at the first complex instruction or fault, for its caller to handle. With
+ * `settle` the host handles those itself (hostSettle: cpu/cpu.ts executes the instruction
+ * or delivers the fault exactly as its run loop would) and gives the budget of the slice
+ * its run loop would run next, or 0 when that loop must look around first (an interrupt
+ * became deliverable, a device asked to stop, single-stepping...): a guest kernel's system
+ * calls, page faults and IRETs then cost no return to the host's run loop.
  */
-export function runHot(h: HotViews, budget: i32): i32 {
+export function runHot(h: HotViews, budget: i32, settle: bool): i32 {
+  do {
+    const exit = runStretch(h, budget);
+    if (!settle || (exit !== Exit.COMPLEX && exit !== Exit.FAULT)) return exit;
+    // The host's next slice, cut where its run loop would cut it, or 0 to return to that loop.
+    budget = hostSettle(exit);
+  } while (budget > 0);
+  return Exit.SETTLED;
+}
+
+/**
+ * Runs at most `budget` instructions, up to the first complex instruction or fault. The
+ * physical address of the next instruction is carried from one instruction to the next
+ * while execution stays within one page, so the translation is only redone when a page
+ * boundary is crossed.
+ */
+function runStretch(h: HotViews, budget: i32): i32 {
   const s = h.s, d = h.d, view = h.view, ram32 = h.ram32, ram = h.ram;
   // CS cannot change inside this loop (every CS load is a complex instruction), so its
   // limit, default size and the cache's mode tag are constants here.

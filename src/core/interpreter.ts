@@ -91,7 +91,7 @@ export class Core extends CoreFlags implements ByteSource, HotHost {
   /** Compiled blocks (TS engine, when enabled: core/blockCompiler.ts). */
   blockCache: BlockCache | null = null;
   /** Set by the wasm engine (vmm/wasmEngine.ts): runs the same loop compiled by asc on this state. */
-  wasmRun: ((budget: number) => number) | null = null;
+  wasmRun: ((budget: number, settle: boolean) => number) | null = null;
 
   /**
    * Runs at most `budget` instructions through the hot loop (core/hotLoop.ts) of the
@@ -108,22 +108,38 @@ export class Core extends CoreFlags implements ByteSource, HotHost {
    * calls it many times and folds itself (Cpu.runFor), since the fold costs as much as a
    * short slice of the loop. The int32 counts stay far from overflow for 2^6 calls.
    */
-  runUnfolded(budget: number): Exit {
+  runUnfolded(budget: number, settle = false): Exit {
     let exit: Exit;
     const s = this.s;
     try {
-      if (this.wasmRun !== null) exit = this.wasmRun(budget);
-      else { attachHost(this); exit = runHot(this.hot, budget); }
+      if (this.wasmRun !== null) exit = this.wasmRun(budget, settle);
+      else { attachHost(this); exit = runHot(this.hot, budget, settle); }
     } catch (e) {
       if (e !== FAULT) throw e;
       exit = this.unwindFault();
     }
     // The wasm engine ends its loop on a fault instead of unwinding it (core/fault.wasm.ts).
     if (s[Reg.HOT_FAULTED] !== 0) exit = this.unwindFault();
-    // The spill words mean something only inside one call: cleared, the state between calls
-    // does not depend on how a run was cut into calls (lockstep's replay relies on that).
-    s[Reg.HOT_EIP] = 0; s[Reg.HOT_AT] = 0; s[Reg.HOT_RETIRED] = 0; s[Reg.HOT_FAULTED] = 0;
+    this.clearSpill();
     return exit;
+  }
+
+  /**
+   * The spill words mean something only inside one stretch of the loop: cleared, the state
+   * between calls does not depend on how a run was cut into calls (lockstep's replay
+   * relies on that), and the next stretch starts with no fault flagged.
+   */
+  protected clearSpill(): void {
+    const s = this.s;
+    s[Reg.HOT_EIP] = 0; s[Reg.HOT_AT] = 0; s[Reg.HOT_RETIRED] = 0; s[Reg.HOT_FAULTED] = 0;
+  }
+
+  /**
+   * HotHost.settle: only a Cpu (cpu/cpu.ts) settles the loop's stops itself; a bare Core
+   * runs with `settle` off and hands every stop to its caller.
+   */
+  settle(exit: number): number {
+    throw new Error(`Core.settle(${exit}): a bare Core does not settle complex instructions or faults`);
   }
 
   /**
@@ -131,7 +147,7 @@ export class Core extends CoreFlags implements ByteSource, HotHost {
    * the fault came before it was counted: fetch, decode, CS limit) and leaves EIP at it,
    * from what the loop spilled (Reg.HOT_*).
    */
-  private unwindFault(): Exit {
+  protected unwindFault(): Exit {
     const s = this.s, d = this.decoded;
     const eip = s[Reg.HOT_EIP], at = s[Reg.HOT_AT];
     if (s[Reg.UNCOUNTED] === 0 && at >= 0) d[RETIRE_COUNTER_WORD + d[at + Dw.COUNTER]]--;

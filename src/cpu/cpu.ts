@@ -59,21 +59,47 @@ export class Cpu extends CpuSystem {
     }
   }
 
+  /** The step count at which the current runFor() ends, and its deadline (cycles). */
+  private runEnd = 0;
+  private runUntil = Infinity;
+
+  /**
+   * Steps the next slice of runSlices may take: up to the run's end, and with a deadline
+   * ahead never more than could reach it, so that the run stops at most one step past it.
+   * 0 at the end of the run or at the deadline.
+   */
+  private nextSlice(): number {
+    const w = this.wide;
+    const left = this.runEnd - w[Wide.RETIRED] - w[Wide.EVENTS_DELIVERED];
+    if (left <= 0) return 0;
+    let slice = Math.min(left, 1 << 20);
+    if (this.runUntil !== Infinity) {
+      const cycles = this.runUntil - this.accounting.cycles();
+      if (cycles <= 0) return 0;
+      slice = Math.min(slice, Math.max(1, Math.floor(cycles / this.accounting.stepBound)));
+    }
+    return slice;
+  }
+
+  /** Slices run since the retirement counts were last folded. */
+  private unfolded = 0;
+
+  /** Folds now and then, so that the int32 counts stay far below 2^31 (state/layout.ts). */
+  private sliceEnded(): void {
+    if (++this.unfolded === 64) { this.unfolded = 0; this.foldRetirements(); }
+  }
+
   private runSlices(limit: number, untilCycle: number): StopReason {
     const s = this.s, w = this.wide;
-    let unfolded = 0;
     const end = w[Wide.RETIRED] + w[Wide.EVENTS_DELIVERED] + limit;
+    this.runEnd = end;
+    this.runUntil = untilCycle;
     this.stopRequested = false;
     this.pendingException = false;
     try {
       while (w[Wide.RETIRED] + w[Wide.EVENTS_DELIVERED] < end) {
-        let slice = Math.min(end - w[Wide.RETIRED] - w[Wide.EVENTS_DELIVERED], 1 << 20);
-        if (untilCycle !== Infinity) {
-          const left = untilCycle - this.accounting.cycles();
-          if (left <= 0) return "deadline";
-          // Never run past the deadline by more than one instruction's worth.
-          slice = Math.min(slice, Math.max(1, Math.floor(left / this.accounting.stepBound)));
-        }
+        let slice = this.nextSlice();
+        if (slice === 0) return "deadline"; // the end of the run is the loop's condition
         // An NMI comes before maskable interrupts and ignores IF (SDM 3A 6.9, priority 5 vs 6);
         // vmxlab also holds it for the MOV SS / STI shadow (6.8.3 leaves that to the model).
         if (s[Reg.NMI_PENDING] !== 0 && s[Reg.NMI_BLOCKED] === 0 && s[Reg.INHIBIT_IRQ] === 0) {
@@ -96,11 +122,11 @@ export class Cpu extends CpuSystem {
           if (s[Reg.INHIBIT_IRQ] !== 0) { s[Reg.INHIBIT_IRQ] = 0; slice = 1; }
           // Bounded slices: V8 optimizes a fresh call of run() better than a loop it replaced on
           // the stack (OSR), and a long guest loop would otherwise stay in the OSR version.
-          const exit = this.runUnfolded(slice);
-          // Fold now and then, so the int32 counts stay far below 2^31 (state/layout.ts).
-          if (++unfolded === 64) { unfolded = 0; this.foldRetirements(); }
-          if (exit === Exit.COMPLEX) this.complex();
-          else if (exit === Exit.FAULT) this.deliverFault();
+          // The loop settles complex instructions and flagged faults itself (settle()); a
+          // fault thrown past it (the TS engine's raiseFault) still comes back as Exit.FAULT.
+          const exit = this.runUnfolded(slice, true);
+          this.sliceEnded();
+          if (exit === Exit.FAULT) this.deliverFault();
         }
         if (this.stopRequested) return this.stopOnException && this.pendingException ? "exception" : "stop";
         if (this.rescheduleRequested || s[Reg.ATTENTION] !== 0) { this.rescheduleRequested = false; s[Reg.ATTENTION] = 0; return "deadline"; }
@@ -153,8 +179,32 @@ export class Cpu extends CpuSystem {
     if (cycle > now) this.counts[Event.IDLE_CYCLE] += cycle - now;
   }
 
-  /** Executes the complex instruction the hot loop stopped at; a fault is delivered. */
-  /** Returns false when the instruction faulted (the fault has been delivered). */
+  /**
+   * HotHost.settle, for runSlices's calls of the loop: the loop stopped at a complex
+   * instruction or at a fault it flagged (Reg.HOT_FAULTED); executes or delivers it here,
+   * as runSlices would, and returns the budget of runSlices's next slice, or 0 when
+   * runSlices must look first: at the end of the run or the deadline, a stop or
+   * reschedule request, a device's attention, HLT, the STI / MOV SS shadow,
+   * single-stepping or breakpoints, a deliverable NMI, or an interrupt IF now lets in.
+   */
+  override settle(exit: number): number {
+    if (exit === Exit.COMPLEX) this.complex();
+    else { this.unwindFault(); this.clearSpill(); this.deliverFault(); }
+    const s = this.s;
+    const goOn = !this.stopRequested && !this.rescheduleRequested && s[Reg.ATTENTION] === 0 && s[Reg.HALTED] === 0 &&
+      s[Reg.INHIBIT_IRQ] === 0 && (s[Reg.EFLAGS] & Flag.TF) === 0 && (s[Reg.DR0 + 7] & 0xff) === 0 &&
+      (s[Reg.NMI_PENDING] === 0 || s[Reg.NMI_BLOCKED] !== 0) &&
+      ((s[Reg.EFLAGS] & Flag.IF) === 0 || this.interruptSource === null || !this.interruptSource.pending());
+    if (!goOn) return 0;
+    // The slice runSlices would start next, so that the run is cut where it always was.
+    this.sliceEnded();
+    return this.nextSlice();
+  }
+
+  /**
+   * Executes the complex instruction the hot loop stopped at; a fault is delivered.
+   * Returns false when the instruction faulted (the fault has been delivered).
+   */
   private complex(): boolean {
     try {
       const at = this.s[Reg.COMPLEX_AT];

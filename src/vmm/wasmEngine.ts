@@ -19,7 +19,7 @@ const WASM_FILE = fileURLToPath(new URL("../../dist/vmxlab-core.wasm", import.me
 interface CoreExports {
   memory: WebAssembly.Memory;
   allocateState(ramBytes: number): number;
-  run(budget: number): number;
+  run(budget: number, settle: boolean): number;
 }
 
 let compiled: WebAssembly.Module | null = null;
@@ -65,6 +65,8 @@ export function createWasmCpu(ramBytes: number, tlbs: { itlb?: TlbConfig; dtlb?:
     readE(at: number, info: number, size: number) { try { return cpu!.readE(at, info, size); } catch (e) { return caught(e); } },
     alu: (op: number, size: number, a: number, b: number) => cpu!.alu(op, size, a, b),
     runBlock: () => 0, // never called: this engine's views have blocks off (HotViews.blocks)
+    // Faults inside settle() are delivered there; what escapes it ends the run (cpu/cpu.ts).
+    settle: (exit: number) => cpu!.settle(exit),
   };
   const exports = new WebAssembly.Instance(coreModule(), { env }).exports as unknown as CoreExports;
   const base = exports.allocateState(ramBytes) >>> 0;

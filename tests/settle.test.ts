@@ -1,0 +1,61 @@
+// The hot loop settles complex instructions inside itself (core/hotLoop.ts runHot with
+// `settle`, cpu/cpu.ts Cpu.settle) instead of returning to the run loop for each. It must
+// still hand back to the run loop whenever that loop has something to do between two
+// instructions. The case here: with IF = 1, an OUT makes a device assert its interrupt
+// line. No shadow applies (SDM 3A 6.8.3 gives one to STI and MOV SS / POP SS only), so the
+// interrupt is taken right after the OUT, before the next instruction; a loop that went on
+// would run that instruction first.
+import { describe, expect, it } from "vitest";
+import { Machine } from "../src/vmm/machine.js";
+import { Reg } from "../src/state/layout.js";
+import type { EngineName } from "../src/vmm/engine.js";
+
+const VECTOR = 0x20;
+const HANDLER = 0x0600;
+/** A port nothing else claims, for a device that asserts the line when written. */
+const PORT = 0xe0;
+
+/**
+ * A boot sector (real mode, 0000:7C00) that sets IF, writes the port, then counts in CX;
+ * the handler at 0000:0600 copies CX to BX.
+ */
+function bootSector(): Uint8Array {
+  const code = [
+    0x31, 0xc9,             // xor cx, cx
+    0xfb,                   // sti
+    0x90,                   // nop            (the STI shadow ends here)
+    0xe6, PORT,             // out PORT, al   (the device asserts its line)
+    0x41,                   // inc cx
+    0x41,                   // inc cx
+    0xf4,                   // hlt
+  ];
+  const img = new Uint8Array(512);
+  img.set(code);
+  img[510] = 0x55; img[511] = 0xaa;
+  return img;
+}
+
+function run(engine: EngineName) {
+  const m = new Machine({ ramBytes: 1 << 20, engine });
+  m.loadImage(bootSector(), { format: "bootsector" });
+  const cpu = m.cpu;
+  cpu.ram.set([0x89, 0xcb, 0xf4], HANDLER); // mov bx, cx; hlt
+  cpu.view.setUint16(VECTOR * 4, HANDLER, true); // IVT entry: IP, then CS = 0
+  cpu.view.setUint16(VECTOR * 4 + 2, 0, true);
+  cpu.s[Reg.EBX] = 0xffff;
+  let asserted = false, acknowledged = 0;
+  m.ports.register(PORT, 1, { name: "line", read: () => 0xff, write: () => { asserted = true; } });
+  cpu.interruptSource = { pending: () => asserted && acknowledged === 0, acknowledge: () => { acknowledged++; return VECTOR; } };
+  m.run({ maxInstructions: 100 });
+  return { bx: cpu.s[Reg.EBX] & 0xffff, cx: cpu.s[Reg.ECX] & 0xffff, acknowledged };
+}
+
+describe("the hot loop hands back to the run loop when an interrupt becomes deliverable", () => {
+  for (const engine of ["ts", "wasm"] as const) {
+    it(`${engine}: an OUT that raises an interrupt line lets the interrupt in before the next instruction`, () => {
+      // The handler ran once, before either INC CX: BX = 0. A loop that kept going after
+      // the OUT would have counted to 1 or 2 first.
+      expect(run(engine)).toEqual({ bx: 0, cx: 0, acknowledged: 1 });
+    });
+  }
+});
