@@ -50,6 +50,37 @@ function run(engine: EngineName) {
   return { bx: cpu.s[Reg.EBX] & 0xffff, cx: cpu.s[Reg.ECX] & 0xffff, acknowledged };
 }
 
+/**
+ * Flat 32-bit protected mode, code at BASE, and every fault or INT n stopping the run
+ * (stopOnException: the silicon oracle's mode) instead of being delivered.
+ */
+const BASE = 0x100000;
+function stopping(engine: EngineName, code: number[]) {
+  const m = new Machine({ ramBytes: 4 << 20, engine });
+  m.loadImage(Uint8Array.from(code), { format: "flat", loadAddress: BASE });
+  m.cpu.stopOnException = true;
+  const r = m.run({ maxInstructions: 100 });
+  const s = m.cpu.s;
+  // Machine.run reports such a stop as "limit"; the CPU holds the exception.
+  return { stopped: r.reason === "limit" && m.cpu.pendingException, vector: s[Reg.EXIT_VECTOR], eip: s[Reg.EIP] - BASE,
+    eax: s[Reg.EAX], retired: m.cpu.retired };
+}
+
+describe("a stop the loop settles still stops the run where it happened", () => {
+  for (const engine of ["ts", "wasm"] as const) {
+    it(`${engine}: INT n stops after itself (a trap: it retires, EIP past it, SDM 3A 6.5), and nothing after it runs`, () => {
+      // mov eax, 1 (5 bytes) | int 0x21 (2) | mov eax, 2 | hlt: MOV and INT retire.
+      const r = stopping(engine, [0xb8, 1, 0, 0, 0, 0xcd, 0x21, 0xb8, 2, 0, 0, 0, 0xf4]);
+      expect(r).toEqual({ stopped: true, vector: 0x21, eip: 7, eax: 1, retired: 2 });
+    });
+    it(`${engine}: #DE stops at the DIV (a fault: EIP at it, SDM 3A 6.5), which does not retire`, () => {
+      // mov eax, 1 | xor ecx, ecx (2) | div ecx (2) at 7 | mov eax, 2 | hlt: MOV and XOR retire.
+      const r = stopping(engine, [0xb8, 1, 0, 0, 0, 0x31, 0xc9, 0xf7, 0xf1, 0xb8, 2, 0, 0, 0, 0xf4]);
+      expect(r).toEqual({ stopped: true, vector: 0, eip: 7, eax: 1, retired: 2 });
+    });
+  }
+});
+
 describe("the hot loop hands back to the run loop when an interrupt becomes deliverable", () => {
   for (const engine of ["ts", "wasm"] as const) {
     it(`${engine}: an OUT that raises an interrupt line lets the interrupt in before the next instruction`, () => {
