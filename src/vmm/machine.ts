@@ -29,6 +29,7 @@ import { writeMpTables, isaIrqToIoApicPin } from "./mpTable.js";
 import type { TlbConfig } from "../core/tlbModel.js";
 import { loadProfile } from "../cost/profiles.js";
 import type { Profile } from "../cost/profile.js";
+import { widenInlining } from "./v8Tuning.js";
 import { createWasmCpu } from "./wasmEngine.js";
 import { EngineError, ENGINE_NAMES, DEFAULT_ENGINE, type EngineName } from "./engine.js";
 export { EngineError, ENGINE_NAMES, type EngineName } from "./engine.js";
@@ -176,6 +177,9 @@ export class Machine {
     if (options.state !== undefined && options.state.byteLength !== totalBytes(ramBytes)) {
       throw new ImageError(`a flat state of ${options.state.byteLength} bytes does not fit ${ramBytes} bytes of RAM`);
     }
+    // Both engines' JavaScript (blocks, the host side of every exit) is optimized with the
+    // same budget, so that the two are measured alike in one process (vmm/v8Tuning.ts).
+    widenInlining();
     this.cpu = this.engine === "wasm" ? createWasmCpu(ramBytes, options.tlb, options.state) : new Cpu(ramBytes, options.tlb, options.state);
     if (this.engine === "ts" && options.blocks !== false) this.cpu.setBlocks(true);
     if (options.profile !== undefined) {
