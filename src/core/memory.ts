@@ -586,7 +586,13 @@ export class CoreMemory {
     }
     const p = this.xlateSystem(lin, false);
     // The second read would hit the entry the first one found or made.
-    if (s[Reg.PAGING] !== 0) this.dtlb.hit(lin >>> 12);
+    if (s[Reg.PAGING] !== 0) this.dtlb.repeatHits(1);
+    if ((p >>> 0) + 7 < this.ramBytes) {
+      // Both in RAM: no device sees the reads, so their order does not matter.
+      const view = this.view;
+      this.pairHigh = highSize === 4 ? view.getInt32(p + 4, true) : view.getUint16(p + 4, true);
+      return view.getInt32(p, true);
+    }
     const lo = this.physRead32(p);
     this.pairHigh = highSize === 4 ? this.physRead32((p + 4) | 0) : this.physRead16((p + 4) | 0);
     return lo;

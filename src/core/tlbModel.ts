@@ -125,6 +125,15 @@ export class TlbModel {
   }
 
   /**
+   * Counts `n` more hits on the page the last hit() or insert() touched, as n calls of
+   * hit() would: that page is already the most recently used one (or the policy keeps no
+   * use order), so only the count changes. For accesses that a single translation served.
+   */
+  repeatHits(n: number): void {
+    this.hot[HOT_NEW_HITS] += n;
+  }
+
+  /**
    * Installs a translation for `page` after a walk; returns the page it evicted to make
    * room (whose direct-map entry the caller must clear), or -1.
    */
