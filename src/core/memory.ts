@@ -166,7 +166,9 @@ export class CoreMemory {
   syncMode(): void {
     const s = this.s;
     s[Reg.PAGING] = (s[Reg.CR0] & Cr0.PG) !== 0 ? 1 : 0;
-    s[Reg.WATCHING] = dataBreakpointsArmed(s[Reg.DR0 + 7]) ? 1 : 0;
+    const dr7 = s[Reg.DR0 + 7];
+    // Most guests enable no breakpoint at all: one test instead of the call (same answer).
+    s[Reg.WATCHING] = (dr7 & 0xff) !== 0 && dataBreakpointsArmed(dr7) ? 1 : 0;
     const user = s[Reg.CPL] === 3;
     s[Reg.READ_NEED] = user ? Tlb.VALID | Tlb.USER_READ : Tlb.VALID;
     s[Reg.WRITE_NEED] = (user ? Tlb.VALID | Tlb.USER_WRITE : Tlb.VALID | Tlb.SUP_WRITE) | Tlb.DIRTY;
@@ -174,11 +176,14 @@ export class CoreMemory {
 
   // --- Segmentation (SDM 3A 5.3: limit checks; 3.4.5.1: expand-down) -------------------
 
-  /** Recomputes the flat bit of `seg` after its hidden part changed. */
-  noteSegment(seg: number): void {
+  /**
+   * Recomputes the flat bit of `seg` after its hidden part changed to `base`, `limit` and
+   * `access` (the values just stored: taken as the int32 words hold them, not read back).
+   */
+  noteSegment(seg: number, base: number, limit: number, access: number): void {
     const s = this.s;
-    const flat = s[Reg.SEG_BASE + seg] === 0 && s[Reg.SEG_LIMIT + seg] === -1 &&
-      (s[Reg.SEG_ACCESS + seg] & (SegAccess.READ | SegAccess.WRITE | SegAccess.EXPAND_DOWN)) === (SegAccess.READ | SegAccess.WRITE);
+    const flat = (base | 0) === 0 && (limit | 0) === -1 &&
+      (access & (SegAccess.READ | SegAccess.WRITE | SegAccess.EXPAND_DOWN)) === (SegAccess.READ | SegAccess.WRITE);
     s[Reg.FLAT_SEGS] = flat ? s[Reg.FLAT_SEGS] | (1 << seg) : s[Reg.FLAT_SEGS] & ~(1 << seg);
   }
 

@@ -96,7 +96,7 @@ export class CpuSegments extends Core {
     // Real mode and v86 allow writes through CS (no protection checks apply).
     if (seg === Seg.CS && (!this.protectedMode || this.v86)) access |= SegAccess.READ | SegAccess.WRITE;
     s[Reg.SEG_ACCESS + seg] = access;
-    this.noteSegment(seg);
+    this.noteSegment(seg, base, limit, access);
     if (seg === Seg.CS) {
       const code32 = (attr & 0x4000) !== 0 ? 1 : 0;
       if (code32 !== s[Reg.CODE32]) s[Reg.CODE32] = code32;
