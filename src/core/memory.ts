@@ -350,6 +350,7 @@ export class CoreMemory {
 
   private noteReference(level: number, addr: number, value: number): void {
     this.counts[Event.WALK_REFERENCE]++;
+    if (this.walkObserver === null) return; // the references are kept for it alone
     const i = this.walkRefCount * 3;
     this.walkRefs[i] = level; this.walkRefs[i + 1] = addr >>> 0; this.walkRefs[i + 2] = value >>> 0;
     this.walkRefCount++;

@@ -138,25 +138,29 @@ export class TlbModel {
    * room (whose direct-map entry the caller must clear), or -1.
    */
   insert(page: number, vpid: number, global: boolean): number {
-    const base = this.setBase(page);
-    let victim = -1;
-    for (let w = base; w < base + this.ways; w++) {
-      if (this.page[w] === page + 1 && this.vpid[w] === vpid) { victim = w; break; }
+    const base = this.setBase(page), end = base + this.ways;
+    const pages = this.page, vpids = this.vpid;
+    // One pass over the set: the way already holding the page for this VPID, else the
+    // first empty way.
+    let victim = -1, empty = -1;
+    for (let w = base; w < end; w++) {
+      const held = pages[w];
+      if (held === page + 1 && vpids[w] === vpid) { victim = w; break; }
+      if (held === 0 && empty < 0) empty = w;
     }
+    if (victim < 0) victim = empty;
     let evicted = -1;
-    if (victim < 0) {
-      for (let w = base; w < base + this.ways; w++) if (this.page[w] === 0) { victim = w; break; }
-    }
     if (victim < 0) {
       if (this.replacement === "random") {
         // xorshift32: deterministic, so two runs evict the same entries.
         let x = this.w[TlbModelLayout.SEED] ^ SEED0; x ^= x << 13; x ^= x >>> 17; x ^= x << 5; this.w[TlbModelLayout.SEED] = x ^ SEED0;
         victim = base + ((x >>> 0) % this.ways);
       } else {
+        const stamp = this.stamp;
         victim = base;
-        for (let w = base + 1; w < base + this.ways; w++) if (this.stamp[w] < this.stamp[victim]) victim = w;
+        for (let w = base + 1; w < end; w++) if (stamp[w] < stamp[victim]) victim = w;
       }
-      evicted = this.page[victim] - 1;
+      evicted = pages[victim] - 1;
       this.f[TlbModelLayout.EVICTIONS]++;
     }
     if (this.page[victim] !== page + 1 || this.replacement !== "fifo") this.stamp[victim] = ++this.f[TlbModelLayout.CLOCK];
