@@ -271,7 +271,7 @@ export class Core extends CoreFlags implements ByteSource, HotHost {
     }
     const p = this.xlateWrite(first);
     // Every store after the first hits the entry the first one found or made.
-    if (s[Reg.PAGING] !== 0) this.dtlb.repeatHits(n - 1);
+    if (s[Reg.PAGING] !== 0) this.repeatDataHits(n - 1);
     if ((p >>> 0) + size <= this.ramBytes && this.codePages[p >>> 12] === 0) {
       // The frame is in one page of RAM with no decoded code and no watcher: plain stores.
       const view = this.view;
@@ -302,7 +302,7 @@ export class Core extends CoreFlags implements ByteSource, HotHost {
       return;
     }
     const p = this.xlateRead(lin);
-    if (s[Reg.PAGING] !== 0) this.dtlb.repeatHits(n - 1);
+    if (s[Reg.PAGING] !== 0) this.repeatDataHits(n - 1);
     if ((p >>> 0) + bytes <= this.ramBytes) {
       // All in RAM: no device sees the reads.
       const view = this.view;

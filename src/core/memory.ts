@@ -6,7 +6,7 @@
 import { Reg, Cr0, Cr4, RAM_OFFSET, DTLB_MODEL_OFFSET, ITLB_MODEL_OFFSET, TlbModelLayout, DTLB_MAP_OFFSET, ITLB_MAP_OFFSET, TLB_ENTRIES, CODE_PAGE_OFFSET, CODE_PAGE_BYTES, DECODE_OFFSET, DECODE_SLOTS, DECODE_WORDS, COUNTER_OFFSET, COUNTER_SLOTS, WIDE_OFFSET, Wide, RETIRE_COUNTER_WORD, RETIRE_COUNTER_SLOTS, totalBytes } from "../state/layout.js";
 import { Event, INSTRUCTION_COUNTERS } from "../cost/event.js";
 import { fault, FAULT, Vector } from "./fault.js";
-import { TlbModel, TlbConfig, DEFAULT_ITLB, DEFAULT_DTLB, FlushCause } from "./tlbModel.js";
+import { TlbModel, TlbConfig, DEFAULT_ITLB, DEFAULT_DTLB, FlushCause, repeatTlbHits } from "./tlbModel.js";
 
 /** Physical accesses outside RAM (devices register here through mem/). */
 export interface PhysicalBus {
@@ -578,6 +578,15 @@ export class CoreMemory {
   pairHigh = 0;
 
   /**
+   * dtlb.repeatHits(n), through the state array's words for the data TLB (the ones the
+   * constructor gave it) rather than through the model object: on the event paths that
+   * chain of loads cost more than the add.
+   */
+  protected repeatDataHits(n: number): void {
+    repeatTlbHits(this.s, Reg.DTLB_LAST_HIT, n);
+  }
+
+  /**
    * Two implicit supervisor reads in a row, at `lin` (32 bits) and right after it (32 or
    * 16 bits: `highSize`), as sysRead32 then sysRead32/16 make them: the same TLB hits,
    * walk and faults, with one translation when both lie in one page. Returns the first;
@@ -592,7 +601,7 @@ export class CoreMemory {
     }
     const p = this.xlateSystem(lin, false);
     // The second read would hit the entry the first one found or made.
-    if (s[Reg.PAGING] !== 0) this.dtlb.repeatHits(1);
+    if (s[Reg.PAGING] !== 0) this.repeatDataHits(1);
     if ((p >>> 0) + 7 < this.ramBytes) {
       // Both in RAM: no device sees the reads, so their order does not matter.
       const view = this.view;

@@ -38,6 +38,15 @@ const SEED0 = 0x2545f491;
 const HOT_LAST_HIT = 0, HOT_NEW_HITS = 1;
 
 /**
+ * TlbModel.repeatHits() for the model whose two words are at `state[hotWord]`: callers on
+ * the event paths pass the CPU's state array they already hold, so the count costs one
+ * add rather than a chain of loads through the model object.
+ */
+export function repeatTlbHits(state: Int32Array, hotWord: number, n: number): void {
+  state[hotWord + HOT_NEW_HITS] += n;
+}
+
+/**
  * All of a model's state lives in the flat state at `base` (state/layout.ts
  * TlbModelLayout), so a copy of the buffer copies the TLB; an all-zero area is empty.
  */
@@ -130,7 +139,7 @@ export class TlbModel {
    * use order), so only the count changes. For accesses that a single translation served.
    */
   repeatHits(n: number): void {
-    this.hot[HOT_NEW_HITS] += n;
+    repeatTlbHits(this.state, this.hotWord, n);
   }
 
   /**
