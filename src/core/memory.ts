@@ -7,6 +7,7 @@ import { Reg, Cr0, Cr4, RAM_OFFSET, DTLB_MODEL_OFFSET, ITLB_MODEL_OFFSET, TlbMod
 import { Event, INSTRUCTION_COUNTERS } from "../cost/event.js";
 import { fault, FAULT, Vector } from "./fault.js";
 import { TlbModel, TlbConfig, DEFAULT_ITLB, DEFAULT_DTLB, FlushCause, repeatTlbHits } from "./tlbModel.js";
+import { TlbHitViews, tlbHit } from "./tlbHit.js";
 
 /** Physical accesses outside RAM (devices register here through mem/). */
 export interface PhysicalBus {
@@ -72,6 +73,8 @@ export class CoreMemory {
   readonly itlbMap: Int32Array;
   readonly dtlb: TlbModel;
   readonly itlb: TlbModel;
+  /** dtlb.hitViews, held here so that a data-TLB hit does not load it through the model. */
+  private readonly dtlbViews: TlbHitViews;
   readonly codePages: Uint8Array;
   /**
    * Per physical page, bumped whenever decoded code in it may have changed (a write to it,
@@ -118,6 +121,7 @@ export class CoreMemory {
     this.itlbMap = new Int32Array(this.buffer, base + ITLB_MAP_OFFSET, TLB_ENTRIES);
     this.dtlb = new TlbModel(tlbs.dtlb ?? DEFAULT_DTLB, this.buffer, base + DTLB_MODEL_OFFSET, this.s, Reg.DTLB_LAST_HIT);
     this.itlb = new TlbModel(tlbs.itlb ?? DEFAULT_ITLB, this.buffer, base + ITLB_MODEL_OFFSET, this.s, Reg.ITLB_LAST_HIT);
+    this.dtlbViews = this.dtlb.hitViews;
     this.codePages = new Uint8Array(this.buffer, base + CODE_PAGE_OFFSET, CODE_PAGE_BYTES);
     this.codeGen = new Int32Array(CODE_PAGE_BYTES);
     this.decoded = new Int32Array(this.buffer, base + DECODE_OFFSET, RETIRE_COUNTER_WORD + RETIRE_COUNTER_SLOTS);
@@ -232,7 +236,7 @@ export class CoreMemory {
     const s = this.s;
     if (s[Reg.PAGING] === 0) return lin;
     const e = this.tlb[lin >>> 12], need = s[Reg.READ_NEED];
-    if ((e & need) === need) { this.dtlb.hit(lin >>> 12); return (e & ~0xfff) | (lin & 0xfff); }
+    if ((e & need) === need) { this.dataTlbHit(lin >>> 12); return (e & ~0xfff) | (lin & 0xfff); }
     return this.walk(lin, Access.READ, s[Reg.CPL] === 3);
   }
 
@@ -240,7 +244,7 @@ export class CoreMemory {
     const s = this.s;
     if (s[Reg.PAGING] === 0) return lin;
     const e = this.tlb[lin >>> 12], need = s[Reg.WRITE_NEED];
-    if ((e & need) === need) { this.dtlb.hit(lin >>> 12); return (e & ~0xfff) | (lin & 0xfff); }
+    if ((e & need) === need) { this.dataTlbHit(lin >>> 12); return (e & ~0xfff) | (lin & 0xfff); }
     return this.walk(lin, Access.WRITE, s[Reg.CPL] === 3);
   }
 
@@ -262,7 +266,7 @@ export class CoreMemory {
     const s = this.s;
     if (s[Reg.PAGING] === 0) return lin;
     const e = this.tlb[lin >>> 12], need = write ? s[Reg.WRITE_NEED] : s[Reg.READ_NEED];
-    if ((e & need) === need) { this.dtlb.hit(lin >>> 12); return (e & ~0xfff) | (lin & 0xfff); }
+    if ((e & need) === need) { this.dataTlbHit(lin >>> 12); return (e & ~0xfff) | (lin & 0xfff); }
     const p = this.tryWalk(lin, write ? Access.WRITE : Access.READ, s[Reg.CPL] === 3);
     if (this.walkFailed) { this.walkFailed = false; s[Reg.HOT_FAULTED] = 1; }
     return p;
@@ -273,7 +277,7 @@ export class CoreMemory {
     if (this.s[Reg.PAGING] === 0) return lin;
     const e = this.tlb[lin >>> 12];
     const need = write ? Tlb.VALID | Tlb.SUP_WRITE | Tlb.DIRTY : Tlb.VALID;
-    if ((e & need) === need) { this.dtlb.hit(lin >>> 12); return (e & ~0xfff) | (lin & 0xfff); }
+    if ((e & need) === need) { this.dataTlbHit(lin >>> 12); return (e & ~0xfff) | (lin & 0xfff); }
     return this.walk(lin, write ? Access.WRITE : Access.READ, false);
   }
 
@@ -576,6 +580,14 @@ export class CoreMemory {
    * across instructions, so not part of the flat state.
    */
   pairHigh = 0;
+
+  /**
+   * dtlb.hit(page): the same tlbHit() on the same words (the ones the constructor gave the
+   * model) and views, without loading them through the model object on every access.
+   */
+  private dataTlbHit(page: number): void {
+    tlbHit(this.s, Reg.DTLB_LAST_HIT, this.dtlbViews, page);
+  }
 
   /**
    * dtlb.repeatHits(n), through the state array's words for the data TLB (the ones the
