@@ -52,6 +52,8 @@ export function repeatTlbHits(state: Int32Array, hotWord: number, n: number): vo
  */
 export class TlbModel {
   readonly sets: number;
+  /** sets - 1 when sets is a power of two, else -1 (setBase() divides). */
+  private readonly setMask: number;
   readonly ways: number;
   readonly entries: number;
   /** Clock and counters (float64) and the int32 header words, over the same bytes. */
@@ -88,6 +90,7 @@ export class TlbModel {
     this.ways = ways;
     this.entries = entries;
     this.sets = entries / ways;
+    this.setMask = (this.sets & (this.sets - 1)) === 0 ? this.sets - 1 : -1;
     this.replacement = config.replacement;
     this.lru = config.replacement === "lru";
     this.hot = state.subarray(hotWord, hotWord + 2);
@@ -119,7 +122,9 @@ export class TlbModel {
   set evictions(n: number) { this.f[TlbModelLayout.EVICTIONS] = n; }
 
   private setBase(page: number): number {
-    return (page % this.sets) * this.ways;
+    // A power-of-two set count (every default) takes the set from the low bits: the same
+    // set as the remainder, without a division.
+    return (this.setMask >= 0 ? page & this.setMask : page % this.sets) * this.ways;
   }
 
   /** Adds the hits counted as int32 into HITS. */
