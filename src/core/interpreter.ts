@@ -286,11 +286,18 @@ export class Core extends CoreFlags implements ByteSource, HotHost {
       return;
     }
     const p = this.xlateWrite(first);
-    const paging = s[Reg.PAGING] !== 0;
-    for (let i = 0; i < n; i++) {
-      // Every store after the first hits the entry the first one found or made.
-      if (i > 0 && paging) this.dtlb.hit(first >>> 12);
-      if (size === 4) this.physWrite32((p - 4 * i) | 0, f[i]); else this.physWrite16((p - 2 * i) | 0, f[i]);
+    // Every store after the first hits the entry the first one found or made.
+    if (s[Reg.PAGING] !== 0) this.repeatDataHits(n - 1);
+    if ((p >>> 0) + size <= this.ramBytes && this.codePages[p >>> 12] === 0) {
+      // The frame is in one page of RAM with no decoded code and no watcher: plain stores.
+      const view = this.view;
+      for (let i = 0; i < n; i++) {
+        if (size === 4) view.setInt32(p - 4 * i, f[i], true); else view.setUint16(p - 2 * i, f[i], true);
+      }
+    } else {
+      for (let i = 0; i < n; i++) {
+        if (size === 4) this.physWrite32((p - 4 * i) | 0, f[i]); else this.physWrite16((p - 2 * i) | 0, f[i]);
+      }
     }
     s[Reg.ESP] = (top - bytes) | 0;
   }
@@ -311,10 +318,13 @@ export class Core extends CoreFlags implements ByteSource, HotHost {
       return;
     }
     const p = this.xlateRead(lin);
-    const paging = s[Reg.PAGING] !== 0;
-    for (let i = 0; i < n; i++) {
-      if (i > 0 && paging) this.dtlb.hit(lin >>> 12);
-      f[i] = size === 4 ? this.physRead32((p + 4 * i) | 0) : this.physRead16((p + 2 * i) | 0);
+    if (s[Reg.PAGING] !== 0) this.repeatDataHits(n - 1);
+    if ((p >>> 0) + bytes <= this.ramBytes) {
+      // All in RAM: no device sees the reads.
+      const view = this.view;
+      for (let i = 0; i < n; i++) f[i] = size === 4 ? view.getInt32(p + 4 * i, true) : view.getUint16(p + 2 * i, true);
+    } else {
+      for (let i = 0; i < n; i++) f[i] = size === 4 ? this.physRead32((p + 4 * i) | 0) : this.physRead16((p + 2 * i) | 0);
     }
   }
 

@@ -6,7 +6,8 @@
 import { Reg, Cr0, Cr4, RAM_OFFSET, DTLB_MODEL_OFFSET, ITLB_MODEL_OFFSET, TlbModelLayout, DTLB_MAP_OFFSET, ITLB_MAP_OFFSET, TLB_ENTRIES, CODE_PAGE_OFFSET, CODE_PAGE_BYTES, DECODE_OFFSET, DECODE_SLOTS, DECODE_WORDS, COUNTER_OFFSET, COUNTER_SLOTS, WIDE_OFFSET, Wide, RETIRE_COUNTER_WORD, RETIRE_COUNTER_SLOTS, totalBytes } from "../state/layout.js";
 import { Event, INSTRUCTION_COUNTERS } from "../cost/event.js";
 import { fault, FAULT, Vector } from "./fault.js";
-import { TlbModel, TlbConfig, DEFAULT_ITLB, DEFAULT_DTLB, FlushCause } from "./tlbModel.js";
+import { TlbModel, TlbConfig, DEFAULT_ITLB, DEFAULT_DTLB, FlushCause, repeatTlbHits } from "./tlbModel.js";
+import { TlbHitViews, tlbHit } from "./tlbHit.js";
 
 /** Physical accesses outside RAM (devices register here through mem/). */
 export interface PhysicalBus {
@@ -72,6 +73,8 @@ export class CoreMemory {
   readonly itlbMap: Int32Array;
   readonly dtlb: TlbModel;
   readonly itlb: TlbModel;
+  /** dtlb.hitViews, held here so that a data-TLB hit does not load it through the model. */
+  private readonly dtlbViews: TlbHitViews;
   readonly codePages: Uint8Array;
   /**
    * Per physical page, bumped whenever decoded code in it may have changed (a write to it,
@@ -118,6 +121,7 @@ export class CoreMemory {
     this.itlbMap = new Int32Array(this.buffer, base + ITLB_MAP_OFFSET, TLB_ENTRIES);
     this.dtlb = new TlbModel(tlbs.dtlb ?? DEFAULT_DTLB, this.buffer, base + DTLB_MODEL_OFFSET, this.s, Reg.DTLB_LAST_HIT);
     this.itlb = new TlbModel(tlbs.itlb ?? DEFAULT_ITLB, this.buffer, base + ITLB_MODEL_OFFSET, this.s, Reg.ITLB_LAST_HIT);
+    this.dtlbViews = this.dtlb.hitViews;
     this.codePages = new Uint8Array(this.buffer, base + CODE_PAGE_OFFSET, CODE_PAGE_BYTES);
     this.codeGen = new Int32Array(CODE_PAGE_BYTES);
     this.decoded = new Int32Array(this.buffer, base + DECODE_OFFSET, RETIRE_COUNTER_WORD + RETIRE_COUNTER_SLOTS);
@@ -166,7 +170,9 @@ export class CoreMemory {
   syncMode(): void {
     const s = this.s;
     s[Reg.PAGING] = (s[Reg.CR0] & Cr0.PG) !== 0 ? 1 : 0;
-    s[Reg.WATCHING] = dataBreakpointsArmed(s[Reg.DR0 + 7]) ? 1 : 0;
+    const dr7 = s[Reg.DR0 + 7];
+    // Most guests enable no breakpoint at all: one test instead of the call (same answer).
+    s[Reg.WATCHING] = (dr7 & 0xff) !== 0 && dataBreakpointsArmed(dr7) ? 1 : 0;
     const user = s[Reg.CPL] === 3;
     s[Reg.READ_NEED] = user ? Tlb.VALID | Tlb.USER_READ : Tlb.VALID;
     s[Reg.WRITE_NEED] = (user ? Tlb.VALID | Tlb.USER_WRITE : Tlb.VALID | Tlb.SUP_WRITE) | Tlb.DIRTY;
@@ -174,11 +180,14 @@ export class CoreMemory {
 
   // --- Segmentation (SDM 3A 5.3: limit checks; 3.4.5.1: expand-down) -------------------
 
-  /** Recomputes the flat bit of `seg` after its hidden part changed. */
-  noteSegment(seg: number): void {
+  /**
+   * Recomputes the flat bit of `seg` after its hidden part changed to `base`, `limit` and
+   * `access` (the values just stored: taken as the int32 words hold them, not read back).
+   */
+  noteSegment(seg: number, base: number, limit: number, access: number): void {
     const s = this.s;
-    const flat = s[Reg.SEG_BASE + seg] === 0 && s[Reg.SEG_LIMIT + seg] === -1 &&
-      (s[Reg.SEG_ACCESS + seg] & (SegAccess.READ | SegAccess.WRITE | SegAccess.EXPAND_DOWN)) === (SegAccess.READ | SegAccess.WRITE);
+    const flat = (base | 0) === 0 && (limit | 0) === -1 &&
+      (access & (SegAccess.READ | SegAccess.WRITE | SegAccess.EXPAND_DOWN)) === (SegAccess.READ | SegAccess.WRITE);
     s[Reg.FLAT_SEGS] = flat ? s[Reg.FLAT_SEGS] | (1 << seg) : s[Reg.FLAT_SEGS] & ~(1 << seg);
   }
 
@@ -227,7 +236,7 @@ export class CoreMemory {
     const s = this.s;
     if (s[Reg.PAGING] === 0) return lin;
     const e = this.tlb[lin >>> 12], need = s[Reg.READ_NEED];
-    if ((e & need) === need) { this.dtlb.hit(lin >>> 12); return (e & ~0xfff) | (lin & 0xfff); }
+    if ((e & need) === need) { this.dataTlbHit(lin >>> 12); return (e & ~0xfff) | (lin & 0xfff); }
     return this.walk(lin, Access.READ, s[Reg.CPL] === 3);
   }
 
@@ -235,7 +244,7 @@ export class CoreMemory {
     const s = this.s;
     if (s[Reg.PAGING] === 0) return lin;
     const e = this.tlb[lin >>> 12], need = s[Reg.WRITE_NEED];
-    if ((e & need) === need) { this.dtlb.hit(lin >>> 12); return (e & ~0xfff) | (lin & 0xfff); }
+    if ((e & need) === need) { this.dataTlbHit(lin >>> 12); return (e & ~0xfff) | (lin & 0xfff); }
     return this.walk(lin, Access.WRITE, s[Reg.CPL] === 3);
   }
 
@@ -257,7 +266,7 @@ export class CoreMemory {
     const s = this.s;
     if (s[Reg.PAGING] === 0) return lin;
     const e = this.tlb[lin >>> 12], need = write ? s[Reg.WRITE_NEED] : s[Reg.READ_NEED];
-    if ((e & need) === need) { this.dtlb.hit(lin >>> 12); return (e & ~0xfff) | (lin & 0xfff); }
+    if ((e & need) === need) { this.dataTlbHit(lin >>> 12); return (e & ~0xfff) | (lin & 0xfff); }
     const p = this.tryWalk(lin, write ? Access.WRITE : Access.READ, s[Reg.CPL] === 3);
     if (this.walkFailed) { this.walkFailed = false; s[Reg.HOT_FAULTED] = 1; }
     return p;
@@ -268,7 +277,7 @@ export class CoreMemory {
     if (this.s[Reg.PAGING] === 0) return lin;
     const e = this.tlb[lin >>> 12];
     const need = write ? Tlb.VALID | Tlb.SUP_WRITE | Tlb.DIRTY : Tlb.VALID;
-    if ((e & need) === need) { this.dtlb.hit(lin >>> 12); return (e & ~0xfff) | (lin & 0xfff); }
+    if ((e & need) === need) { this.dataTlbHit(lin >>> 12); return (e & ~0xfff) | (lin & 0xfff); }
     return this.walk(lin, write ? Access.WRITE : Access.READ, false);
   }
 
@@ -345,6 +354,7 @@ export class CoreMemory {
 
   private noteReference(level: number, addr: number, value: number): void {
     this.counts[Event.WALK_REFERENCE]++;
+    if (this.walkObserver === null) return; // the references are kept for it alone
     const i = this.walkRefCount * 3;
     this.walkRefs[i] = level; this.walkRefs[i + 1] = addr >>> 0; this.walkRefs[i + 2] = value >>> 0;
     this.walkRefCount++;
@@ -572,6 +582,23 @@ export class CoreMemory {
   pairHigh = 0;
 
   /**
+   * dtlb.hit(page): the same tlbHit() on the same words (the ones the constructor gave the
+   * model) and views, without loading them through the model object on every access.
+   */
+  private dataTlbHit(page: number): void {
+    tlbHit(this.s, Reg.DTLB_LAST_HIT, this.dtlbViews, page);
+  }
+
+  /**
+   * dtlb.repeatHits(n), through the state array's words for the data TLB (the ones the
+   * constructor gave it) rather than through the model object: on the event paths that
+   * chain of loads cost more than the add.
+   */
+  protected repeatDataHits(n: number): void {
+    repeatTlbHits(this.s, Reg.DTLB_LAST_HIT, n);
+  }
+
+  /**
    * Two implicit supervisor reads in a row, at `lin` (32 bits) and right after it (32 or
    * 16 bits: `highSize`), as sysRead32 then sysRead32/16 make them: the same TLB hits,
    * walk and faults, with one translation when both lie in one page. Returns the first;
@@ -586,7 +613,13 @@ export class CoreMemory {
     }
     const p = this.xlateSystem(lin, false);
     // The second read would hit the entry the first one found or made.
-    if (s[Reg.PAGING] !== 0) this.dtlb.hit(lin >>> 12);
+    if (s[Reg.PAGING] !== 0) this.repeatDataHits(1);
+    if ((p >>> 0) + 7 < this.ramBytes) {
+      // Both in RAM: no device sees the reads, so their order does not matter.
+      const view = this.view;
+      this.pairHigh = highSize === 4 ? view.getInt32(p + 4, true) : view.getUint16(p + 4, true);
+      return view.getInt32(p, true);
+    }
     const lo = this.physRead32(p);
     this.pairHigh = highSize === 4 ? this.physRead32((p + 4) | 0) : this.physRead16((p + 4) | 0);
     return lo;

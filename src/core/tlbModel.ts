@@ -38,11 +38,22 @@ const SEED0 = 0x2545f491;
 const HOT_LAST_HIT = 0, HOT_NEW_HITS = 1;
 
 /**
+ * TlbModel.repeatHits() for the model whose two words are at `state[hotWord]`: callers on
+ * the event paths pass the CPU's state array they already hold, so the count costs one
+ * add rather than a chain of loads through the model object.
+ */
+export function repeatTlbHits(state: Int32Array, hotWord: number, n: number): void {
+  state[hotWord + HOT_NEW_HITS] += n;
+}
+
+/**
  * All of a model's state lives in the flat state at `base` (state/layout.ts
  * TlbModelLayout), so a copy of the buffer copies the TLB; an all-zero area is empty.
  */
 export class TlbModel {
   readonly sets: number;
+  /** sets - 1 when sets is a power of two, else -1 (setBase() divides). */
+  private readonly setMask: number;
   readonly ways: number;
   readonly entries: number;
   /** Clock and counters (float64) and the int32 header words, over the same bytes. */
@@ -79,6 +90,7 @@ export class TlbModel {
     this.ways = ways;
     this.entries = entries;
     this.sets = entries / ways;
+    this.setMask = (this.sets & (this.sets - 1)) === 0 ? this.sets - 1 : -1;
     this.replacement = config.replacement;
     this.lru = config.replacement === "lru";
     this.hot = state.subarray(hotWord, hotWord + 2);
@@ -110,7 +122,9 @@ export class TlbModel {
   set evictions(n: number) { this.f[TlbModelLayout.EVICTIONS] = n; }
 
   private setBase(page: number): number {
-    return (page % this.sets) * this.ways;
+    // A power-of-two set count (every default) takes the set from the low bits: the same
+    // set as the remainder, without a division.
+    return (this.setMask >= 0 ? page & this.setMask : page % this.sets) * this.ways;
   }
 
   /** Adds the hits counted as int32 into HITS. */
@@ -125,29 +139,42 @@ export class TlbModel {
   }
 
   /**
+   * Counts `n` more hits on the page the last hit() or insert() touched, as n calls of
+   * hit() would: that page is already the most recently used one (or the policy keeps no
+   * use order), so only the count changes. For accesses that a single translation served.
+   */
+  repeatHits(n: number): void {
+    repeatTlbHits(this.state, this.hotWord, n);
+  }
+
+  /**
    * Installs a translation for `page` after a walk; returns the page it evicted to make
    * room (whose direct-map entry the caller must clear), or -1.
    */
   insert(page: number, vpid: number, global: boolean): number {
-    const base = this.setBase(page);
-    let victim = -1;
-    for (let w = base; w < base + this.ways; w++) {
-      if (this.page[w] === page + 1 && this.vpid[w] === vpid) { victim = w; break; }
+    const base = this.setBase(page), end = base + this.ways;
+    const pages = this.page, vpids = this.vpid;
+    // One pass over the set: the way already holding the page for this VPID, else the
+    // first empty way.
+    let victim = -1, empty = -1;
+    for (let w = base; w < end; w++) {
+      const held = pages[w];
+      if (held === page + 1 && vpids[w] === vpid) { victim = w; break; }
+      if (held === 0 && empty < 0) empty = w;
     }
+    if (victim < 0) victim = empty;
     let evicted = -1;
-    if (victim < 0) {
-      for (let w = base; w < base + this.ways; w++) if (this.page[w] === 0) { victim = w; break; }
-    }
     if (victim < 0) {
       if (this.replacement === "random") {
         // xorshift32: deterministic, so two runs evict the same entries.
         let x = this.w[TlbModelLayout.SEED] ^ SEED0; x ^= x << 13; x ^= x >>> 17; x ^= x << 5; this.w[TlbModelLayout.SEED] = x ^ SEED0;
         victim = base + ((x >>> 0) % this.ways);
       } else {
+        const stamp = this.stamp;
         victim = base;
-        for (let w = base + 1; w < base + this.ways; w++) if (this.stamp[w] < this.stamp[victim]) victim = w;
+        for (let w = base + 1; w < end; w++) if (stamp[w] < stamp[victim]) victim = w;
       }
-      evicted = this.page[victim] - 1;
+      evicted = pages[victim] - 1;
       this.f[TlbModelLayout.EVICTIONS]++;
     }
     if (this.page[victim] !== page + 1 || this.replacement !== "fifo") this.stamp[victim] = ++this.f[TlbModelLayout.CLOCK];
