@@ -52,9 +52,11 @@ async function loadCore(): Promise<{ x: CoreWasm; s: Int32Array }> {
   const bytes = fs.readFileSync(new URL("../dist/vmxlab-core.wasm", import.meta.url));
   // These tests call the slice's exports only; the hot loop's host imports (core/hotHost.ts)
   // are never reached, and answer with an error if they were.
-  const env: Record<string, () => never> = {};
-  for (const { name } of WebAssembly.Module.imports(new WebAssembly.Module(bytes))) {
-    env[name] = () => { throw new Error(`wasm import ${name} called by a slice test`); };
+  const env: Record<string, WebAssembly.Memory | (() => never)> = {};
+  for (const { name, kind } of WebAssembly.Module.imports(new WebAssembly.Module(bytes))) {
+    // The engine's host makes its memory (vmm/wasmEngine.ts); 4 MiB hold this slice's state.
+    if (kind === "memory") env[name] = new WebAssembly.Memory({ initial: 64 });
+    else env[name] = () => { throw new Error(`wasm import ${name} called by a slice test`); };
   }
   const { instance } = await WebAssembly.instantiate(bytes, { env });
   const x = instance.exports as unknown as CoreWasm;
