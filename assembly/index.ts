@@ -8,6 +8,11 @@ import {
   totalBytes, ITLB_MAP_OFFSET, DTLB_MODEL_OFFSET, ITLB_MODEL_OFFSET, TlbModelLayout,
 } from "../src/state/layout.js";
 import { HotViews, runHot } from "../src/core/hotLoop.js";
+// The portable functions a compiled block calls (core/wasmBlockEmitter.ts imports them from
+// this instance, so a block's calls are wasm-to-wasm). Their Words and HotViews
+// parameters are addresses here: the block passes the flat state's and hotViews()'s.
+export { aluAdd, aluSub, aluAnd, aluOr, aluXor, alu32, incDec32, ea32, flatPhysAt, jccTaken } from "../src/core/hotLoop.js";
+export { rol, ror, rcx, shl, shr, sar } from "../src/core/shift.js";
 import { Words, Bytes, Halves, Doubles, viewAt } from "../src/state/flatViews.js";
 import { TlbHitViews } from "../src/core/tlbHit.js";
 import { lazyCf, lazyZf, lazySf, lazyPf, lazyAf, lazyOf, lazyEflags, lazyCond, writeEflags } from "../src/core/lazyFlags.js";
@@ -52,6 +57,16 @@ export function allocateState(ramBytes: i32): usize {
 function tlbHitViews(at: usize): TlbHitViews {
   return new TlbHitViews(viewAt<Doubles>(at), viewAt<Words>(at), viewAt<Doubles>(at + TlbModelLayout.STAMP),
     viewAt<Halves>(at + TlbModelLayout.SLOT_OF));
+}
+
+/** Address of the loop's HotViews (flatPhysAt's first argument in a compiled block). */
+export function hotViews(): usize {
+  return changetype<usize>(H);
+}
+
+/** Turns the loop's calls of hostRunBlock at branch targets on or off (Core.setBlocks). */
+export function setBlocks(on: bool): void {
+  H!.blocks = on;
 }
 
 /** The wasm engine: runs at most `budget` instructions (core/hotLoop.ts runHot). */

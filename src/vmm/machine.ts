@@ -64,9 +64,9 @@ export interface MachineOptions {
    */
   engine?: EngineName;
   /**
-   * Whether the TS engine compiles hot straight-line code into blocks (core/blockCompiler.ts;
-   * default true). Results are the same either way; false is for comparing the two. The
-   * wasm engine has no blocks.
+   * Whether the engine compiles hot straight-line code into blocks (core/blockCompiler.ts:
+   * JavaScript for the TS engine, WebAssembly for the wasm engine; default true). Results
+   * are the same either way; false is for comparing the two.
    */
   blocks?: boolean;
 }
@@ -177,7 +177,7 @@ export class Machine {
       throw new ImageError(`a flat state of ${options.state.byteLength} bytes does not fit ${ramBytes} bytes of RAM`);
     }
     this.cpu = this.engine === "wasm" ? createWasmCpu(ramBytes, options.tlb, options.state) : new Cpu(ramBytes, options.tlb, options.state);
-    if (this.engine === "ts" && options.blocks !== false) this.cpu.setBlocks(true);
+    if (options.blocks !== false) this.cpu.setBlocks(true);
     if (options.profile !== undefined) {
       this.cpu.accounting.profile = typeof options.profile === "string" ? loadProfile(options.profile) : options.profile;
     }

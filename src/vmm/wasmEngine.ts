@@ -11,15 +11,18 @@ import { FAULT } from "../core/fault.js";
 import { Reg } from "../state/layout.js";
 import type { TlbConfig } from "../core/tlbModel.js";
 import { EngineError } from "./engine.js";
+import { WasmBlockImports, wasmEmitter } from "../core/wasmBlockEmitter.js";
 
 // The build writes it to dist/; the path works from dist/vmm/ and from src/vmm/ (tests
 // that import the sources).
 const WASM_FILE = fileURLToPath(new URL("../../dist/vmxlab-core.wasm", import.meta.url));
 
-interface CoreExports {
+interface CoreExports extends Omit<WasmBlockImports, "memory" | "base" | "hotViews"> {
   memory: WebAssembly.Memory;
   allocateState(ramBytes: number): number;
   run(budget: number): number;
+  hotViews(): number;
+  setBlocks(on: number): void;
 }
 
 let compiled: WebAssembly.Module | null = null;
@@ -64,7 +67,9 @@ export function createWasmCpu(ramBytes: number, tlbs: { itlb?: TlbConfig; dtlb?:
     writeE(at: number, info: number, size: number, v: number) { try { cpu!.writeE(at, info, size, v); } catch (e) { caught(e); } },
     readE(at: number, info: number, size: number) { try { return cpu!.readE(at, info, size); } catch (e) { return caught(e); } },
     alu: (op: number, size: number, a: number, b: number) => cpu!.alu(op, size, a, b),
-    runBlock: () => 0, // never called: this engine's views have blocks off (HotViews.blocks)
+    // At a branch target, with blocks on (Core.setBlocks): BlockCache.run, which runs a
+    // WebAssembly block (core/wasmBlockEmitter.ts). Blocks cannot fault.
+    runBlock: (eip: number, phys: number, left: number) => cpu!.runBlock(eip, phys, left),
   };
   const exports = new WebAssembly.Instance(coreModule(), { env }).exports as unknown as CoreExports;
   const base = exports.allocateState(ramBytes) >>> 0;
@@ -72,5 +77,9 @@ export function createWasmCpu(ramBytes: number, tlbs: { itlb?: TlbConfig; dtlb?:
   if (state !== undefined) new Uint8Array(buffer, base, state.byteLength).set(new Uint8Array(state));
   cpu = new Cpu(ramBytes, tlbs, buffer as ArrayBuffer, base, state !== undefined);
   cpu.wasmRun = exports.run;
+  cpu.wasmBlocks = {
+    emitter: wasmEmitter({ ...exports, memory: exports.memory, base, hotViews: exports.hotViews() >>> 0 }),
+    setBlocks: (on) => exports.setBlocks(on ? 1 : 0),
+  };
   return cpu;
 }
