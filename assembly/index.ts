@@ -8,11 +8,6 @@ import {
   totalBytes, ITLB_MAP_OFFSET, DTLB_MODEL_OFFSET, ITLB_MODEL_OFFSET, TlbModelLayout,
 } from "../src/state/layout.js";
 import { HotViews, runHot } from "../src/core/hotLoop.js";
-// The portable functions a compiled block calls (core/wasmBlockEmitter.ts imports them from
-// this instance, so a block's calls are wasm-to-wasm). Their Words and HotViews
-// parameters are addresses here: the block passes the flat state's and hotViews()'s.
-export { aluAdd, aluSub, aluAnd, aluOr, aluXor, alu32, incDec32, ea32, flatPhysAt, jccTaken } from "../src/core/hotLoop.js";
-export { rol, ror, rcx, shl, shr, sar } from "../src/core/shift.js";
 import { Words, Bytes, Halves, Doubles, viewAt } from "../src/state/flatViews.js";
 import { TlbHitViews } from "../src/core/tlbHit.js";
 import { lazyCf, lazyZf, lazySf, lazyPf, lazyAf, lazyOf, lazyEflags, lazyCond, writeEflags } from "../src/core/lazyFlags.js";

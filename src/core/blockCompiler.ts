@@ -1,8 +1,10 @@
-// Block compilation for the TS engine (docs/engine-decision.md, "Block compilation"). A
-// straight-line run of fast instructions that starts at a branch target the hot loop
-// keeps jumping to is turned into one JavaScript function: the operands of each
-// instruction become constants, and there is no fetch, tag check or dispatch between
-// them. V8 compiles that function to machine code like any other.
+// Block compilation (docs/engine-decision.md, "Block compilation"). A straight-line run
+// of fast instructions that starts at a branch target the hot loop keeps jumping to is
+// turned into one function: the operands of each instruction become constants, and there
+// is no fetch, tag check or dispatch between them. BlockCache chooses the block and plans
+// it (Step); an emitter writes the plan as JavaScript (jsEmitter, the TS engine: V8
+// compiles it like any other function) or as a WebAssembly module (wasmBlockEmitter.ts,
+// the wasm engine). Everything below that decides what a block does is shared.
 //
 // The generated code is glue only. Every instruction's semantics is a call of the portable
 // function the hot loop's own case calls (alu32's and shiftRotate's per-operation functions,
@@ -15,8 +17,9 @@
 //   no side effect when it answers -1, so nothing is counted twice;
 // - nothing in a block can fault, touch a device or change what the loop caches;
 // - a block lies in one 4 KiB page, inside the CS limit, within the loop's budget.
-// The wasm engine has no blocks (HotViews.blocks is false there), so lockstep of the two
-// engines checks this file against the interpreter on every guest.
+// Lockstep runs its second engine without blocks (cli/main.ts), so lockstep of ts against
+// wasm checks this file and jsEmitter against the wasm loop on every guest;
+// tests/blocks.test.ts checks each engine's blocks against its own loop.
 
 import { Reg, RETIRE_COUNTER_WORD, DECODE_SLOTS, DECODE_WORDS } from "../state/layout.js";
 import { Kind, AluOp, ShiftOp } from "../isa/kind.js";

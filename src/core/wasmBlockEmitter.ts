@@ -1,11 +1,12 @@
 // The wasm engine's block emitter (docs/engine-decision.md, "Block compilation"): a block
 // that BlockCache (blockCompiler.ts) planned becomes a small WebAssembly module, encoded
 // here byte by byte, that imports the wasm engine's memory and the portable functions the
-// hot loop calls (exported by assembly/index.ts). The guest registers live in wasm locals;
-// the flat state, the decode cache's counters and RAM are loads and stores at the
-// addresses the engine placed them at. Calls into the engine's instance are wasm-to-wasm
-// calls (no JavaScript between), so a block's instructions cost what the loop's would,
-// minus the fetch, tag check and dispatch.
+// hot loop calls (assembly/blocks.ts: the same sources compiled into a module of their own
+// over that memory, so the engine's module need not export them). The guest registers
+// live in wasm locals; the flat state, the decode cache's counters and RAM are loads and
+// stores at the addresses the engine placed them at. Its calls are wasm-to-wasm (no
+// JavaScript between), so a block's instructions cost what the loop's would, minus the
+// fetch, tag check and dispatch.
 //
 // What each step does is the JS emitter's (jsEmitter), in the same order; only the
 // spelling differs. WebAssembly binary format: https://webassembly.github.io/spec/core/binary/
@@ -15,16 +16,20 @@ import { Kind, AluOp } from "../isa/kind.js";
 import { Info, NO_REG } from "../isa/record.js";
 import { BlockEmitter, BlockFn, BlockPlan, Step, aluFunction, planRegs, shiftFunction } from "./blockCompiler.js";
 
-/** What the engine's instance gives a block (assembly/index.ts exports). */
-export interface WasmBlockImports {
-  memory: WebAssembly.Memory;
-  /** Byte address of the flat state in memory (allocateState). */
-  base: number;
-  /** Address of the engine's HotViews object, flatPhysAt's first argument. */
-  hotViews: number;
+/** The portable functions a block calls (assembly/blocks.ts exports). */
+export interface BlockFunctions {
   aluAdd: Function; aluSub: Function; aluAnd: Function; aluOr: Function; aluXor: Function; alu32: Function;
   incDec32: Function; rol: Function; ror: Function; rcx: Function; shl: Function; shr: Function; sar: Function;
   ea32: Function; flatPhysAt: Function; jccTaken: Function;
+}
+
+/** What a block imports: those functions and the engine's memory, and where its state lies there. */
+export interface WasmBlockImports extends BlockFunctions {
+  memory: WebAssembly.Memory;
+  /** Byte address of the flat state in memory (assembly/index.ts allocateState). */
+  base: number;
+  /** Address of the engine's HotViews object (assembly/index.ts hotViews()), flatPhysAt's first argument. */
+  hotViews: number;
 }
 
 /** The imported functions, in import order (function index = position), with their parameter counts (all i32; each returns i32). */

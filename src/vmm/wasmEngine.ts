@@ -11,13 +11,15 @@ import { FAULT } from "../core/fault.js";
 import { Reg } from "../state/layout.js";
 import type { TlbConfig } from "../core/tlbModel.js";
 import { EngineError } from "./engine.js";
-import { WasmBlockImports, wasmEmitter } from "../core/wasmBlockEmitter.js";
+import { BlockFunctions, wasmEmitter } from "../core/wasmBlockEmitter.js";
 
 // The build writes it to dist/; the path works from dist/vmm/ and from src/vmm/ (tests
 // that import the sources).
 const WASM_FILE = fileURLToPath(new URL("../../dist/vmxlab-core.wasm", import.meta.url));
+/** What compiled blocks call (assembly/blocks.ts), a module over the engine's memory. */
+const BLOCKS_WASM_FILE = fileURLToPath(new URL("../../dist/vmxlab-blocks.wasm", import.meta.url));
 
-interface CoreExports extends Omit<WasmBlockImports, "memory" | "base" | "hotViews"> {
+interface CoreExports {
   memory: WebAssembly.Memory;
   allocateState(ramBytes: number): number;
   run(budget: number): number;
@@ -25,19 +27,22 @@ interface CoreExports extends Omit<WasmBlockImports, "memory" | "base" | "hotVie
   setBlocks(on: number): void;
 }
 
-let compiled: WebAssembly.Module | null = null;
+const compiled = new Map<string, WebAssembly.Module>();
 
-function coreModule(): WebAssembly.Module {
-  if (compiled === null) {
+/** The module built into `file` (dist/), compiled once per process. */
+function builtModule(file: string): WebAssembly.Module {
+  let module = compiled.get(file);
+  if (module === undefined) {
     let bytes: Buffer;
     try {
-      bytes = fs.readFileSync(WASM_FILE);
+      bytes = fs.readFileSync(file);
     } catch {
-      throw new EngineError(`the wasm engine is not built (${WASM_FILE} is missing; run npm run build)`);
+      throw new EngineError(`the wasm engine is not built (${file} is missing; run npm run build)`);
     }
-    compiled = new WebAssembly.Module(new Uint8Array(bytes));
+    module = new WebAssembly.Module(new Uint8Array(bytes));
+    compiled.set(file, module);
   }
-  return compiled;
+  return module;
 }
 
 /**
@@ -71,14 +76,17 @@ export function createWasmCpu(ramBytes: number, tlbs: { itlb?: TlbConfig; dtlb?:
     // WebAssembly block (core/wasmBlockEmitter.ts). Blocks cannot fault.
     runBlock: (eip: number, phys: number, left: number) => cpu!.runBlock(eip, phys, left),
   };
-  const exports = new WebAssembly.Instance(coreModule(), { env }).exports as unknown as CoreExports;
+  const exports = new WebAssembly.Instance(builtModule(WASM_FILE), { env }).exports as unknown as CoreExports;
   const base = exports.allocateState(ramBytes) >>> 0;
   const buffer = exports.memory.buffer; // taken after the allocation grew the memory
   if (state !== undefined) new Uint8Array(buffer, base, state.byteLength).set(new Uint8Array(state));
   cpu = new Cpu(ramBytes, tlbs, buffer as ArrayBuffer, base, state !== undefined);
   cpu.wasmRun = exports.run;
+  // The functions blocks call, over this engine's memory: their own static data and heap
+  // lie in its first KiB, which the engine leaves unused (asc puts its own from 1024 up).
+  const support = new WebAssembly.Instance(builtModule(BLOCKS_WASM_FILE), { env: { memory: exports.memory, alu: env.alu } }).exports as unknown as BlockFunctions;
   cpu.wasmBlocks = {
-    emitter: wasmEmitter({ ...exports, memory: exports.memory, base, hotViews: exports.hotViews() >>> 0 }),
+    emitter: wasmEmitter({ ...support, memory: exports.memory, base, hotViews: exports.hotViews() >>> 0 }),
     setBlocks: (on) => exports.setBlocks(on ? 1 : 0),
   };
   return cpu;
