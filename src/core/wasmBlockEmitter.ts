@@ -222,8 +222,12 @@ function paramCounts(): number[] {
 }
 
 /**
- * The wasm engine's emitter: each plan becomes a module instantiated against `imports`
- * (the engine's memory and exported functions), whose one export is the block.
+ * The wasm engine's emitter: each plan that is a loop becomes a module instantiated
+ * against `imports` (the engine's memory and the block functions), whose one export is
+ * the block. A straight-line block is left to the loop: the engine reaches a block through
+ * JavaScript (its runBlock import, then the block's export), and a block of a few
+ * instructions run once per arrival saves less than those two calls cost (bench-kernel
+ * took 0.91-0.96 of the time with loops only, bench/ab.mjs; the loop benches the same).
  */
 export function wasmEmitter(imports: WasmBlockImports): BlockEmitter {
   const sBase = imports.base, dBase = imports.base + DECODE_OFFSET, ramBase = imports.base + RAM_OFFSET;
@@ -244,6 +248,7 @@ export function wasmEmitter(imports: WasmBlockImports): BlockEmitter {
   head.section(7, new Bytes().u32(1).name("block").byte(0x00).u32(BLOCK_FN));
   const prefix = head.view().slice();
   return (plan) => {
+    if (plan.loop === null) return null;
     const { used, written } = planRegs(plan);
     const body = new BodyWriter(sBase, dBase, ramBase, imports.hotViews, written, plan.loop !== null).body(plan, used);
     const code = new Bytes().u32(1).u32(body.length).bytes(body);
