@@ -54,6 +54,16 @@ function tlbHitViews(at: usize): TlbHitViews {
     viewAt<Halves>(at + TlbModelLayout.SLOT_OF));
 }
 
+/** Address of the loop's HotViews (flatPhysAt's first argument in a compiled block). */
+export function hotViews(): usize {
+  return changetype<usize>(H);
+}
+
+/** Turns the loop's calls of hostRunBlock at branch targets on or off (Core.setBlocks). */
+export function setBlocks(on: bool): void {
+  H!.blocks = on;
+}
+
 /** The wasm engine: runs at most `budget` steps (core/hotLoop.ts runHot). */
 export function run(budget: i32, settle: bool): i32 {
   return runHot(H!, budget, settle);

@@ -1,7 +1,8 @@
-// Block compilation (core/blockCompiler.ts) must change nothing but speed. The oracle is the
-// TS engine's own interpreter with blocks off, itself checked against the host CPU
-// (tests/oracle) and QEMU (guest tests); lockstep of ts (blocks on) against wasm (no blocks)
-// runs every shipped guest in tests/lockstep.test.ts as well.
+// Block compilation (core/blockCompiler.ts: JavaScript blocks for the TS engine,
+// core/wasmBlockEmitter.ts: WebAssembly blocks for the wasm engine) must change nothing but
+// speed. The oracle is each engine's own loop with blocks off, itself checked against the
+// host CPU (tests/oracle) and QEMU (guest tests); lockstep of ts (blocks on) against wasm
+// (blocks off: the CLI's side B) runs every shipped guest in tests/lockstep.test.ts as well.
 import { describe, expect, it } from "vitest";
 import fs from "node:fs";
 import path from "node:path";
@@ -10,20 +11,23 @@ import { Machine } from "../dist/index.js";
 
 const GUESTS = path.resolve(__dirname, "../guests");
 
-function run(image: Uint8Array, blocks: boolean, maxInstructions: number, format?: "flat") {
-  const m = new Machine({ engine: "ts", blocks, ramBytes: 32 << 20 });
+const ENGINES = ["ts", "wasm"] as const;
+type Engine = (typeof ENGINES)[number];
+
+function run(engine: Engine, image: Uint8Array, blocks: boolean, maxInstructions: number, format?: "flat") {
+  const m = new Machine({ engine, blocks, ramBytes: 32 << 20 });
   m.loadImage(image, format ? { format } : {});
   const r = m.run({ maxInstructions });
   return { m, r };
 }
 
-describe("compiled blocks", () => {
+describe.each(ENGINES)("compiled blocks, engine %s", (engine) => {
   // Guests whose hot loops are straight-line fast instructions closed by a branch back:
   // register-only, flat memory, paged memory, and user code between faults and system calls.
   for (const [guest, steps] of [["bench-alu.img", 3_000_000], ["bench-mem.img", 3_000_000], ["bench-mem-paged.img", 3_000_000], ["bench-kernel.img", 3_000_000]] as const) {
     it(`${guest}: the whole flat state after ${steps.toLocaleString("en-US")} steps is the interpreter's, byte for byte`, () => {
       const image = new Uint8Array(fs.readFileSync(path.join(GUESTS, guest)));
-      const on = run(image, true, steps), off = run(image, false, steps);
+      const on = run(engine, image, true, steps), off = run(engine, image, false, steps);
       expect(on.m.cpu.blockCache!.compiled).toBeGreaterThan(0); // blocks did run
       expect(off.m.cpu.blockCache).toBeNull();
       expect(on.r).toEqual(off.r);
@@ -49,11 +53,38 @@ describe("compiled blocks", () => {
     // across the patch would add 1 in the second pass too and end with 100.
     const code = Uint8Array.from([0xbb, 0x02, 0x00, 0x00, 0x00, 0x31, 0xc0, 0xb9, 0x32, 0x00, 0x00, 0x00,
       0x05, 0x01, 0x00, 0x00, 0x00, 0x49, 0x75, 0xf8, 0xff, 0x05, 0x0d, 0x00, 0x10, 0x00, 0x4b, 0x75, 0xea, 0xf4]);
-    const on = run(code, true, 100_000, "flat");
+    const on = run(engine, code, true, 100_000, "flat");
     expect(on.r.reason).toBe("halt");
     expect(on.m.cpu.s[0]).toBe(150);
     expect(on.m.cpu.blockCache!.compiled).toBeGreaterThanOrEqual(2); // compiled in each pass
-    const off = run(code, false, 100_000, "flat");
+    const off = run(engine, code, false, 100_000, "flat");
+    expect(Buffer.compare(Buffer.from(new Uint8Array(on.m.cpu.flat)), Buffer.from(new Uint8Array(off.m.cpu.flat)))).toBe(0);
+  });
+
+  it("every kind a block may hold, a branch out of its middle and an operand off the flat path: the interpreter's end state", () => {
+    // Loaded flat at 1 MiB, 32-bit flat protected mode (nasm; ndisasm -b 32 -o 0x100000):
+    //   mov ebx, 0x200000 / mov ecx, 3000 / mov esi, 0x12345678 / mov edi, 7 / xor eax, eax / mov edx, 1
+    //   top: add eax, esi / adc edx, 0x11 / sbb edi, eax / rol esi, 5 / ror edi, 3 / rcl edx, 3 /
+    //     rcr edi, 2 / sar eax, 2 / shr esi, 0 (C1 EE 00) / shl edi, 33 (C1 E7 21: count masked to 1) /
+    //     lea ebp, [esi+edi*4+0x10] / mov [ebx+ecx*4+0x1000], eax / mov ebp, [ebx+ecx*4+0x1004] / add [ebx], edx /
+    //     sub edx, [ebx+4] / cmp [ebx], eax / cmp eax, [ebx] / movzx ebp, byte [ebx+1] /
+    //     mov dword [ebx+8], 0x55aa / mov byte [ebx+12], 0x7f / inc dword [ebx+16] / dec dword [ebx+20] /
+    //     inc edi / dec esi / mov ebp, eax / xor eax, edx / and esi, 0xfffff7ff / or edi, ebp /
+    //     and ebp, 3 / jz skip / add esi, 9 / skip: dec ecx / jnz top
+    //   mov ecx, 200 / again: add eax, ecx / mov edx, [0x3000000] / inc dword [ebx+24] / xor edx, eax /
+    //     dec ecx / jnz again / hlt
+    // Both loops become loop blocks; the load from past the end of the 32 MiB of RAM is off
+    // the flat path, so that block leaves before it on every turn and the loop runs it.
+    const code = Uint8Array.from(Buffer.from("bb00002000b9b80b0000be78563412bf0700000031c0ba0100000001f083d21119c7c1c605c1cf03c1d203c1df02c1f802c1ee00c1e721" +
+      "8d6cbe1089848b001000008bac8b0410000001132b530439033b030fb66b01c74308aa550000c6430c7fff4310ff4b14474e89c531d081" +
+      "e6fff7ffff09ef83e503740383c60949759bb9c800000001c88b1500000003ff431831c24975f0f4", "hex"));
+    const on = run(engine, code, true, 1_000_000, "flat"), off = run(engine, code, false, 1_000_000, "flat");
+    expect(on.r.reason).toBe("halt");
+    expect(on.m.cpu.blockCache!.compiled).toBeGreaterThanOrEqual(2); // the two loops at least
+    // By hand: 3000 turns of inc/dec dword, 200 of inc dword [ebx+24].
+    const word = (m: Machine, a: number) => new DataView(m.cpu.ram.buffer, m.cpu.ram.byteOffset).getInt32(a, true);
+    expect([word(on.m, 0x200010), word(on.m, 0x200014), word(on.m, 0x200018)]).toEqual([3000, -3000, 200]);
+    expect(on.r).toEqual(off.r);
     expect(Buffer.compare(Buffer.from(new Uint8Array(on.m.cpu.flat)), Buffer.from(new Uint8Array(off.m.cpu.flat)))).toBe(0);
   });
 
@@ -61,7 +92,7 @@ describe("compiled blocks", () => {
     // Odd budgets land inside a turn of bench-alu's ten-instruction loop.
     const image = new Uint8Array(fs.readFileSync(path.join(GUESTS, "bench-alu.img")));
     for (const steps of [100_003, 100_007, 250_001]) {
-      const on = run(image, true, steps), off = run(image, false, steps);
+      const on = run(engine, image, true, steps), off = run(engine, image, false, steps);
       expect(on.r.instructions).toBe(steps);
       expect(on.m.cpu.s[8]).toBe(off.m.cpu.s[8]); // EIP
       expect(Buffer.compare(Buffer.from(new Uint8Array(on.m.cpu.flat)), Buffer.from(new Uint8Array(off.m.cpu.flat)))).toBe(0);
@@ -71,7 +102,7 @@ describe("compiled blocks", () => {
   it("vmxlab run --no-blocks: the same output, instructions and cycles as with blocks", () => {
     const cli = (...extra: string[]) => {
       const r = spawnSync(process.execPath, [path.resolve(__dirname, "../dist/cli/main.js"), "run", path.join(GUESTS, "bench-mem-paged.img"),
-        "--engine", "ts", "--max-instructions", "2000000", "--json", ...extra], { encoding: "utf8" });
+        "--engine", engine, "--max-instructions", "2000000", "--json", ...extra], { encoding: "utf8" });
       expect(r.stderr).toBe("");
       const j = JSON.parse(r.stdout);
       // The report: cycles by event, instructions by class, both TLBs, page walks.

@@ -16,6 +16,7 @@ import asc from "assemblyscript/asc";
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const ENTRIES = {
   release: "assembly/index.ts", // the wasm engine: dist/vmxlab-core.wasm
+  blocks: "assembly/blocks.ts", // what its compiled blocks call: dist/vmxlab-blocks.wasm
 };
 
 function readFile(name, baseDir) {

@@ -61,7 +61,7 @@ usage:
       --report                   end with the report: cycles by event, instructions by
                                  class, TLBs, page walks, exceptions, I/O
       --engine ts|wasm           the engine that runs the guest (default wasm)
-      --no-blocks                the TS engine interprets every instruction instead of
+      --no-blocks                the engine interprets every instruction instead of
                                  compiling hot straight-line code into blocks (same
                                  results and cycles; for comparing the two)
       --lockstep                 run the guest on engines ts and wasm side by side,
@@ -73,7 +73,8 @@ usage:
       --lockstep-every N         compare every N steps (default 65536; 1 = after
                                  every instruction)
       --lockstep-engines A,B     the two engines (default ts,wasm; ts,ts checks that
-                                 a run repeats exactly)
+                                 a run repeats exactly). B runs without blocks, so
+                                 A's blocks are checked against the plain loop
   vmxlab run-pair IMAGE_A IMAGE_B [options]
                                  two guests in one process, each with a virtio-net
                                  device on one virtual switch (MACs 52:54:00:12:34:56
@@ -216,10 +217,11 @@ function engineFlag(p: Parsed, flag = "--engine"): EngineName | undefined {
 }
 
 /**
- * What a lockstep side changes in loadedMachine: its engine, its own copies of the disk
- * images (by flag), and the input bytes read once for both.
+ * What a lockstep side changes in loadedMachine: its engine, whether it compiles blocks
+ * (side B does not: lockstep then checks A's blocks against the plain loop), its own
+ * copies of the disk images (by flag), and the input bytes read once for both.
  */
-interface MachineOverrides { engine?: EngineName; disks?: Map<string, string>; serialInput?: Uint8Array; consoleInput?: Uint8Array }
+interface MachineOverrides { engine?: EngineName; blocks?: boolean; disks?: Map<string, string>; serialInput?: Uint8Array; consoleInput?: Uint8Array }
 
 /** A machine with the image loaded as the run options say (`nic`: a virtio-net device, after the others). */
 function loadedMachine(p: Parsed, which = 1, nic: VirtioNet | null = null, appendFlag = "--append", over: MachineOverrides = {}): { machine: Machine; path: string } {
@@ -246,7 +248,7 @@ function loadedMachine(p: Parsed, which = 1, nic: VirtioNet | null = null, appen
   const consoleInput = p.flags.get("--console-input");
   if (p.flags.has("--virtio-console") || typeof consoleInput === "string") virtio.push({ type: "console" });
   if (nic !== null) virtio.push({ type: "device", device: nic });
-  const machine = new Machine({ ramBytes: ramMiB << 20, profile: typeof profile === "string" ? profile : undefined, disk, pvBlock, virtio, engine: over.engine ?? engineFlag(p), blocks: !p.flags.has("--no-blocks") });
+  const machine = new Machine({ ramBytes: ramMiB << 20, profile: typeof profile === "string" ? profile : undefined, disk, pvBlock, virtio, engine: over.engine ?? engineFlag(p), blocks: over.blocks ?? !p.flags.has("--no-blocks") });
   const append = p.flags.get(appendFlag);
   machine.loadImage(image, {
     name: basename(path as string),
@@ -467,7 +469,7 @@ function runLockstepCli(p: Parsed): number {
       disks.set(f, copy);
     }
     latest[k] = disks;
-    return loadedMachine(p, 1, null, "--append", { engine: chosen[k], disks, serialInput, consoleInput }).machine;
+    return loadedMachine(p, 1, null, "--append", { engine: chosen[k], blocks: k === 0 && !p.flags.has("--no-blocks"), disks, serialInput, consoleInput }).machine;
   };
   try {
     const path = p.positional[1] as string;
@@ -514,11 +516,11 @@ function runLockstepCli(p: Parsed): number {
 interface Pair { sw: EthernetSwitch; sides: { name: string; nic: VirtioNet; machine: Machine; path: string }[]; scheduler: QuantumScheduler }
 
 /** run-pair's two guests, each with a virtio-net device on one switch (`engine`: both machines'). */
-function buildPair(p: Parsed, quantum: number, maxInstructions: number, engine?: EngineName): Pair {
+function buildPair(p: Parsed, quantum: number, maxInstructions: number, engine?: EngineName, blocks?: boolean): Pair {
   const sw = new EthernetSwitch();
   const sides = ["A", "B"].map((name, i) => {
     const nic = new VirtioNet(defaultMac(i));
-    const { machine, path } = loadedMachine(p, i + 1, nic, i === 0 ? "--append-a" : "--append-b", engine === undefined ? {} : { engine });
+    const { machine, path } = loadedMachine(p, i + 1, nic, i === 0 ? "--append-a" : "--append-b", engine === undefined ? {} : { engine, blocks });
     nic.link = sw.addPort((frame) => nic.receive(frame));
     return { name, nic, machine, path };
   });
@@ -596,7 +598,7 @@ function runPair(p: Parsed): number {
 function runPairLockstep(p: Parsed, quantum: number, maxInstructions: number, json: boolean): number {
   const { engines, every } = lockstepFlags(p);
   const pairs = new WeakMap<QuantumScheduler, Pair>();
-  const make = (k: 0 | 1) => () => { const pair = buildPair(p, quantum, maxInstructions, engines[k]); pairs.set(pair.scheduler, pair); return pair.scheduler; };
+  const make = (k: 0 | 1) => () => { const pair = buildPair(p, quantum, maxInstructions, engines[k], k === 0 && !p.flags.has("--no-blocks")); pairs.set(pair.scheduler, pair); return pair.scheduler; };
   const out = pairOutput(json);
   const t0 = process.hrtime.bigint();
   const r = runLockstepSystems(make(0), make(1), { every, machineNames: ["A", "B"], onSerial: out.onSerial, pauses: testPerturbation(["A", "B"]) });

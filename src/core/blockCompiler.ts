@@ -1,8 +1,10 @@
-// Block compilation for the TS engine (docs/engine-decision.md, "Block compilation"). A
-// straight-line run of fast instructions that starts at a branch target the hot loop
-// keeps jumping to is turned into one JavaScript function: the operands of each
-// instruction become constants, and there is no fetch, tag check or dispatch between
-// them. V8 compiles that function to machine code like any other.
+// Block compilation (docs/engine-decision.md, "Block compilation"). A straight-line run
+// of fast instructions that starts at a branch target the hot loop keeps jumping to is
+// turned into one function: the operands of each instruction become constants, and there
+// is no fetch, tag check or dispatch between them. BlockCache chooses the block and plans
+// it (Step); an emitter writes the plan as JavaScript (jsEmitter, the TS engine: V8
+// compiles it like any other function) or as a WebAssembly module (wasmBlockEmitter.ts,
+// the wasm engine). Everything below that decides what a block does is shared.
 //
 // The generated code is glue only. Every instruction's semantics is a call of the portable
 // function the hot loop's own case calls (alu32's and shiftRotate's per-operation functions,
@@ -15,8 +17,9 @@
 //   no side effect when it answers -1, so nothing is counted twice;
 // - nothing in a block can fault, touch a device or change what the loop caches;
 // - a block lies in one 4 KiB page, inside the CS limit, within the loop's budget.
-// The wasm engine has no blocks (HotViews.blocks is false there), so lockstep of the two
-// engines checks this file against the interpreter on every guest.
+// Lockstep runs its second engine without blocks (cli/main.ts), so lockstep of ts against
+// wasm checks this file and jsEmitter against the wasm loop on every guest;
+// tests/blocks.test.ts checks each engine's blocks against its own loop.
 
 import { Reg, RETIRE_COUNTER_WORD, DECODE_SLOTS, DECODE_WORDS } from "../state/layout.js";
 import { Kind, AluOp, ShiftOp } from "../isa/kind.js";
@@ -27,9 +30,17 @@ import { ramRead32, ramWrite32 } from "../state/flatViews.js";
 
 /**
  * A compiled block: runs its instructions from `eip` (the block's first), leaves EIP after
- * the last one it ran and returns how many it ran (0: it left before the first).
+ * the last one it ran and returns how many it ran (0: it left before the first). `paging`
+ * is 0 or 1. The same shape whichever emitter made it (a JavaScript function here, an
+ * exported WebAssembly function for the wasm engine: wasmBlockEmitter.ts).
  */
-type BlockFn = (s: Int32Array, d: Int32Array, h: HotViews, eip: number, flatSegs: number, paging: boolean, readNeed: number, writeNeed: number, left: number) => number;
+export type BlockFn = (eip: number, flatSegs: number, paging: number, readNeed: number, writeNeed: number, left: number) => number;
+
+/**
+ * Turns a block's plan into code that runs it (jsEmitter below; wasmBlockEmitter.ts), or
+ * null when this emitter leaves such a block to the loop.
+ */
+export type BlockEmitter = (plan: BlockPlan) => BlockFn | null;
 
 /** Executions of a branch target before its block is compiled. */
 const COMPILE_AFTER = 16;
@@ -72,6 +83,8 @@ export class BlockCache {
     private readonly h: HotViews,
     /** Per physical page: bumped whenever decoded code in it is overwritten. */
     private readonly codeGen: Int32Array,
+    /** What turns a plan into code: jsEmitter (the TS engine) or wasmEmitter (the wasm engine). */
+    private readonly emit: BlockEmitter,
   ) {}
 
   /**
@@ -93,7 +106,7 @@ export class BlockCache {
     let fn = this.fns[slot];
     if (fn === null) {
       if (++this.heat[slot] < COMPILE_AFTER) return 0;
-      fn = this.compile(slot, eip, phys);
+      fn = this.compile(slot, phys);
       if (fn === null) { this.heat[slot] = NO_BLOCK; return 0; }
     }
     if (this.insns[slot] > left || s[Reg.CODE32] === 0) return 0;
@@ -102,14 +115,14 @@ export class BlockCache {
     const limit = s[Reg.SEG_LIMIT + 1] >>> 0;
     if ((eip + this.bytes[slot] - 1) >>> 0 > limit || (eip + this.lo[slot]) >>> 0 > limit || (eip + this.hi[slot]) >>> 0 > limit) return 0;
     const flatSegs = s[Reg.WATCHING] !== 0 ? 0 : s[Reg.FLAT_SEGS];
-    return fn(s, h.d, h, eip, flatSegs, s[Reg.PAGING] !== 0, s[Reg.READ_NEED], s[Reg.WRITE_NEED], left);
+    return fn(eip, flatSegs, s[Reg.PAGING] !== 0 ? 1 : 0, s[Reg.READ_NEED], s[Reg.WRITE_NEED], left);
   }
 
   /**
    * The 32-bit Jcc or JMP rel cached at `p` (`off` bytes into the block) when it jumps
    * back to the block's first instruction and lies in the same page, else null.
    */
-  private branchBack(p: number, off: number, modeTag: number): LoopBranch | null {
+  private branchBack(p: number, off: number, modeTag: number): { cond: number; len: number; counter: number } | null {
     const d = this.h.d;
     const at = this.recordAt(p, modeTag);
     if (at < 0) return null;
@@ -133,18 +146,28 @@ export class BlockCache {
     return this.h.d[at + Dw.TAG] === (p ^ modeTag) ? at : -1;
   }
 
+  /** Plans the block at `phys` and has it emitted; null when no block fits there. */
+  private compile(slot: number, phys: number): BlockFn | null {
+    const plan = this.plan(phys);
+    if (plan === null) return null;
+    const fn = this.emit(plan);
+    if (fn === null) return null;
+    this.fns[slot] = fn; this.insns[slot] = plan.insns; this.bytes[slot] = plan.bytes; this.lo[slot] = plan.lo; this.hi[slot] = plan.hi;
+    this.compiled++;
+    return fn;
+  }
+
   /**
-   * Builds the block starting at `phys` from the decode cache as it stands: the loop has
-   * run these instructions before, so their records are there unless evicted, and the
-   * block ends at the first one that is not (nothing is decoded here, which could fault).
+   * The block starting at `phys`, from the decode cache as it stands: the loop has run
+   * these instructions before, so their records are there unless evicted, and the block
+   * ends at the first one that is not (nothing is decoded here, which could fault).
    */
-  private compile(slot: number, eip: number, phys: number): BlockFn | null {
+  private plan(phys: number): BlockPlan | null {
     const d = this.h.d, s = this.h.s;
     if (s[Reg.CODE32] === 0) return null;
     const modeTag = s[Reg.MODE_TAG];
-    const lines: string[] = [];
-    const g = new BlockRegs();
-    const counts = new PendingCounts();
+    const steps: BlockStep[] = [];
+    const counts = new PendingCounts(steps);
     let off = 0, n = 0, ended = false;
     // The nearest and farthest branch targets, as offsets from the block's start.
     let lo = 0, hi = 0;
@@ -162,70 +185,77 @@ export class BlockCache {
         if ((info & Info.O32) === 0 || target === 0) break;
         if ((phys & 0xfff) + target < 0 || (phys & 0xfff) + target > 0xfff) break;
         lo = Math.min(lo, target); hi = Math.max(hi, target);
-        const taken = kind === Kind.FAST_JMP_REL ? "true" : `jccTaken(s, ${(info >> 8) & 0xff})`;
         counts.add(counter);
-        lines.push(`${counts.flush()}if (${taken}) { ${SPILL} s[${Reg.EIP}] = (eip + ${target}) | 0; return ${n + 1}; }`);
+        counts.flush();
+        steps.push({ step: Step.EXIT_IF, cond: kind === Kind.FAST_JMP_REL ? -1 : (info >> 8) & 0xff, to: target, ret: n + 1 });
         off += len; n++;
         if (kind === Kind.FAST_JMP_REL) { ended = true; break; }
         continue;
       }
       if (!blockable(kind)) break;
-      lines.push(instruction(g, counts, kind, info, d[at + Dw.OPS], d[at + Dw.DISP], d[at + Dw.IMM], counter, n, off));
+      const ops = d[at + Dw.OPS], disp = d[at + Dw.DISP];
+      if (kind >= Kind.FAST_MEM_FIRST && kind <= Kind.FAST_MEM_LAST) {
+        // As the loop: which operands are writes, and MOVZX reads one byte. An operand off
+        // the flat path leaves before the instruction, with the counts so far added.
+        const write = kind !== Kind.FAST_LOAD32 && kind !== Kind.FAST_MOVZX_R_M8 && kind !== Kind.FAST_ALU_RM32;
+        const size = kind === Kind.FAST_MOVZX_R_M8 ? 1 : (info >> Info.SIZE_SHIFT) & Info.SIZE_MASK;
+        counts.flush();
+        steps.push({ step: Step.RESOLVE, ops, info, disp, size, write, to: off, ret: n });
+      }
+      counts.add(counter);
+      // SDM 2A SAL: the count is masked to 5 bits; 0 changes nothing (no flags either).
+      const imm = kind === Kind.FAST_SHIFT_RI32 ? d[at + Dw.IMM] & 0x1f : d[at + Dw.IMM];
+      if (kind !== Kind.FAST_SHIFT_RI32 || imm !== 0) steps.push({ step: Step.EXEC, kind, info, ops, disp, imm });
       off += len; n++;
     }
     if (n < 2) return null;
-    let body: string, insns = n, bytes = off;
-    const loop = ended ? null : this.branchBack(phys + off, off, modeTag);
-    if (loop === null) {
-      body = `${lines.join("\n")}\n${counts.flush()}${SPILL} s[${Reg.EIP}] = (eip + ${off}) | 0;\nreturn ${n};`;
-    } else {
-      // A loop: the block ends in a Jcc or JMP back to its own first instruction, in this
-      // page (so the loop's code-TLB carry would not look anything up either). It goes
-      // round while the budget allows a whole turn; k counts what earlier turns retired.
-      insns = n + 1; bytes = off + loop.len;
-      const exitsAt = lines.map((l) => l.replace(/return (\d+);/, "return k + $1;"));
-      const taken = loop.cond < 0 ? "true" : `jccTaken(s, ${loop.cond})`;
-      counts.add(loop.counter);
-      body = `let k = 0;\nfor (;;) {\n${exitsAt.join("\n")}\n${counts.flush()}k += ${insns};\n` +
-        `if (!(${taken})) { ${SPILL} s[${Reg.EIP}] = (eip + ${bytes}) | 0; return k; }\n` +
-        `if (k + ${insns} > left) { ${SPILL} s[${Reg.EIP}] = eip; return k; }\n}`;
-    }
-    // Registers live in locals inside the block and go back to the state at every exit.
-    const entry = g.used.size > 0 ? `let p = 0, ${g.entry()};` : "let p = 0;";
-    body = `${entry}\n${body.split(SPILL).join(g.spill())}`;
-    const make = new Function("alu32", "aluAdd", "aluSub", "aluAnd", "aluOr", "aluXor", "incDec32", "rol", "ror", "rcx", "shl", "shr", "sar", "ea32", "flatPhysAt",
-      "ramRead32", "ramWrite32", "jccTaken",
-      `return function block(s, d, h, eip, flatSegs, paging, readNeed, writeNeed, left) {\n${body}\n};`);
-    const fn = make(alu32, aluAdd, aluSub, aluAnd, aluOr, aluXor, incDec32, rol, ror, rcx, shl, shr, sar, ea32, flatPhysAt, ramRead32, ramWrite32, jccTaken) as BlockFn;
-    this.fns[slot] = fn; this.insns[slot] = insns; this.bytes[slot] = bytes; this.lo[slot] = lo; this.hi[slot] = hi;
-    this.compiled++;
-    return fn;
+    const back = ended ? null : this.branchBack(phys + off, off, modeTag);
+    if (back !== null) counts.add(back.counter);
+    counts.flush();
+    // A loop: the block ends in a Jcc or JMP back to its own first instruction, in this
+    // page (so the loop's code-TLB carry would not look anything up either).
+    return back === null
+      ? { steps, loop: null, insns: n, bytes: off, lo, hi }
+      : { steps, loop: { cond: back.cond, after: off + back.len }, insns: n + 1, bytes: off + back.len, lo, hi };
   }
 }
 
-/** A branch that closes a loop: its condition (-1: JMP), length and retire counter. */
-interface LoopBranch { cond: number; len: number; counter: number }
+/** What a block does, step by step, in the order runHot would do it (the emitters' input). */
+export const enum Step {
+  /** d[counter] += n: retire counts, added in one go (PendingCounts). */
+  COUNT,
+  /**
+   * p = the RAM offset of the instruction's memory operand (flatPhysAt), or leave before
+   * it: EIP = eip + to, return ret (+ k in a loop).
+   */
+  RESOLVE,
+  /** The instruction of `kind` (runHot's case on the flat path), p resolved when it has a memory operand. */
+  EXEC,
+  /** A branch: when condition `cond` holds (-1: always), EIP = eip + to, return ret (+ k in a loop). */
+  EXIT_IF,
+}
+
+export type BlockStep =
+  | { step: Step.COUNT; counter: number; n: number }
+  | { step: Step.RESOLVE; ops: number; info: number; disp: number; size: number; write: boolean; to: number; ret: number }
+  | { step: Step.EXEC; kind: number; info: number; ops: number; disp: number; imm: number }
+  | { step: Step.EXIT_IF; cond: number; to: number; ret: number };
 
 /**
- * The guest registers a block keeps in JavaScript locals (r0..r7): loaded on entry, stored
- * back at every exit (SPILL marks the places; the set is known once the block is built).
+ * A block as BlockCache.plan() chose it. Without `loop` it runs `steps` once and ends with
+ * EIP = eip + bytes, returning `insns`. With it the block ends in a Jcc (`cond`; -1: JMP)
+ * back to its start, `after` bytes in: it goes round while the budget allows a whole turn,
+ * k counting what earlier turns retired; after each turn (k += insns) it leaves at
+ * eip + after when the branch is not taken, and at eip when one more turn would not fit.
  */
-class BlockRegs {
-  readonly used = new Set<number>();
-  readonly written = new Set<number>();
-  /** A register read. */
-  get(x: number): string { this.used.add(x); return `r${x}`; }
-  /** A register written. */
-  set(x: number): string { this.used.add(x); this.written.add(x); return `r${x}`; }
-  /** An effective address from the record's OPS and DISP (modrmOffset on the locals). */
-  ea(ops: number, disp: number): string {
-    const base = (ops >> 4) & 15, index = (ops >> 8) & 15;
-    return `ea32(${base !== NO_REG ? this.get(base) : 0}, ${index !== NO_REG ? this.get(index) : 0}, ${(ops >> 12) & 3}, ${disp})`;
-  }
-  entry(): string { return [...this.used].map((x) => `r${x} = s[${x}]`).join(", "); }
-  spill(): string { return [...this.written].map((x) => `s[${x}] = r${x};`).join(" "); }
+export interface BlockPlan {
+  steps: BlockStep[];
+  loop: { cond: number; after: number } | null;
+  insns: number;
+  bytes: number;
+  lo: number;
+  hi: number;
 }
-const SPILL = "/*SPILL*/";
 
 /**
  * Retire counts not yet added: a block adds them in one go at each place where it may
@@ -234,89 +264,138 @@ const SPILL = "/*SPILL*/";
  */
 class PendingCounts {
   private readonly n = new Map<number, number>();
+  constructor(private readonly steps: BlockStep[]) {}
   add(counter: number): void { this.n.set(counter, (this.n.get(counter) ?? 0) + 1); }
-  flush(): string {
-    let out = "";
-    for (const [c, n] of this.n) out += `d[${c}] += ${n}; `;
+  flush(): void {
+    for (const [counter, n] of this.n) this.steps.push({ step: Step.COUNT, counter, n });
     this.n.clear();
-    return out;
   }
 }
 
-/** The start of a call of alu32 for `op`, by its per-operation function where there is one. */
-function aluCall(op: number): string {
+/** The registers (0..7) a plan reads or writes, and those it writes (spilled at every exit). */
+export function planRegs(plan: BlockPlan): { used: Set<number>; written: Set<number> } {
+  const used = new Set<number>(), written = new Set<number>();
+  const ea = (ops: number): void => {
+    const base = (ops >> 4) & 15, index = (ops >> 8) & 15;
+    if (base !== NO_REG) used.add(base);
+    if (index !== NO_REG) used.add(index);
+  };
+  for (const st of plan.steps) {
+    if (st.step === Step.RESOLVE) ea(st.ops);
+    if (st.step !== Step.EXEC) continue;
+    const reg = st.ops & 15, rm = (st.ops >> 4) & 15;
+    const keep = ((st.info >> 8) & 0xff) !== AluOp.CMP;
+    switch (st.kind) {
+      case Kind.FAST_ALU_RR32: used.add(rm); used.add(reg); if (keep) written.add(rm); break;
+      case Kind.FAST_ALU_RI32: used.add(rm); if (keep) written.add(rm); break;
+      case Kind.FAST_MOV_RR32: used.add(reg); used.add(rm); written.add(rm); break;
+      case Kind.FAST_MOV_RI32: case Kind.FAST_INC_R32: case Kind.FAST_DEC_R32: case Kind.FAST_SHIFT_RI32:
+        used.add(rm); written.add(rm); break;
+      case Kind.FAST_LEA32: ea(st.ops); used.add(reg); written.add(reg); break;
+      case Kind.FAST_LOAD32: case Kind.FAST_MOVZX_R_M8: used.add(reg); written.add(reg); break;
+      case Kind.FAST_ALU_RM32: used.add(reg); if (keep) written.add(reg); break;
+      case Kind.FAST_STORE32: case Kind.FAST_ALU_MR32: used.add(reg); break;
+    }
+  }
+  return { used, written };
+}
+
+/** The name of alu32's per-operation function for `op` (ADC, SBB: alu32 itself, which takes op). */
+export function aluFunction(op: number): "aluAdd" | "aluSub" | "aluAnd" | "aluOr" | "aluXor" | "alu32" {
   switch (op) {
-    case AluOp.ADD: return "aluAdd(s, ";
-    case AluOp.SUB: case AluOp.CMP: return "aluSub(s, ";
-    case AluOp.AND: return "aluAnd(s, ";
-    case AluOp.OR: return "aluOr(s, ";
-    case AluOp.XOR: return "aluXor(s, ";
-    default: return `alu32(s, ${op}, `; // ADC, SBB
+    case AluOp.ADD: return "aluAdd";
+    case AluOp.SUB: case AluOp.CMP: return "aluSub";
+    case AluOp.AND: return "aluAnd";
+    case AluOp.OR: return "aluOr";
+    case AluOp.XOR: return "aluXor";
+    default: return "alu32"; // ADC, SBB
   }
 }
 
-/** The start of a call of shiftRotate for `op` on 32 bits, by its per-operation function. */
-function shiftCall(op: number): string {
+/** The name of shiftRotate's per-operation function for `op` (RCL, RCR: rcx, which takes op). */
+export function shiftFunction(op: number): "rol" | "ror" | "rcx" | "shl" | "shr" | "sar" {
   switch (op) {
-    case ShiftOp.ROL: return "rol(s, 4, ";
-    case ShiftOp.ROR: return "ror(s, 4, ";
-    case ShiftOp.RCL: case ShiftOp.RCR: return `rcx(s, ${op}, 4, `;
-    case ShiftOp.SHL: case ShiftOp.SAL: return "shl(s, 4, ";
-    case ShiftOp.SHR: return "shr(s, 4, ";
-    default: return "sar(s, 4, ";
+    case ShiftOp.ROL: return "rol";
+    case ShiftOp.ROR: return "ror";
+    case ShiftOp.RCL: case ShiftOp.RCR: return "rcx";
+    case ShiftOp.SHL: case ShiftOp.SAL: return "shl";
+    case ShiftOp.SHR: return "shr";
+    default: return "sar";
   }
 }
 
 /**
- * JavaScript for one instruction (`i`-th in the block, `off` bytes in), as runHot's case
- * for `kind` does it on the flat path. A memory operand off that path leaves first.
+ * The TS engine's emitter: a plan as one JavaScript function over `h`'s views. Registers
+ * live in locals and go back to the state at every exit.
  */
-function instruction(g: BlockRegs, counts: PendingCounts, kind: number, info: number, ops: number, disp: number, imm: number, counter: number, i: number, off: number): string {
+export function jsEmitter(h: HotViews): BlockEmitter {
+  return (plan) => {
+    const { used, written } = planRegs(plan);
+    const spill = [...written].map((x) => `s[${x}] = r${x};`).join(" ");
+    const k = plan.loop === null ? "" : "k + ";
+    const leave = (to: number | string, ret: string | number): string => `${spill} s[${Reg.EIP}] = ${to === 0 ? "eip" : `(eip + ${to}) | 0`}; return ${ret};`;
+    const ea = (ops: number, disp: number): string => {
+      const base = (ops >> 4) & 15, index = (ops >> 8) & 15;
+      return `ea32(${base !== NO_REG ? `r${base}` : 0}, ${index !== NO_REG ? `r${index}` : 0}, ${(ops >> 12) & 3}, ${disp})`;
+    };
+    const lines: string[] = [];
+    for (const st of plan.steps) {
+      switch (st.step) {
+        case Step.COUNT: lines.push(`d[${st.counter}] += ${st.n};`); break;
+        case Step.RESOLVE:
+          lines.push(`p = flatPhysAt(h, ${ea(st.ops, st.disp)}, ${st.ops}, ${st.info}, ${st.size}, ${st.write}, flatSegs, paging, ${st.write ? "writeNeed" : "readNeed"});`);
+          lines.push(`if (p < 0) { ${leave(st.to, k + st.ret)} }`);
+          break;
+        case Step.EXEC: lines.push(jsInstruction(st.kind, st.info, st.ops, st.disp, st.imm, ea)); break;
+        case Step.EXIT_IF: lines.push(`if (${st.cond < 0 ? "true" : `jccTaken(s, ${st.cond})`}) { ${leave(st.to, k + st.ret)} }`); break;
+      }
+    }
+    let body: string;
+    if (plan.loop === null) body = `${lines.join("\n")}\n${leave(plan.bytes, plan.insns)}`;
+    else {
+      const taken = plan.loop.cond < 0 ? "true" : `jccTaken(s, ${plan.loop.cond})`;
+      body = `let k = 0;\nfor (;;) {\n${lines.join("\n")}\nk += ${plan.insns};\n` +
+        `if (!(${taken})) { ${leave(plan.loop.after, "k")} }\n` +
+        `if (k + ${plan.insns} > left) { ${leave(0, "k")} }\n}`;
+    }
+    const entry = used.size > 0 ? `let p = 0, ${[...used].map((x) => `r${x} = s[${x}]`).join(", ")};` : "let p = 0;";
+    const make = new Function("s", "d", "h", "alu32", "aluAdd", "aluSub", "aluAnd", "aluOr", "aluXor", "incDec32", "rol", "ror", "rcx", "shl", "shr", "sar", "ea32", "flatPhysAt",
+      "ramRead32", "ramWrite32", "jccTaken",
+      `return function block(eip, flatSegs, pagingBit, readNeed, writeNeed, left) {\nconst paging = pagingBit !== 0;\n${entry}\n${body}\n};`);
+    return make(h.s, h.d, h, alu32, aluAdd, aluSub, aluAnd, aluOr, aluXor, incDec32, rol, ror, rcx, shl, shr, sar, ea32, flatPhysAt, ramRead32, ramWrite32, jccTaken) as BlockFn;
+  };
+}
+
+/**
+ * JavaScript for one instruction, as runHot's case for `kind` does it on the flat path
+ * (p holds a memory operand's RAM offset).
+ */
+function jsInstruction(kind: number, info: number, ops: number, disp: number, imm: number, ea: (ops: number, disp: number) => string): string {
   const op = (info >> 8) & 0xff;
-  const out: string[] = [];
-  if (kind >= Kind.FAST_MEM_FIRST && kind <= Kind.FAST_MEM_LAST) {
-    // As the loop: which operands are writes, and MOVZX reads one byte.
-    const write = kind !== Kind.FAST_LOAD32 && kind !== Kind.FAST_MOVZX_R_M8 && kind !== Kind.FAST_ALU_RM32;
-    const size = kind === Kind.FAST_MOVZX_R_M8 ? 1 : (info >> Info.SIZE_SHIFT) & Info.SIZE_MASK;
-    out.push(counts.flush());
-    out.push(`p = flatPhysAt(h, ${g.ea(ops, disp)}, ${ops}, ${info}, ${size}, ${write}, flatSegs, paging, ${write ? "writeNeed" : "readNeed"});`);
-    out.push(`if (p < 0) { ${SPILL} s[${Reg.EIP}] = (eip + ${off}) | 0; return ${i}; }`);
-  }
-  counts.add(counter);
-  const reg = ops & 15, rm = (ops >> 4) & 15;
+  const reg = `r${ops & 15}`, rm = `r${(ops >> 4) & 15}`;
   const keep = op !== AluOp.CMP;
+  const alu = (a: string, b: string): string => { const f = aluFunction(op); return f === "alu32" ? `alu32(s, ${op}, ${a}, ${b})` : `${f}(s, ${a}, ${b})`; };
   switch (kind) {
-    case Kind.FAST_ALU_RR32: { const e = `${aluCall(op)}${g.get(rm)}, ${g.get(reg)});`; out.push(keep ? `${g.set(rm)} = ${e}` : e); break; }
-    case Kind.FAST_ALU_RI32: { const e = `${aluCall(op)}${g.get(rm)}, ${imm});`; out.push(keep ? `${g.set(rm)} = ${e}` : e); break; }
-    case Kind.FAST_MOV_RR32: { const v = g.get(reg); out.push(`${g.set(rm)} = ${v};`); break; }
-    case Kind.FAST_MOV_RI32: out.push(`${g.set(rm)} = ${imm};`); break;
-    case Kind.FAST_INC_R32: case Kind.FAST_DEC_R32:
-      out.push(`${g.set(rm)} = incDec32(s, ${g.get(rm)}, ${kind === Kind.FAST_DEC_R32});`); break;
+    case Kind.FAST_ALU_RR32: return keep ? `${rm} = ${alu(rm, reg)};` : `${alu(rm, reg)};`;
+    case Kind.FAST_ALU_RI32: return keep ? `${rm} = ${alu(rm, String(imm))};` : `${alu(rm, String(imm))};`;
+    case Kind.FAST_MOV_RR32: return `${rm} = ${reg};`;
+    case Kind.FAST_MOV_RI32: return `${rm} = ${imm};`;
+    case Kind.FAST_INC_R32: case Kind.FAST_DEC_R32: return `${rm} = incDec32(s, ${rm}, ${kind === Kind.FAST_DEC_R32});`;
     case Kind.FAST_SHIFT_RI32: {
-      const c = imm & 0x1f; // SDM 2A SAL: the count is masked to 5 bits; 0 changes nothing
-      if (c !== 0) out.push(`${g.set(rm)} = ${shiftCall(op)}${g.get(rm)}, ${c});`);
-      break;
+      const f = shiftFunction(op);
+      return f === "rcx" ? `${rm} = rcx(s, ${op}, 4, ${rm}, ${imm});` : `${rm} = ${f}(s, 4, ${rm}, ${imm});`;
     }
-    case Kind.FAST_LEA32: { const e = g.ea(ops, disp); out.push(`${g.set(reg)} = ${e};`); break; }
-    case Kind.FAST_LOAD32: out.push(`${g.set(reg)} = ramRead32(h.ram32, h.view, p);`); break;
-    case Kind.FAST_STORE32: out.push(`ramWrite32(h.ram32, h.view, p, ${g.get(reg)});`); break;
-    case Kind.FAST_MOVZX_R_M8: out.push(`${g.set(reg)} = h.ram[p];`); break;
-    case Kind.FAST_ALU_RM32: {
-      const e = `${aluCall(op)}${g.get(reg)}, ramRead32(h.ram32, h.view, p));`;
-      out.push(keep ? `${g.set(reg)} = ${e}` : e);
-      break;
-    }
-    case Kind.FAST_ALU_MR32: {
-      const e = `${aluCall(op)}ramRead32(h.ram32, h.view, p), ${g.get(reg)})`;
-      out.push(keep ? `ramWrite32(h.ram32, h.view, p, ${e});` : `${e};`);
-      break;
-    }
+    case Kind.FAST_LEA32: return `${reg} = ${ea(ops, disp)};`;
+    case Kind.FAST_LOAD32: return `${reg} = ramRead32(h.ram32, h.view, p);`;
+    case Kind.FAST_STORE32: return `ramWrite32(h.ram32, h.view, p, ${reg});`;
+    case Kind.FAST_MOVZX_R_M8: return `${reg} = h.ram[p];`;
+    case Kind.FAST_ALU_RM32: return keep ? `${reg} = ${alu(reg, "ramRead32(h.ram32, h.view, p)")};` : `${alu(reg, "ramRead32(h.ram32, h.view, p)")};`;
+    case Kind.FAST_ALU_MR32:
+      return keep ? `ramWrite32(h.ram32, h.view, p, ${alu("ramRead32(h.ram32, h.view, p)", reg)});` : `${alu("ramRead32(h.ram32, h.view, p)", reg)};`;
     case Kind.FAST_STORE_IMM:
-      out.push(((info >> Info.SIZE_SHIFT) & Info.SIZE_MASK) === 4 ? `ramWrite32(h.ram32, h.view, p, ${imm});` : `h.ram[p] = ${imm & 0xff};`);
-      break;
+      return ((info >> Info.SIZE_SHIFT) & Info.SIZE_MASK) === 4 ? `ramWrite32(h.ram32, h.view, p, ${imm});` : `h.ram[p] = ${imm & 0xff};`;
     case Kind.FAST_INC_M32: case Kind.FAST_DEC_M32:
-      out.push(`ramWrite32(h.ram32, h.view, p, incDec32(s, ramRead32(h.ram32, h.view, p), ${kind === Kind.FAST_DEC_M32}));`);
-      break;
+      return `ramWrite32(h.ram32, h.view, p, incDec32(s, ramRead32(h.ram32, h.view, p), ${kind === Kind.FAST_DEC_M32}));`;
   }
-  return out.join(" ");
+  throw new Error(`blockCompiler: kind ${kind} is not blockable`);
 }

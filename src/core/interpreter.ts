@@ -15,7 +15,7 @@ import { Event } from "../cost/event.js";
 import { CodePage, SegAccess } from "./memory.js";
 import { Exit, HotViews, runHot, modrmOffset } from "./hotLoop.js";
 import { HotHost, attachHost } from "./hotHost.js";
-import { BlockCache } from "./blockCompiler.js";
+import { BlockCache, BlockEmitter, jsEmitter } from "./blockCompiler.js";
 
 export { Exit } from "./hotLoop.js";
 
@@ -88,8 +88,14 @@ export class Core extends CoreFlags implements ByteSource, HotHost {
   /** The views core/hotLoop.ts works on, over this core's flat state. */
   private readonly hot = new HotViews(this.s, this.decoded, this.ram, this.ram32, this.view, this.tlb, this.itlbMap,
     this.dtlb.hitViews, this.itlb.hitViews, this.codePages, this.wide, this.ramBytes, false);
-  /** Compiled blocks (TS engine, when enabled: core/blockCompiler.ts). */
+  /** Compiled blocks (when enabled: core/blockCompiler.ts). */
   blockCache: BlockCache | null = null;
+  /**
+   * Set by the wasm engine (vmm/wasmEngine.ts): its blocks are WebAssembly
+   * (core/wasmBlockEmitter.ts), and its loop's HotViews live in the module, so turning
+   * blocks on goes through it too.
+   */
+  wasmBlocks: { emitter: BlockEmitter; setBlocks(on: boolean): void } | null = null;
   /** Set by the wasm engine (vmm/wasmEngine.ts): runs the same loop compiled by asc on this state. */
   wasmRun: ((budget: number, settle: boolean) => number) | null = null;
 
@@ -648,10 +654,12 @@ export class Core extends CoreFlags implements ByteSource, HotHost {
   }
 
   /** The eight group-1 operations; returns the result masked to size. */
-  /** Turns block compilation on or off (the TS engine's loop only; the wasm loop never asks). */
+  /** Turns block compilation on or off, for the engine in use. */
   setBlocks(on: boolean): void {
-    this.blockCache = on ? new BlockCache(this.hot, this.codeGen) : null;
+    const w = this.wasmBlocks;
+    this.blockCache = on ? new BlockCache(this.hot, this.codeGen, w === null ? jsEmitter(this.hot) : w.emitter) : null;
     this.hot.blocks = on;
+    if (w !== null) w.setBlocks(on);
   }
 
   /** The hot loop's hostRunBlock: the compiled block at a branch target, if any (blockCompiler.ts). */

@@ -65,9 +65,9 @@ export interface MachineOptions {
    */
   engine?: EngineName;
   /**
-   * Whether the TS engine compiles hot straight-line code into blocks (core/blockCompiler.ts;
-   * default true). Results are the same either way; false is for comparing the two. The
-   * wasm engine has no blocks.
+   * Whether the engine compiles hot straight-line code into blocks (core/blockCompiler.ts:
+   * JavaScript for the TS engine, WebAssembly for the wasm engine; default true). Results
+   * are the same either way; false is for comparing the two.
    */
   blocks?: boolean;
 }
@@ -181,7 +181,7 @@ export class Machine {
     // same budget, so that the two are measured alike in one process (vmm/v8Tuning.ts).
     widenInlining();
     this.cpu = this.engine === "wasm" ? createWasmCpu(ramBytes, options.tlb, options.state) : new Cpu(ramBytes, options.tlb, options.state);
-    if (this.engine === "ts" && options.blocks !== false) this.cpu.setBlocks(true);
+    if (options.blocks !== false) this.cpu.setBlocks(true);
     if (options.profile !== undefined) {
       this.cpu.accounting.profile = typeof options.profile === "string" ? loadProfile(options.profile) : options.profile;
     }

@@ -11,10 +11,13 @@ import { FAULT } from "../core/fault.js";
 import { Reg, totalBytes } from "../state/layout.js";
 import type { TlbConfig } from "../core/tlbModel.js";
 import { EngineError } from "./engine.js";
+import { BlockFunctions, wasmEmitter } from "../core/wasmBlockEmitter.js";
 
 // The build writes it to dist/; the path works from dist/vmm/ and from src/vmm/ (tests
 // that import the sources).
 const WASM_FILE = fileURLToPath(new URL("../../dist/vmxlab-core.wasm", import.meta.url));
+/** What compiled blocks call (assembly/blocks.ts), a module over the engine's memory. */
+const BLOCKS_WASM_FILE = fileURLToPath(new URL("../../dist/vmxlab-blocks.wasm", import.meta.url));
 
 /** Bytes of a WebAssembly page; what the module keeps below the flat state (static data, objects), with room. */
 const WASM_PAGE = 65536;
@@ -23,21 +26,26 @@ const MODULE_BYTES = 1 << 20;
 interface CoreExports {
   allocateState(ramBytes: number): number;
   run(budget: number, settle: boolean): number;
+  hotViews(): number;
+  setBlocks(on: number): void;
 }
 
-let compiled: WebAssembly.Module | null = null;
+const compiled = new Map<string, WebAssembly.Module>();
 
-function coreModule(): WebAssembly.Module {
-  if (compiled === null) {
+/** The module built into `file` (dist/), compiled once per process. */
+function builtModule(file: string): WebAssembly.Module {
+  let module = compiled.get(file);
+  if (module === undefined) {
     let bytes: Buffer;
     try {
-      bytes = fs.readFileSync(WASM_FILE);
+      bytes = fs.readFileSync(file);
     } catch {
-      throw new EngineError(`the wasm engine is not built (${WASM_FILE} is missing; run npm run build)`);
+      throw new EngineError(`the wasm engine is not built (${file} is missing; run npm run build)`);
     }
-    compiled = new WebAssembly.Module(new Uint8Array(bytes));
+    module = new WebAssembly.Module(new Uint8Array(bytes));
+    compiled.set(file, module);
   }
-  return compiled;
+  return module;
 }
 
 /**
@@ -67,7 +75,9 @@ export function createWasmCpu(ramBytes: number, tlbs: { itlb?: TlbConfig; dtlb?:
     writeE(at: number, info: number, size: number, v: number) { try { cpu!.writeE(at, info, size, v); } catch (e) { caught(e); } },
     readE(at: number, info: number, size: number) { try { return cpu!.readE(at, info, size); } catch (e) { return caught(e); } },
     alu: (op: number, size: number, a: number, b: number) => cpu!.alu(op, size, a, b),
-    runBlock: () => 0, // never called: this engine's views have blocks off (HotViews.blocks)
+    // At a branch target, with blocks on (Core.setBlocks): BlockCache.run, which runs a
+    // WebAssembly block (core/wasmBlockEmitter.ts). Blocks cannot fault.
+    runBlock: (eip: number, phys: number, left: number) => cpu!.runBlock(eip, phys, left),
     // Faults inside settle() are delivered there; what escapes it ends the run (cpu/cpu.ts).
     settle: (exit: number) => cpu!.settle(exit),
   };
@@ -77,11 +87,18 @@ export function createWasmCpu(ramBytes: number, tlbs: { itlb?: TlbConfig; dtlb?:
   // side of every exit, and a TS engine in the same process, ran 15-20 % slower).
   const memory = new WebAssembly.Memory({ initial: Math.ceil((MODULE_BYTES + totalBytes(ramBytes)) / WASM_PAGE) });
   const buffer = memory.buffer;
-  const exports = new WebAssembly.Instance(coreModule(), { env: { ...env, memory } }).exports as unknown as CoreExports;
+  const exports = new WebAssembly.Instance(builtModule(WASM_FILE), { env: { ...env, memory } }).exports as unknown as CoreExports;
   const base = exports.allocateState(ramBytes) >>> 0;
   if (memory.buffer !== buffer) throw new Error("the wasm engine's memory grew: MODULE_BYTES is too small");
   if (state !== undefined) new Uint8Array(buffer, base, state.byteLength).set(new Uint8Array(state));
   cpu = new Cpu(ramBytes, tlbs, buffer as ArrayBuffer, base, state !== undefined);
   cpu.wasmRun = exports.run;
+  // The functions blocks call, over this engine's memory: their own static data and heap
+  // lie in its first KiB, which the engine leaves unused (asc puts its own from 1024 up).
+  const support = new WebAssembly.Instance(builtModule(BLOCKS_WASM_FILE), { env: { memory, alu: env.alu } }).exports as unknown as BlockFunctions;
+  cpu.wasmBlocks = {
+    emitter: wasmEmitter({ ...support, memory, base, hotViews: exports.hotViews() >>> 0 }),
+    setBlocks: (on) => exports.setBlocks(on ? 1 : 0),
+  };
   return cpu;
 }
