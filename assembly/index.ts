@@ -44,7 +44,7 @@ export function allocateState(ramBytes: i32): usize {
   H = new HotViews(S, viewAt<Words>(base + DECODE_OFFSET), viewAt<Bytes>(base + RAM_OFFSET), viewAt<Words>(base + RAM_OFFSET),
     new DataView(flat, RAM_OFFSET, ramBytes), viewAt<Words>(base + DTLB_MAP_OFFSET), viewAt<Words>(base + ITLB_MAP_OFFSET),
     tlbHitViews(base + DTLB_MODEL_OFFSET), tlbHitViews(base + ITLB_MODEL_OFFSET), viewAt<Bytes>(base + CODE_PAGE_OFFSET),
-    viewAt<Doubles>(base + WIDE_OFFSET), ramBytes, false);
+    viewAt<Doubles>(base + WIDE_OFFSET), ramBytes, false, false);
   return base;
 }
 
@@ -59,9 +59,10 @@ export function hotViews(): usize {
   return changetype<usize>(H);
 }
 
-/** Turns the loop's calls of hostRunBlock at branch targets on or off (Core.setBlocks). */
-export function setBlocks(on: bool): void {
+/** Turns the loop's calls of hostRunBlock at branch targets on or off (Core.setBlocks), at every target or at loop heads only. */
+export function setBlocks(on: bool, loopHeadsOnly: bool): void {
   H!.blocks = on;
+  H!.loopHeadsOnly = loopHeadsOnly;
 }
 
 /** The wasm engine: runs at most `budget` steps (core/hotLoop.ts runHot). */

@@ -65,8 +65,13 @@ export class HotViews {
     /** The run's float64 counters (Wide). */
     public wide: Doubles,
     public ramBytes: i32,
-    /** The host runs compiled blocks at branch targets (hostRunBlock; the TS engine only). */
+    /** The host runs compiled blocks at branch targets (hostRunBlock). */
     public blocks: bool,
+    /**
+     * Its blocks are loops only (the wasm engine's: wasmBlockEmitter.ts), so only a branch
+     * back, to a loop's head, is worth the call (each is a wasm-to-JavaScript crossing).
+     */
+    public loopHeadsOnly: bool,
   ) {}
 }
 
@@ -253,8 +258,10 @@ function runStretch(h: HotViews, budget: i32): i32 {
   // The stack forms run inline through a flat SS with a 32-bit stack pointer (SS.B = 1).
   const flatStack = s[Reg.STACK32] !== 0 && (flatSegs & (1 << 2)) !== 0;
   const blocks = h.blocks;
+  // Blocks may start at any branch target, or only where a Jcc or JMP goes back.
+  const anyTarget = blocks && !h.loopHeadsOnly;
   // Where this call starts counts as a target too: after an event, an IRET or a far jump.
-  let branched = blocks;
+  let branched = anyTarget;
   let n = 0;
   let eip = s[Reg.EIP];
   let phys = codePhys(h, eip, paging, readNeed, 0);
@@ -407,8 +414,8 @@ function runStretch(h: HotViews, budget: i32): i32 {
           if ((info & Info.O32) === 0) t &= 0xffff;
           // SDM 2A Jcc, JMP: a target outside CS is #GP(0).
           if (<u32>(t >>> 0) > <u32>(csLimit >>> 0)) { spill(s, eip, at, n); raiseFault(s, Vector.GP, 0, true); return Exit.FAULT; }
+          branched = anyTarget || (blocks && <u32>(t >>> 0) <= <u32>(eip >>> 0));
           next = t;
-          branched = blocks;
         }
         eip = next; n++;
         break;
@@ -432,7 +439,7 @@ function runStretch(h: HotViews, budget: i32): i32 {
           const v = kind === Kind.FAST_CALL_REL32 ? next : s[(d[at + Dw.OPS] >> 4) & 15];
           ramWrite32(ram32, view, p, v);
           s[Reg.ESP] = sp;
-          if (kind === Kind.FAST_CALL_REL32) { next = target; branched = blocks; }
+          if (kind === Kind.FAST_CALL_REL32) { next = target; branched = anyTarget; }
         }
         eip = next; n++;
         break;
@@ -452,7 +459,7 @@ function runStretch(h: HotViews, budget: i32): i32 {
             if (<u32>(v >>> 0) > <u32>(csLimit >>> 0)) { spill(s, eip, at, n); raiseFault(s, Vector.GP, 0, true); return Exit.FAULT; }
             s[Reg.ESP] = (sp + 4 + d[at + Dw.IMM]) | 0;
             next = v;
-            branched = blocks;
+            branched = anyTarget;
           } else {
             // POP ESP leaves the popped value in ESP: the increment comes first (SDM 2A POP).
             s[Reg.ESP] = (sp + 4) | 0;

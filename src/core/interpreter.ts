@@ -87,7 +87,7 @@ export class Core extends CoreFlags implements ByteSource, HotHost {
 
   /** The views core/hotLoop.ts works on, over this core's flat state. */
   private readonly hot = new HotViews(this.s, this.decoded, this.ram, this.ram32, this.view, this.tlb, this.itlbMap,
-    this.dtlb.hitViews, this.itlb.hitViews, this.codePages, this.wide, this.ramBytes, false);
+    this.dtlb.hitViews, this.itlb.hitViews, this.codePages, this.wide, this.ramBytes, false, false);
   /** Compiled blocks (when enabled: core/blockCompiler.ts). */
   blockCache: BlockCache | null = null;
   /**

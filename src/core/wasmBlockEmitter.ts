@@ -222,6 +222,12 @@ function paramCounts(): number[] {
 }
 
 /**
+ * The wasm engine compiles loops only (below), so its loop asks for blocks only where a
+ * branch goes back (HotViews.loopHeadsOnly): a loop's head is reached that way.
+ */
+export const LOOP_BLOCKS_ONLY = true;
+
+/**
  * The wasm engine's emitter: each plan that is a loop becomes a module instantiated
  * against `imports` (the engine's memory and the block functions), whose one export is
  * the block. A straight-line block is left to the loop: the engine reaches a block through
@@ -248,7 +254,7 @@ export function wasmEmitter(imports: WasmBlockImports): BlockEmitter {
   head.section(7, new Bytes().u32(1).name("block").byte(0x00).u32(BLOCK_FN));
   const prefix = head.view().slice();
   return (plan) => {
-    if (plan.loop === null) return null;
+    if (LOOP_BLOCKS_ONLY && plan.loop === null) return null;
     const { used, written } = planRegs(plan);
     const body = new BodyWriter(sBase, dBase, ramBase, imports.hotViews, written, plan.loop !== null).body(plan, used);
     const code = new Bytes().u32(1).u32(body.length).bytes(body);

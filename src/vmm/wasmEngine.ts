@@ -11,7 +11,7 @@ import { FAULT } from "../core/fault.js";
 import { Reg, totalBytes } from "../state/layout.js";
 import type { TlbConfig } from "../core/tlbModel.js";
 import { EngineError } from "./engine.js";
-import { BlockFunctions, wasmEmitter } from "../core/wasmBlockEmitter.js";
+import { BlockFunctions, wasmEmitter, LOOP_BLOCKS_ONLY } from "../core/wasmBlockEmitter.js";
 
 // The build writes it to dist/; the path works from dist/vmm/ and from src/vmm/ (tests
 // that import the sources).
@@ -27,7 +27,7 @@ interface CoreExports {
   allocateState(ramBytes: number): number;
   run(budget: number, settle: boolean): number;
   hotViews(): number;
-  setBlocks(on: number): void;
+  setBlocks(on: number, loopHeadsOnly: number): void;
 }
 
 const compiled = new Map<string, WebAssembly.Module>();
@@ -98,7 +98,7 @@ export function createWasmCpu(ramBytes: number, tlbs: { itlb?: TlbConfig; dtlb?:
   const support = new WebAssembly.Instance(builtModule(BLOCKS_WASM_FILE), { env: { memory, alu: env.alu } }).exports as unknown as BlockFunctions;
   cpu.wasmBlocks = {
     emitter: wasmEmitter({ ...support, memory, base, hotViews: exports.hotViews() >>> 0 }),
-    setBlocks: (on) => exports.setBlocks(on ? 1 : 0),
+    setBlocks: (on) => exports.setBlocks(on ? 1 : 0, LOOP_BLOCKS_ONLY ? 1 : 0),
   };
   return cpu;
 }
