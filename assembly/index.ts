@@ -25,24 +25,26 @@ export const eipOffset: i32 = Reg.EIP * 4;
 
 // The flat state: one block of this module's linear memory laid out by state/layout.ts.
 // The host reads and writes it through memory.buffer at stateBase().
-let flat: ArrayBuffer = new ArrayBuffer(0);
+let flat: usize = 0;
 let S: Words = viewAt<Words>(0);
 let H: HotViews | null = null;
 
 /**
  * Allocates the flat state for `ramBytes` of guest RAM (once; the stub runtime never
- * frees) and returns its byte address in linear memory. Memory grows here, so the host
- * must take memory.buffer again after this call.
+ * frees) and returns its byte address in linear memory, which the host made big enough
+ * (vmm/wasmEngine.ts) and which is all zeros, as the state starts.
  */
 export function allocateState(ramBytes: i32): usize {
-  flat = new ArrayBuffer(<i32>totalBytes(<f64>ramBytes));
-  const base = changetype<usize>(flat);
+  // Not an ArrayBuffer, whose constructor zeroes it: that would make the OS back every
+  // page of the guest's RAM at start-up (about 130 ms for 32 MiB), all to write zeros.
+  flat = heap.alloc(<usize>totalBytes(<f64>ramBytes));
+  const base = flat;
   S = viewAt<Words>(base);
   // The loop's views, made once: nothing allocates after this call, so memory never
-  // grows under the host's views. Only the unused DataView is a real view object
-  // (flatViews.wasm.ts reads unaligned words straight from RAM).
+  // grows under the host's views. The DataView is a placeholder: flatViews.wasm.ts reads
+  // unaligned words straight from RAM.
   H = new HotViews(S, viewAt<Words>(base + DECODE_OFFSET), viewAt<Bytes>(base + RAM_OFFSET), viewAt<Words>(base + RAM_OFFSET),
-    new DataView(flat, RAM_OFFSET, ramBytes), viewAt<Words>(base + DTLB_MAP_OFFSET), viewAt<Words>(base + ITLB_MAP_OFFSET),
+    new DataView(new ArrayBuffer(0)), viewAt<Words>(base + DTLB_MAP_OFFSET), viewAt<Words>(base + ITLB_MAP_OFFSET),
     tlbHitViews(base + DTLB_MODEL_OFFSET), tlbHitViews(base + ITLB_MODEL_OFFSET), viewAt<Bytes>(base + CODE_PAGE_OFFSET),
     viewAt<Doubles>(base + WIDE_OFFSET), ramBytes, false, false);
   return base;
@@ -70,7 +72,7 @@ export function run(budget: i32, settle: bool): i32 {
   return runHot(H!, budget, settle);
 }
 export function stateBase(): usize {
-  return changetype<usize>(flat);
+  return flat;
 }
 
 // The slice, on the flat state.
