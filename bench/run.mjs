@@ -183,22 +183,29 @@ async function wasmEngineMissing() {
   }
 }
 
-async function runVmxlab(guest, _opts, engine) {
-  const { Machine } = await loadVmxlab();
-  const bytes = fs.readFileSync(path.join(ROOT, guest.image));
-  const clock = markerClock();
-  const m = new Machine({ ramBytes: 32 << 20, ...(engine ? { engine } : {}) });
-  m.loadImage(bytes, { name: guest.image });
-  m.onSerial = (byte) => clock.onByte(byte & 0xff, process.hrtime.bigint());
+/**
+ * One vmxlab run in a child process (bench/vmxlab-child.mjs), as every peer runs in its
+ * own: one process running both engines made each slower on the other's account (V8's
+ * shared inline caches and optimizations; bench-kernel on the TS engine 16 MIPS in one
+ * process against 21 alone, 2026-12-07).
+ */
+async function runVmxlab(guest, opts, engine) {
+  if (!(await loadVmxlab())) return { error: `not built: vmxlab library (${vmxlabWhy})`, exitReason: "error" };
+  const entry = process.env.VMXLAB_ENTRY ? path.resolve(process.env.VMXLAB_ENTRY) : path.join(ROOT, "dist/index.js");
+  const child = spawnSync(process.execPath, [path.join(ROOT, "bench/vmxlab-child.mjs"), entry, path.join(ROOT, guest.image), ...(engine ? [engine] : [])],
+    { encoding: "utf8", timeout: opts.timeoutMs, maxBuffer: 1 << 24 });
   let r;
   try {
-    r = m.run({ maxInstructions: 2e9 });
-  } catch (e) {
-    return { error: `vmxlab threw: ${String(e?.message ?? e).split("\n")[0]}`, exitReason: "error" };
+    r = JSON.parse(child.stdout.trim().split("\n").pop() ?? "");
+  } catch {
+    const why = child.error ? String(child.error.message) : `exit ${child.status}: ${(child.stderr ?? "").trim().split("\n").pop()}`;
+    return { error: `vmxlab child: ${why}`, exitReason: "error" };
   }
-  const exitReason = r?.reason === "debug-exit" ? `debug-exit ${r.exitCode ?? "?"}` : `${r?.reason}${r?.message ? ": " + r.message : ""}`;
+  if (r.error) return { error: r.error, exitReason: "error" };
+  const clock = { t2: r.t2 === null ? null : BigInt(r.t2), t3: r.t3 === null ? null : BigInt(r.t3), text: r.serial };
+  const exitReason = r.reason === "debug-exit" ? `debug-exit ${r.exitCode ?? "?"}` : `${r.reason}${r.message ? ": " + r.message : ""}`;
   const res = measure(clock, null, exitReason);
-  if (typeof r?.instructions === "number") res.totalInstructions = r.instructions;
+  if (typeof r.instructions === "number") res.totalInstructions = r.instructions;
   return res;
 }
 
