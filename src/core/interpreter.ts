@@ -653,7 +653,6 @@ export class Core extends CoreFlags implements ByteSource, HotHost {
     }
   }
 
-  /** The eight group-1 operations; returns the result masked to size. */
   /** Turns block compilation on or off, for the engine in use. */
   setBlocks(on: boolean): void {
     const w = this.wasmBlocks;
@@ -667,6 +666,7 @@ export class Core extends CoreFlags implements ByteSource, HotHost {
     return this.blockCache === null ? 0 : this.blockCache.run(eip, phys, left);
   }
 
+  /** The eight group-1 operations; returns the result masked to size. */
   alu(op: number, size: number, a: number, b: number): number {
     const m = sizeMask(size);
     a &= m; b &= m;
