@@ -9,6 +9,7 @@
 // same here, compiled from the same class.
 //
 // This module's own static data and heap (the PARITY table lazyFlags.ts builds at start)
-// lie below the engine's, which asconfig.json moves up by memoryBase to leave them room.
+// lie in the engine's first KiB, which the engine's build leaves unused (its data start at
+// 1024); asconfig.json's memoryBase keeps them off address 0.
 export { aluAdd, aluSub, aluAnd, aluOr, aluXor, alu32, incDec32, ea32, flatPhysAt, jccTaken } from "../src/core/hotLoop.js";
 export { rol, ror, rcx, shl, shr, sar } from "../src/core/shift.js";

@@ -590,7 +590,7 @@ export class CoreMemory {
   }
 
   /**
-   * dtlb.repeatHits(n), through the state array's words for the data TLB (the ones the
+   * repeatTlbHits(n) on the state array's words for the data TLB (the ones the
    * constructor gave it) rather than through the model object: on the event paths that
    * chain of loads cost more than the add.
    */

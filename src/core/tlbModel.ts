@@ -38,9 +38,11 @@ const SEED0 = 0x2545f491;
 const HOT_LAST_HIT = 0, HOT_NEW_HITS = 1;
 
 /**
- * TlbModel.repeatHits() for the model whose two words are at `state[hotWord]`: callers on
- * the event paths pass the CPU's state array they already hold, so the count costs one
- * add rather than a chain of loads through the model object.
+ * Counts `n` more hits on the page the last hit or insert of the model whose two words are
+ * at `state[hotWord]` touched, as n hits would: that page is already the most recently
+ * used one (or the policy keeps no use order), so only the count changes. For accesses a
+ * single translation served; callers on the event paths pass the CPU's state array they
+ * already hold, so the count costs one add rather than a chain of loads through the model.
  */
 export function repeatTlbHits(state: Int32Array, hotWord: number, n: number): void {
   state[hotWord + HOT_NEW_HITS] += n;
@@ -52,8 +54,6 @@ export function repeatTlbHits(state: Int32Array, hotWord: number, n: number): vo
  */
 export class TlbModel {
   readonly sets: number;
-  /** sets - 1 when sets is a power of two, else -1 (setBase() divides). */
-  private readonly setMask: number;
   readonly ways: number;
   readonly entries: number;
   /** Clock and counters (float64) and the int32 header words, over the same bytes. */
@@ -90,7 +90,6 @@ export class TlbModel {
     this.ways = ways;
     this.entries = entries;
     this.sets = entries / ways;
-    this.setMask = (this.sets & (this.sets - 1)) === 0 ? this.sets - 1 : -1;
     this.replacement = config.replacement;
     this.lru = config.replacement === "lru";
     this.hot = state.subarray(hotWord, hotWord + 2);
@@ -122,9 +121,7 @@ export class TlbModel {
   set evictions(n: number) { this.f[TlbModelLayout.EVICTIONS] = n; }
 
   private setBase(page: number): number {
-    // A power-of-two set count (every default) takes the set from the low bits: the same
-    // set as the remainder, without a division.
-    return (this.setMask >= 0 ? page & this.setMask : page % this.sets) * this.ways;
+    return (page % this.sets) * this.ways;
   }
 
   /** Adds the hits counted as int32 into HITS. */
@@ -136,15 +133,6 @@ export class TlbModel {
   /** Counts a hit on a present `page` and refreshes it for LRU replacement. */
   hit(page: number): void {
     tlbHit(this.state, this.hotWord, this.hitViews, page);
-  }
-
-  /**
-   * Counts `n` more hits on the page the last hit() or insert() touched, as n calls of
-   * hit() would: that page is already the most recently used one (or the policy keeps no
-   * use order), so only the count changes. For accesses that a single translation served.
-   */
-  repeatHits(n: number): void {
-    repeatTlbHits(this.state, this.hotWord, n);
   }
 
   /**

@@ -8,51 +8,27 @@ import { Core } from "../core/interpreter.js";
 import { SegAccess } from "../core/memory.js";
 import { raiseFault, Vector } from "../core/fault.js";
 
-/**
- * A descriptor read from a table: the two dwords and their fields, decoded once by set()
- * (SDM 3A 3.4.5, figure 3-8) rather than on every use: the event paths read base, limit,
- * attributes and the type bits of each descriptor several times.
- */
+/** A descriptor read from a table: the two dwords and decoded fields. */
 export class Descriptor {
-  /** The two dwords as read; change them only through set(), which decodes them. */
   lo = 0; hi = 0;
-  base = 0;
+  get base(): number { return ((this.lo >>> 16) | ((this.hi & 0xff) << 16) | (this.hi & 0xff000000)) | 0; }
   /** Limit in bytes, scaled by the granularity bit. */
-  limit = 0;
-  /** Access rights: type 0-3, S 4, DPL 5-6, P 7, AVL 12, D/B 14, G 15 (VMCS format). */
-  attr = 0;
-  type = 0;
-  dpl = 0;
-  isSystem = true;
-  isCode = false;
-  isData = false;
-  conforming = false;
-  readable = false;
-  writable = false;
-  present = false;
-  big = false;
-
-  /** Takes the descriptor's two dwords and decodes its fields. */
-  set(lo: number, hi: number): void {
-    this.lo = lo; this.hi = hi;
-    this.base = ((lo >>> 16) | ((hi & 0xff) << 16) | (hi & 0xff000000)) | 0;
-    const raw = (lo & 0xffff) | (hi & 0xf0000);
-    this.limit = (hi & 0x800000) !== 0 ? ((raw << 12) | 0xfff) | 0 : raw;
-    this.attr = (hi >>> 8) & 0xf0ff;
-    this.type = (hi >>> 8) & 0xf;
-    this.dpl = (hi >>> 13) & 3;
-    const system = (hi & 0x1000) === 0;
-    const code = !system && (hi & 0x800) !== 0;
-    const data = !system && (hi & 0x800) === 0;
-    this.isSystem = system;
-    this.isCode = code;
-    this.isData = data;
-    this.conforming = code && (hi & 0x400) !== 0;
-    this.readable = data || (hi & 0x200) !== 0;
-    this.writable = data && (hi & 0x200) !== 0;
-    this.present = (hi & 0x8000) !== 0;
-    this.big = (hi & 0x400000) !== 0;
+  get limit(): number {
+    const raw = (this.lo & 0xffff) | (this.hi & 0xf0000);
+    return (this.hi & 0x800000) !== 0 ? ((raw << 12) | 0xfff) | 0 : raw;
   }
+  /** Access rights: type 0-3, S 4, DPL 5-6, P 7, AVL 12, D/B 14, G 15 (VMCS format). */
+  get attr(): number { return (this.hi >>> 8) & 0xf0ff; }
+  get type(): number { return (this.hi >>> 8) & 0xf; }
+  get isSystem(): boolean { return (this.hi & 0x1000) === 0; }
+  get isCode(): boolean { return !this.isSystem && (this.hi & 0x800) !== 0; }
+  get isData(): boolean { return !this.isSystem && (this.hi & 0x800) === 0; }
+  get conforming(): boolean { return this.isCode && (this.hi & 0x400) !== 0; }
+  get readable(): boolean { return this.isData || (this.hi & 0x200) !== 0; }
+  get writable(): boolean { return this.isData && (this.hi & 0x200) !== 0; }
+  get dpl(): number { return (this.hi >>> 13) & 3; }
+  get present(): boolean { return (this.hi & 0x8000) !== 0; }
+  get big(): boolean { return (this.hi & 0x400000) !== 0; }
 }
 
 /** Access flags the hot loop checks, derived from access rights. */
@@ -131,14 +107,14 @@ export class CpuSegments extends Core {
       base = s[Reg.GDTR_BASE]; limit = s[Reg.GDTR_LIMIT];
     }
     if (index + 7 > (limit >>> 0)) raiseFault(s, fault, sel & 0xfffc, true);
-    const lo = this.sysReadPair((base + index) | 0, 4);
-    out.set(lo, this.pairHigh);
+    out.lo = this.sysReadPair((base + index) | 0, 4);
+    out.hi = this.pairHigh;
   }
 
   /** Sets the accessed bit of a code or data descriptor (SDM 3A 3.4.5.1). */
   markAccessed(sel: number, d: Descriptor): void {
     if ((d.hi & 0x100) !== 0) return;
-    d.set(d.lo, d.hi | 0x100);
+    d.hi |= 0x100;
     const s = this.s;
     const base = (sel & 4) !== 0 ? s[Reg.LDTR_BASE] : s[Reg.GDTR_BASE];
     this.sysWrite8((base + (sel & 0xfff8) + 5) | 0, (d.hi >>> 8) & 0xff);

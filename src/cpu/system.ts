@@ -282,7 +282,7 @@ export class CpuSystem extends CpuInterrupts {
       const oldSs = s[Reg.SEG_SEL + Seg.SS], oldEsp = s[Reg.ESP], oldEip = s[Reg.EIP], oldCs = s[Reg.SEG_SEL + Seg.CS];
       const copied: number[] = [];
       for (let i = params - 1; i >= 0; i--) copied.push(this.peek(size, i * size));
-      const target = new Descriptor(); target.set(d.lo, d.hi);
+      const target = new Descriptor(); target.lo = d.lo; target.hi = d.hi;
       this.changePrivilege(newCpl);
       this.syncMode();
       this.setSegment(Seg.SS, ss, ssDesc.base, ssDesc.limit, ssDesc.attr);
@@ -589,8 +589,8 @@ export class CpuSystem extends CpuInterrupts {
     const limit = (sel & 4) !== 0 ? s[Reg.LDTR_LIMIT] : s[Reg.GDTR_LIMIT];
     if ((sel & 4) !== 0 && (s[Reg.LDTR_SEL] & 0xfffc) === 0) return false;
     if ((sel & 0xfff8) + 7 > (limit >>> 0)) return false;
-    const lo = this.sysRead32((base + (sel & 0xfff8)) | 0);
-    d.set(lo, this.sysRead32((base + (sel & 0xfff8) + 4) | 0));
+    d.lo = this.sysRead32((base + (sel & 0xfff8)) | 0);
+    d.hi = this.sysRead32((base + (sel & 0xfff8) + 4) | 0);
     if (d.isSystem && ((systemTypes >> d.type) & 1) === 0) return false;
     if (d.conforming) return true;
     const cpl = this.v86 ? 3 : s[Reg.CPL];
