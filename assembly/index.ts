@@ -5,7 +5,7 @@
 // tests can run the two builds on the same bytes (tests/engine-portable.test.ts).
 import {
   Reg, STATE_BYTES, DECODE_OFFSET, RAM_OFFSET, COUNTER_OFFSET, WIDE_OFFSET, DTLB_MAP_OFFSET, CODE_PAGE_OFFSET,
-  totalBytes, ITLB_MAP_OFFSET, DTLB_MODEL_OFFSET, ITLB_MODEL_OFFSET, TlbModelLayout,
+  totalBytes, ITLB_MAP_OFFSET, VECTOR_EVENTS_OFFSET, DTLB_MODEL_OFFSET, ITLB_MODEL_OFFSET, TlbModelLayout,
 } from "../src/state/layout.js";
 import { HotViews, runHot } from "../src/core/hotLoop.js";
 import { Words, Bytes, Halves, Doubles, viewAt } from "../src/state/flatViews.js";
@@ -46,7 +46,8 @@ export function allocateState(ramBytes: i32): usize {
   H = new HotViews(S, viewAt<Words>(base + DECODE_OFFSET), viewAt<Bytes>(base + RAM_OFFSET), viewAt<Words>(base + RAM_OFFSET),
     new DataView(new ArrayBuffer(0)), viewAt<Words>(base + DTLB_MAP_OFFSET), viewAt<Words>(base + ITLB_MAP_OFFSET),
     tlbHitViews(base + DTLB_MODEL_OFFSET), tlbHitViews(base + ITLB_MODEL_OFFSET), viewAt<Bytes>(base + CODE_PAGE_OFFSET),
-    viewAt<Doubles>(base + WIDE_OFFSET), ramBytes, false, false);
+    viewAt<Doubles>(base + WIDE_OFFSET), viewAt<Doubles>(base + COUNTER_OFFSET),
+    viewAt<Doubles>(base + VECTOR_EVENTS_OFFSET), ramBytes, false, false);
   return base;
 }
 
@@ -68,8 +69,8 @@ export function setBlocks(on: bool, loopHeadsOnly: bool): void {
 }
 
 /** The wasm engine: runs at most `budget` steps (core/hotLoop.ts runHot). */
-export function run(budget: i32, settle: bool): i32 {
-  return runHot(H!, budget, settle);
+export function run(budget: i32, settle: bool, events: bool): i32 {
+  return runHot(H!, budget, settle, events);
 }
 export function stateBase(): usize {
   return flat;

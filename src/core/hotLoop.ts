@@ -21,7 +21,11 @@ import { Lazy, lazyCond, setLazyKeepCarry } from "./lazyFlags.js";
 import { shiftRotate } from "./shift.js";
 import { raiseFault } from "./fault.js";
 import { Vector } from "./vector.js";
-import { TlbHitViews, tlbHit } from "./tlbHit.js";
+import { tlbHit } from "./tlbHit.js";
+import { HotViews } from "./hotViews.js";
+import { deliverProtected, iretProtected } from "./protectedEvent.js";
+import { Event } from "../cost/eventCounter.js";
+export { HotViews };
 import {
   hostDecode, hostNextPhys, hostExecute, hostLoad32, hostStore32, hostWriteE, hostReadE, hostAlu, hostRunBlock, hostSettle,
 } from "./hotHost.js";
@@ -41,38 +45,11 @@ export const enum Exit {
    * `settle`) and wants the run loop to look around before going on (cpu/cpu.ts).
    */
   SETTLED = 4,
-}
-
-/** The views of one flat state the loop works on (each engine builds its own over the same layout). */
-export class HotViews {
-  constructor(
-    /** State words (Reg). */
-    public s: Words,
-    /** Decode cache and retirement counters (state/layout.ts DECODE_OFFSET). */
-    public d: Words,
-    /** Guest RAM as bytes, as little-endian words (aligned) and as a DataView (unaligned). */
-    public ram: Bytes,
-    public ram32: Words,
-    public view: DataView,
-    /** Direct maps of the data and instruction TLBs: frame | permission bits per linear page. */
-    public tlb: Words,
-    public itlbMap: Words,
-    /** What a hit touches in each TLB model. */
-    public dtlb: TlbHitViews,
-    public itlb: TlbHitViews,
-    /** CodePage bits per physical page. */
-    public codePages: Bytes,
-    /** The run's float64 counters (Wide). */
-    public wide: Doubles,
-    public ramBytes: i32,
-    /** The host runs compiled blocks at branch targets (hostRunBlock). */
-    public blocks: bool,
-    /**
-     * Its blocks are loops only (the wasm engine's: wasmBlockEmitter.ts), so only a branch
-     * back, to a loop's head, is worth the call (each is a wasm-to-JavaScript crossing).
-     */
-    public loopHeadsOnly: bool,
-  ) {}
+  /**
+   * With `events`, the loop executed an INT n or IRETD whole (core/protectedEvent.ts): it
+   * retired, CS and CPL may have changed, and the host only looks around (hostSettle).
+   */
+  EVENT = 5,
 }
 
 /**
@@ -211,6 +188,25 @@ function executeInHost(s: Words, kind: i32, at: i32, info: i32, next: i32): i32 
   return s[Reg.EIP];
 }
 
+/**
+ * INT n or IRETD executed whole by core/protectedEvent.ts, as cpu/ would execute it
+ * (executeComplex, with the counts of Cpu.deliver): false, with nothing changed, when
+ * that does not apply and cpu/ must.
+ */
+function eventHere(h: HotViews, kind: i32, at: i32, info: i32, next: i32): bool {
+  if (kind === Kind.INT) {
+    const vector = h.d[at + Dw.IMM] & 0xff;
+    if (!deliverProtected(h, vector, 0, false, true, next)) return false;
+    h.vectorEvents[vector] += 1;
+    h.counts[Event.EXCEPTION] += 1;
+    return true;
+  }
+  if (kind !== Kind.IRET || (info & Info.O32) === 0) return false;
+  // IRET ends NMI blocking even when it then faults (cpu/system.ts iret()).
+  h.s[Reg.NMI_BLOCKED] = 0;
+  return iretProtected(h);
+}
+
 /** Saves what the fault path in Core.run needs, before a call that can fault. */
 function spill(s: Words, eip: i32, at: i32, n: i32): void {
   s[Reg.HOT_EIP] = eip;
@@ -225,12 +221,14 @@ function spill(s: Words, eip: i32, at: i32, n: i32): void {
  * or delivers the fault exactly as its run loop would) and gives the budget of the slice
  * its run loop would run next, or 0 when that loop must look around first (an interrupt
  * became deliverable, a device asked to stop, single-stepping...): a guest kernel's system
- * calls, page faults and IRETs then cost no return to the host's run loop.
+ * calls, page faults and IRETs then cost no return to the host's run loop. With `events`
+ * too, the loop executes the INT n and IRETD that core/protectedEvent.ts can take whole
+ * itself, and the host only looks around after them.
  */
-export function runHot(h: HotViews, budget: i32, settle: bool): i32 {
+export function runHot(h: HotViews, budget: i32, settle: bool, events: bool): i32 {
   do {
-    const exit = runStretch(h, budget);
-    if (!settle || (exit !== Exit.COMPLEX && exit !== Exit.FAULT)) return exit;
+    const exit = runStretch(h, budget, settle && events);
+    if (!settle || (exit !== Exit.COMPLEX && exit !== Exit.FAULT && exit !== Exit.EVENT)) return exit;
     // The host's next slice, cut where its run loop would cut it, or 0 to return to that loop.
     budget = hostSettle(exit);
   } while (budget > 0);
@@ -243,7 +241,7 @@ export function runHot(h: HotViews, budget: i32, settle: bool): i32 {
  * while execution stays within one page, so the translation is only redone when a page
  * boundary is crossed.
  */
-function runStretch(h: HotViews, budget: i32): i32 {
+function runStretch(h: HotViews, budget: i32, events: bool): i32 {
   const s = h.s, d = h.d, view = h.view, ram32 = h.ram32, ram = h.ram;
   // CS cannot change inside this loop (every CS load is a complex instruction), so its
   // limit, default size and the cache's mode tag are constants here.
@@ -473,8 +471,13 @@ function runStretch(h: HotViews, budget: i32): i32 {
         s[Reg.EIP] = next;
         if (kind >= Kind.COMPLEX_FIRST) {
           s[Reg.COMPLEX_AT] = at;
-          d[RETIRE_COUNTER_WORD + d[at + Dw.COUNTER]]--; // cpu/ counts it once it completes
           s[Reg.INSN_EIP] = eip;
+          if (events && eventHere(h, kind, at, info, next)) {
+            // Done and counted like any instruction; the host only looks around.
+            h.wide[Wide.RETIRED] += <f64>(n + 1);
+            return Exit.EVENT;
+          }
+          d[RETIRE_COUNTER_WORD + d[at + Dw.COUNTER]]--; // cpu/ counts it once it completes
           h.wide[Wide.RETIRED] += <f64>n;
           return Exit.COMPLEX;
         }

@@ -3,7 +3,7 @@
 // transfers, interrupts, I/O, system instructions), which cpu/ executes in TypeScript.
 // Handlers are small methods named after their kind; none allocates.
 
-import { Reg, Flag, Cr0, DECODE_SLOTS, DECODE_WORDS, RETIRE_COUNTER_WORD, Wide } from "../state/layout.js";
+import { Reg, Flag, Cr0, DECODE_SLOTS, DECODE_WORDS, RETIRE_COUNTER_WORD, Wide, VECTOR_EVENTS_OFFSET } from "../state/layout.js";
 import { Kind, AluOp, FlagOp, LoopOp } from "../isa/kind.js";
 import { decode, Dw, Info, Rep, ByteSource } from "../isa/decode.js";
 import { FAULT, raiseFault, Vector } from "./fault.js";
@@ -85,9 +85,12 @@ export class Core extends CoreFlags implements ByteSource, HotHost {
     return at;
   }
 
+  /** Exceptions and interrupts delivered, by vector (for reports). */
+  readonly eventsByVector = new Float64Array(this.buffer, this.base + VECTOR_EVENTS_OFFSET, 256);
   /** The views core/hotLoop.ts works on, over this core's flat state. */
-  private readonly hot = new HotViews(this.s, this.decoded, this.ram, this.ram32, this.view, this.tlb, this.itlbMap,
-    this.dtlb.hitViews, this.itlb.hitViews, this.codePages, this.wide, this.ramBytes, false, false);
+  protected readonly hot = new HotViews(this.s, this.decoded, this.ram, this.ram32, this.view, this.tlb, this.itlbMap,
+    this.dtlb.hitViews, this.itlb.hitViews, this.codePages, this.wide, this.counts,
+    this.eventsByVector, this.ramBytes, false, false);
   /** Compiled blocks (when enabled: core/blockCompiler.ts). */
   blockCache: BlockCache | null = null;
   /**
@@ -97,7 +100,7 @@ export class Core extends CoreFlags implements ByteSource, HotHost {
    */
   wasmBlocks: { emitter: BlockEmitter; setBlocks(on: boolean): void } | null = null;
   /** Set by the wasm engine (vmm/wasmEngine.ts): runs the same loop compiled by asc on this state. */
-  wasmRun: ((budget: number, settle: boolean) => number) | null = null;
+  wasmRun: ((budget: number, settle: boolean, events: boolean) => number) | null = null;
 
   /**
    * Runs at most `budget` instructions through the hot loop (core/hotLoop.ts) of the
@@ -114,12 +117,12 @@ export class Core extends CoreFlags implements ByteSource, HotHost {
    * calls it many times and folds itself (Cpu.runFor), since the fold costs as much as a
    * short slice of the loop. The int32 counts stay far from overflow for 2^6 calls.
    */
-  runUnfolded(budget: number, settle = false): Exit {
+  runUnfolded(budget: number, settle = false, events = false): Exit {
     let exit: Exit;
     const s = this.s;
     try {
-      if (this.wasmRun !== null) exit = this.wasmRun(budget, settle);
-      else { attachHost(this); exit = runHot(this.hot, budget, settle); }
+      if (this.wasmRun !== null) exit = this.wasmRun(budget, settle, events);
+      else { attachHost(this); exit = runHot(this.hot, budget, settle, events); }
     } catch (e) {
       if (e !== FAULT) throw e;
       exit = this.unwindFault();

@@ -8,6 +8,7 @@ import { Event, INSTRUCTION_COUNTERS } from "../cost/event.js";
 import { fault, FAULT, Vector } from "./fault.js";
 import { TlbModel, TlbConfig, DEFAULT_ITLB, DEFAULT_DTLB, FlushCause, repeatTlbHits } from "./tlbModel.js";
 import { TlbHitViews, tlbHit } from "./tlbHit.js";
+import { SegAccess, Tlb, readNeedAt, writeNeedAt } from "./segmentCache.js";
 
 /** Physical accesses outside RAM (devices register here through mem/). */
 export interface PhysicalBus {
@@ -27,11 +28,8 @@ export interface WriteWatcher {
   written(phys: number, size: number): boolean;
 }
 
-/** Per-segment access flags kept in Reg.SEG_ACCESS (derived from the descriptor). */
-export const enum SegAccess { READ = 1, WRITE = 2, EXPAND_DOWN = 4, BIG = 8, EXEC = 16, USABLE = 32 }
-
-/** Bits of a translation-cache entry; the page frame is in bits 31..12. */
-export const enum Tlb { VALID = 1, SUP_WRITE = 2, USER_READ = 4, USER_WRITE = 8, DIRTY = 16, GLOBAL = 32 }
+// Segment access flags and TLB entry bits live with the portable segment code.
+export { SegAccess, Tlb } from "./segmentCache.js";
 
 /**
  * Sees every page walk (for `vmxlab trace --walks` and teaching tools). `refs` holds
@@ -173,23 +171,11 @@ export class CoreMemory {
     const dr7 = s[Reg.DR0 + 7];
     // Most guests enable no breakpoint at all: one test instead of the call (same answer).
     s[Reg.WATCHING] = (dr7 & 0xff) !== 0 && dataBreakpointsArmed(dr7) ? 1 : 0;
-    const user = s[Reg.CPL] === 3;
-    s[Reg.READ_NEED] = user ? Tlb.VALID | Tlb.USER_READ : Tlb.VALID;
-    s[Reg.WRITE_NEED] = (user ? Tlb.VALID | Tlb.USER_WRITE : Tlb.VALID | Tlb.SUP_WRITE) | Tlb.DIRTY;
+    s[Reg.READ_NEED] = readNeedAt(s[Reg.CPL]);
+    s[Reg.WRITE_NEED] = writeNeedAt(s[Reg.CPL]);
   }
 
   // --- Segmentation (SDM 3A 5.3: limit checks; 3.4.5.1: expand-down) -------------------
-
-  /**
-   * Recomputes the flat bit of `seg` after its hidden part changed to `base`, `limit` and
-   * `access` (the values just stored: taken as the int32 words hold them, not read back).
-   */
-  noteSegment(seg: number, base: number, limit: number, access: number): void {
-    const s = this.s;
-    const flat = (base | 0) === 0 && (limit | 0) === -1 &&
-      (access & (SegAccess.READ | SegAccess.WRITE | SegAccess.EXPAND_DOWN)) === (SegAccess.READ | SegAccess.WRITE);
-    s[Reg.FLAT_SEGS] = flat ? s[Reg.FLAT_SEGS] | (1 << seg) : s[Reg.FLAT_SEGS] & ~(1 << seg);
-  }
 
   /** Linear address of a read of `size` bytes at seg:off, or a #GP/#SS fault. */
   segRead(seg: number, off: number, size: number): number {

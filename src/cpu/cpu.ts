@@ -124,7 +124,7 @@ export class Cpu extends CpuSystem {
           // the stack (OSR), and a long guest loop would otherwise stay in the OSR version.
           // The loop settles complex instructions and flagged faults itself (settle()); a
           // fault thrown past it (the TS engine's raiseFault) still comes back as Exit.FAULT.
-          const exit = this.runUnfolded(slice, true);
+          const exit = this.runUnfolded(slice, true, this.fastEvents && !this.stopOnException);
           this.sliceEnded();
           if (exit === Exit.FAULT) this.deliverFault();
         }
@@ -189,7 +189,8 @@ export class Cpu extends CpuSystem {
    */
   override settle(exit: number): number {
     if (exit === Exit.COMPLEX) this.complex();
-    else { this.unwindFault(); this.clearSpill(); this.deliverFault(); }
+    else if (exit === Exit.FAULT) { this.unwindFault(); this.clearSpill(); this.deliverFault(); }
+    // Exit.EVENT: the loop executed the INT n or IRETD itself (core/protectedEvent.ts).
     const s = this.s;
     const goOn = !this.stopRequested && !this.rescheduleRequested && s[Reg.ATTENTION] === 0 && s[Reg.HALTED] === 0 &&
       s[Reg.INHIBIT_IRQ] === 0 && (s[Reg.EFLAGS] & Flag.TF) === 0 && (s[Reg.DR0 + 7] & 0xff) === 0 &&

@@ -2,10 +2,11 @@
 // interrupt and trap gates with the stack switch through the TSS (SDM 3A 6.12), task
 // gates, and the double-fault rules (SDM 3A 6.15, table 6-5).
 
-import { Reg, Seg, Flag, VECTOR_EVENTS_OFFSET } from "../state/layout.js";
+import { Reg, Seg, Flag } from "../state/layout.js";
 import { Event } from "../cost/event.js";
 import { raiseFault, Vector, FAULT } from "../core/fault.js";
 import { CpuSegments } from "./segments.js";
+import { deliverProtected } from "../core/protectedEvent.js";
 
 /** How an event arrived: this decides the privilege check on the gate and the EXT bit. */
 export const enum Source { SOFTWARE = 0, EXCEPTION = 1, EXTERNAL = 2 }
@@ -23,13 +24,16 @@ function contributory(v: number): boolean {
 }
 
 export abstract class CpuInterrupts extends CpuSegments {
-  /** Exceptions and interrupts delivered, by vector (for reports). */
-  readonly eventsByVector = new Float64Array(this.buffer, this.base + VECTOR_EVENTS_OFFSET, 256);
   /**
    * Vector of the exception being delivered, or -1 (for the #DF rules): set and restored
    * within one deliver(), always -1 between instructions, so not part of the flat state.
    */
   private delivering = -1;
+  /**
+   * Whether events take core/protectedEvent.ts's path when it applies (they do unless a
+   * test compares it with the general path below, which gives the same results).
+   */
+  fastEvents = true;
 
   /**
    * Delivers an exception or interrupt. A fault raised during delivery is combined with
@@ -63,6 +67,8 @@ export abstract class CpuInterrupts extends CpuSegments {
   }
 
   private deliverOnce(vector: number, error: number, hasError: boolean, source: Source, returnEip: number): void {
+    // The common case, whole, in portable code that either engine's loop also runs.
+    if (this.fastEvents && deliverProtected(this.hot, vector, error, hasError, source === Source.SOFTWARE, returnEip)) return;
     const s = this.s;
     if (!this.protectedMode) {
       this.deliverReal(vector, returnEip);

@@ -5,20 +5,17 @@
 import { Reg, Seg, Flag, Cr0 } from "../state/layout.js";
 import { Event } from "../cost/event.js";
 import { Core } from "../core/interpreter.js";
-import { SegAccess } from "../core/memory.js";
+import { SegAccess, accessFromAttr, descriptorBase, descriptorLimit, descriptorAttr, writeSegment } from "../core/segmentCache.js";
 import { raiseFault, Vector } from "../core/fault.js";
 
 /** A descriptor read from a table: the two dwords and decoded fields. */
 export class Descriptor {
   lo = 0; hi = 0;
-  get base(): number { return ((this.lo >>> 16) | ((this.hi & 0xff) << 16) | (this.hi & 0xff000000)) | 0; }
+  get base(): number { return descriptorBase(this.lo, this.hi); }
   /** Limit in bytes, scaled by the granularity bit. */
-  get limit(): number {
-    const raw = (this.lo & 0xffff) | (this.hi & 0xf0000);
-    return (this.hi & 0x800000) !== 0 ? ((raw << 12) | 0xfff) | 0 : raw;
-  }
+  get limit(): number { return descriptorLimit(this.lo, this.hi); }
   /** Access rights: type 0-3, S 4, DPL 5-6, P 7, AVL 12, D/B 14, G 15 (VMCS format). */
-  get attr(): number { return (this.hi >>> 8) & 0xf0ff; }
+  get attr(): number { return descriptorAttr(this.hi); }
   get type(): number { return (this.hi >>> 8) & 0xf; }
   get isSystem(): boolean { return (this.hi & 0x1000) === 0; }
   get isCode(): boolean { return !this.isSystem && (this.hi & 0x800) !== 0; }
@@ -29,22 +26,6 @@ export class Descriptor {
   get dpl(): number { return (this.hi >>> 13) & 3; }
   get present(): boolean { return (this.hi & 0x8000) !== 0; }
   get big(): boolean { return (this.hi & 0x400000) !== 0; }
-}
-
-/** Access flags the hot loop checks, derived from access rights. */
-export function accessFromAttr(attr: number): number {
-  if ((attr & 0x10) === 0) return 0; // system or unusable
-  let a = SegAccess.USABLE;
-  if ((attr & 0x8) !== 0) {
-    a |= SegAccess.EXEC;
-    if ((attr & 0x2) !== 0) a |= SegAccess.READ;
-  } else {
-    a |= SegAccess.READ;
-    if ((attr & 0x2) !== 0) a |= SegAccess.WRITE;
-    if ((attr & 0x4) !== 0) a |= SegAccess.EXPAND_DOWN;
-  }
-  if ((attr & 0x4000) !== 0) a |= SegAccess.BIG;
-  return a;
 }
 
 /** The data segment registers, in the order RET and IRET check them (SDM 2A IRET). */
@@ -63,23 +44,11 @@ export class CpuSegments extends Core {
 
   /** Writes a segment register's visible and hidden parts. */
   setSegment(seg: number, sel: number, base: number, limit: number, attr: number): void {
-    const s = this.s;
-    s[Reg.SEG_SEL + seg] = sel & 0xffff;
-    s[Reg.SEG_BASE + seg] = base;
-    s[Reg.SEG_LIMIT + seg] = limit;
-    s[Reg.SEG_ATTR + seg] = attr;
     let access = accessFromAttr(attr);
     // Real mode and v86 allow writes through CS (no protection checks apply).
     if (seg === Seg.CS && (!this.protectedMode || this.v86)) access |= SegAccess.READ | SegAccess.WRITE;
-    s[Reg.SEG_ACCESS + seg] = access;
-    this.noteSegment(seg, base, limit, access);
-    if (seg === Seg.CS) {
-      const code32 = (attr & 0x4000) !== 0 ? 1 : 0;
-      if (code32 !== s[Reg.CODE32]) s[Reg.CODE32] = code32;
-      this.syncMode();
-    } else if (seg === Seg.SS) {
-      s[Reg.STACK32] = (attr & 0x4000) !== 0 ? 1 : 0;
-    }
+    writeSegment(this.s, seg, sel, base, limit, attr, access);
+    if (seg === Seg.CS) this.syncMode();
   }
 
   /** Real-address or v86 load: base = selector * 16 (SDM 3A 20.1.1). Limit and type stay. */

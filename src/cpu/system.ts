@@ -10,6 +10,7 @@ import { Kind } from "../isa/kind.js";
 import { Dw, Info, Rep } from "../isa/decode.js";
 import { raiseFault, Vector } from "../core/fault.js";
 import { Descriptor } from "./segments.js";
+import { iretProtected } from "../core/protectedEvent.js";
 import { CpuInterrupts, Source, Unsupported } from "./interrupts.js";
 import { OPCODES } from "../isa/opcodes.js";
 
@@ -387,6 +388,7 @@ export class CpuSystem extends CpuInterrupts {
     // IRET ends NMI blocking (SDM 3A 6.7.1), here as it starts: an IRET that faults has
     // still unblocked NMIs, as the VMX "NMI unblocking due to IRET" rules describe (3C 28.2.3).
     s[Reg.NMI_BLOCKED] = 0;
+    if (o32 && this.fastEvents && iretProtected(this.hot)) return;
     if (!this.protectedMode) {
       const ip = this.peek(size, 0), cs = this.peek(size, size), fl = this.peek(size, 2 * size);
       this.pop(size); this.pop(size); this.pop(size);

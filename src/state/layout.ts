@@ -45,7 +45,7 @@ export const enum Reg {
   /** An NMI is latched, and NMIs are blocked from delivery until the next IRET (SDM 3A 6.7.1). */
   NMI_PENDING = 89, NMI_BLOCKED = 90,
   // Mirrors of the words above that the memory layer tests on every access, recomputed by
-  // CoreMemory.syncMode() / noteSegment() (core/memory.ts). Derived, but kept here so that
+  // CoreMemory.syncMode() and writeSegment() (core/segmentCache.ts). Derived, but kept here so that
   // both engines read the same words and a copy of the buffer carries them.
   /** 1 when CR0.PG = 1. */
   PAGING = 91,

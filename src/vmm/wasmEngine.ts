@@ -25,7 +25,7 @@ const MODULE_BYTES = 1 << 20;
 
 interface CoreExports {
   allocateState(ramBytes: number): number;
-  run(budget: number, settle: boolean): number;
+  run(budget: number, settle: boolean, events: boolean): number;
   hotViews(): number;
   setBlocks(on: number, loopHeadsOnly: number): void;
 }
