@@ -54,7 +54,7 @@ export function allocateState(ramBytes: i32): usize {
 /** The views of the TLB model at byte address `at` that a hit touches (state/layout.ts TlbModelLayout). */
 function tlbHitViews(at: usize): TlbHitViews {
   return new TlbHitViews(viewAt<Doubles>(at), viewAt<Words>(at), viewAt<Doubles>(at + TlbModelLayout.STAMP),
-    viewAt<Halves>(at + TlbModelLayout.SLOT_OF));
+    viewAt<Halves>(at + TlbModelLayout.SLOT_OF), viewAt<Words>(at + TlbModelLayout.PAGE));
 }
 
 /** Address of the loop's HotViews (flatPhysAt's first argument in a compiled block). */

@@ -14,14 +14,14 @@
 // instruction commits anything.
 
 import { Words, Bytes, Doubles, ramRead32, ramWrite32 } from "../state/flatViews.js";
-import { Reg, DECODE_SLOTS, DECODE_WORDS, RETIRE_COUNTER_WORD, Wide } from "../state/layout.js";
+import { Reg, Flag, Cr0, DECODE_SLOTS, DECODE_WORDS, RETIRE_COUNTER_WORD, Wide } from "../state/layout.js";
 import { Kind, AluOp } from "../isa/kind.js";
 import { Dw, Info, NO_REG } from "../isa/record.js";
 import { Lazy, lazyCond, setLazyKeepCarry } from "./lazyFlags.js";
 import { shiftRotate } from "./shift.js";
 import { raiseFault } from "./fault.js";
 import { Vector } from "./vector.js";
-import { tlbHit } from "./tlbHit.js";
+import { tlbHit, tlbInvalidate, FlushCause } from "./tlbHit.js";
 import { HotViews } from "./hotViews.js";
 import { deliverProtected, iretProtected } from "./protectedEvent.js";
 import { Event } from "../cost/eventCounter.js";
@@ -46,8 +46,9 @@ export const enum Exit {
    */
   SETTLED = 4,
   /**
-   * With `events`, the loop executed an INT n or IRETD whole (core/protectedEvent.ts): it
-   * retired, CS and CPL may have changed, and the host only looks around (hostSettle).
+   * With `events`, the loop executed a complex instruction whole (INT n or IRETD through
+   * core/protectedEvent.ts, MOV from CRn, INVLPG) or delivered a fault: CS and CPL may
+   * have changed, and the host only looks around (hostSettle).
    */
   EVENT = 5,
 }
@@ -207,6 +208,51 @@ function eventHere(h: HotViews, kind: i32, at: i32, info: i32, next: i32): bool 
   return iretProtected(h);
 }
 
+/**
+ * Delivers the fault the loop flagged (Reg.EXIT_*) through core/protectedEvent.ts, after
+ * what Cpu.settle does first (Core.unwindFault, clearSpill: the faulting instruction did
+ * not retire, and EIP was at it) and with the counts of Cpu.deliverFault and deliver;
+ * false, with nothing changed, when cpu/ must deliver it.
+ */
+function faultHere(h: HotViews): bool {
+  const s = h.s, d = h.d;
+  const eip = s[Reg.HOT_EIP], vector = s[Reg.EXIT_VECTOR];
+  if (s[Reg.HOT_FAULTED] === 0 || !deliverProtected(h, vector, s[Reg.EXIT_ERROR], s[Reg.EXIT_HAS_ERROR] !== 0, false, eip)) return false;
+  const at = s[Reg.HOT_AT];
+  if (s[Reg.UNCOUNTED] === 0 && at >= 0) d[RETIRE_COUNTER_WORD + d[at + Dw.COUNTER]]--;
+  s[Reg.UNCOUNTED] = 0;
+  s[Reg.INSN_EIP] = eip;
+  h.wide[Wide.RETIRED] += <f64>s[Reg.HOT_RETIRED];
+  s[Reg.HOT_EIP] = 0; s[Reg.HOT_AT] = 0; s[Reg.HOT_RETIRED] = 0; s[Reg.HOT_FAULTED] = 0;
+  h.wide[Wide.EVENTS_DELIVERED] += 1;
+  h.vectorEvents[vector & 0xff] += 1;
+  h.counts[Event.EXCEPTION] += 1;
+  return true;
+}
+
+/**
+ * MOV from a control register and INVLPG, which the hot loop executes itself at CPL 0 (SDM
+ * 2A MOV, INVLPG: #GP(0) at CPL > 0 and in virtual-8086 mode), as cpu/system.ts would;
+ * false, with nothing changed, for anything else, which cpu/ executes.
+ */
+function systemHere(h: HotViews, kind: i32, at: i32, info: i32): bool {
+  const s = h.s;
+  if ((s[Reg.CR0] & Cr0.PE) !== 0 && ((s[Reg.EFLAGS] & Flag.VM) !== 0 || s[Reg.CPL] !== 0)) return false;
+  const ops = h.d[at + Dw.OPS];
+  if (kind === Kind.MOV_R_CR) {
+    const cr = ops & 15;
+    if (cr === 1 || cr > 4) return false; // #UD: cpu/ raises it
+    s[(ops >> 4) & 15] = s[cr === 0 ? Reg.CR0 : Reg.CR0 + cr - 1];
+    return true;
+  }
+  if (kind !== Kind.INVLPG || (info & (Info.A32 | Info.REGFORM)) !== Info.A32) return false;
+  // The page leaves both TLBs, global or not (CoreMemory.invalidatePage).
+  const page = ((s[Reg.SEG_BASE + ((ops >> 16) & 7)] + modrmOffset(s, h.d, at)) | 0) >>> 12;
+  tlbInvalidate(s, Reg.DTLB_LAST_HIT, h.dtlb, h.tlb, page, FlushCause.INVLPG);
+  tlbInvalidate(s, Reg.ITLB_LAST_HIT, h.itlb, h.itlbMap, page, FlushCause.INVLPG);
+  return true;
+}
+
 /** Saves what the fault path in Core.run needs, before a call that can fault. */
 function spill(s: Words, eip: i32, at: i32, n: i32): void {
   s[Reg.HOT_EIP] = eip;
@@ -227,8 +273,9 @@ function spill(s: Words, eip: i32, at: i32, n: i32): void {
  */
 export function runHot(h: HotViews, budget: i32, settle: bool, events: bool): i32 {
   do {
-    const exit = runStretch(h, budget, settle && events);
+    let exit = runStretch(h, budget, settle && events);
     if (!settle || (exit !== Exit.COMPLEX && exit !== Exit.FAULT && exit !== Exit.EVENT)) return exit;
+    if (exit === Exit.FAULT && events && faultHere(h)) exit = Exit.EVENT;
     // The host's next slice, cut where its run loop would cut it, or 0 to return to that loop.
     budget = hostSettle(exit);
   } while (budget > 0);
@@ -472,8 +519,10 @@ function runStretch(h: HotViews, budget: i32, events: bool): i32 {
         if (kind >= Kind.COMPLEX_FIRST) {
           s[Reg.COMPLEX_AT] = at;
           s[Reg.INSN_EIP] = eip;
-          if (events && eventHere(h, kind, at, info, next)) {
-            // Done and counted like any instruction; the host only looks around.
+          if (events && (systemHere(h, kind, at, info) || eventHere(h, kind, at, info, next))) {
+            // Done and counted like any instruction. The host only looks around and cuts
+            // the next slice where its run loop would: where slices start decides the
+            // instruction-TLB lookups (one at each start), which are counted.
             h.wide[Wide.RETIRED] += <f64>(n + 1);
             return Exit.EVENT;
           }

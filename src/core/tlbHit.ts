@@ -1,13 +1,16 @@
-// Portable (docs/engine-decision.md): what a TLB hit does to its model (core/tlbModel.ts),
-// in one place for the model itself and for the hot loop of both engines.
+// Portable (docs/engine-decision.md): what a TLB hit and an INVLPG do to a TLB model
+// (core/tlbModel.ts), in one place for the model itself and for the hot loop of both engines.
 
 import { TlbModelLayout } from "../state/layout.js";
 import { Words, Halves, Doubles } from "../state/flatViews.js";
 
+/** Why a TLB was flushed, for the counters. */
+export const enum FlushCause { CR3 = 0, INVLPG = 1, MODE = 2, TASK_SWITCH = 3, COUNT = 4 }
+
 /** Replacement policies as stored in a model's POLICY word. */
 export const enum TlbPolicy { LRU = 0, FIFO = 1, RANDOM = 2 }
 
-/** The flat-state views of one TLB model that a hit touches (state/layout.ts TlbModelLayout). */
+/** The flat-state views of one TLB model that a hit or an invalidation touches (state/layout.ts TlbModelLayout). */
 export class TlbHitViews {
   constructor(
     /** Header as float64 (CLOCK, counters) and as int32 (POLICY, geometry). */
@@ -17,6 +20,8 @@ export class TlbHitViews {
     public stamp: Doubles,
     /** Entry holding each linear page. */
     public slotOf: Halves,
+    /** Linear page + 1 held by each entry, 0 when empty. */
+    public page: Words,
   ) {}
 }
 
@@ -34,4 +39,18 @@ export function tlbHit(s: Words, hot: i32, t: TlbHitViews, page: i32): void {
     t.stamp[t.slotOf[page]] = clock;
     s[hot] = page + 1;
   }
+}
+
+/**
+ * Removes linear `page` from the model (every VPID's entry) and from its direct map `map`,
+ * counting one flush of `cause` (FlushCause). `s[hot]` is as for tlbHit(): no page is
+ * most recently used any more.
+ */
+export function tlbInvalidate(s: Words, hot: i32, t: TlbHitViews, map: Words, page: i32, cause: i32): void {
+  t.f[TlbModelLayout.FLUSHES + cause] += 1;
+  s[hot] = 0;
+  const ways = t.w[TlbModelLayout.WAYS];
+  const base = (page % t.w[TlbModelLayout.SETS]) * ways;
+  for (let w = base; w < base + ways; w++) if (t.page[w] === page + 1) t.page[w] = 0;
+  map[page] = 0;
 }

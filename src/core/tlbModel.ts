@@ -8,7 +8,8 @@
 // it which page to drop when it evicts one.
 
 import { TlbModelLayout, TLB_MAX_ENTRIES, TLB_ENTRIES } from "../state/layout.js";
-import { TlbHitViews, TlbPolicy, tlbHit } from "./tlbHit.js";
+import { TlbHitViews, TlbPolicy, FlushCause, tlbHit, tlbInvalidate } from "./tlbHit.js";
+export { FlushCause };
 
 /** Replacement policy of a TLB's sets. */
 export type TlbReplacement = "lru" | "fifo" | "random";
@@ -27,8 +28,6 @@ export interface TlbConfig {
 export const DEFAULT_ITLB: TlbConfig = { entries: 32, ways: 4, replacement: "lru" };
 export const DEFAULT_DTLB: TlbConfig = { entries: 64, ways: 4, replacement: "lru" };
 
-/** Why a TLB was flushed, for the counters. */
-export const enum FlushCause { CR3 = 0, INVLPG = 1, MODE = 2, TASK_SWITCH = 3, COUNT = 4 }
 
 /** Replacement policies as stored in the flat state (TlbModelLayout.POLICY). */
 const POLICY_CODE: Record<TlbReplacement, number> = { lru: TlbPolicy.LRU, fifo: TlbPolicy.FIFO, random: TlbPolicy.RANDOM };
@@ -103,7 +102,7 @@ export class TlbModel {
     this.global = new Uint8Array(buffer, base + TlbModelLayout.GLOBAL, entries);
     this.stamp = new Float64Array(buffer, base + TlbModelLayout.STAMP, entries);
     this.slotOf = new Uint16Array(buffer, base + TlbModelLayout.SLOT_OF, TLB_ENTRIES);
-    this.hitViews = new TlbHitViews(this.f, this.w, this.stamp, this.slotOf);
+    this.hitViews = new TlbHitViews(this.f, this.w, this.stamp, this.slotOf, this.page);
     // The geometry is configuration, recorded so the state describes itself.
     this.w[TlbModelLayout.SETS] = this.sets;
     this.w[TlbModelLayout.WAYS] = ways;
@@ -176,11 +175,7 @@ export class TlbModel {
 
   /** Removes `page` (every VPID) and clears it in `map`. */
   invalidate(page: number, cause: FlushCause, map: Int32Array): void {
-    this.flushes[cause]++;
-    this.hot[HOT_LAST_HIT] = 0;
-    const base = this.setBase(page);
-    for (let w = base; w < base + this.ways; w++) if (this.page[w] === page + 1) this.page[w] = 0;
-    map[page] = 0;
+    tlbInvalidate(this.state, this.hotWord, this.hitViews, map, page, cause);
   }
 
   /**
