@@ -74,13 +74,10 @@ export function deliverProtected(h: HotViews, vector: i32, error: i32, hasError:
     const tss = systemPair(h, tssLin);
     if (tss < 0) return false;
     const esp = ramRead32(h.ram32, h.view, tss), ss = ramRead32(h.ram32, h.view, tss + 4) & 0xffff;
-    if ((ss & 3) !== dpl) return false;
-    const ssLin = gdtEntry(h, ss);
-    if (ssLin === -1) return false;
-    const sd = systemPair(h, ssLin);
+    const sd = stackDescriptor(h, ss, dpl);
     if (sd < 0) return false;
+    const ssLin = gdtEntry(h, ss);
     const slo = ramRead32(h.ram32, h.view, sd), shi = ramRead32(h.ram32, h.view, sd + 4);
-    if ((shi & STACK_MASK) !== (STACK_WANT | (dpl << 13))) return false;
     const ssBase = descriptorBase(slo, shi), ssLimit = descriptorLimit(slo, shi), ssAttr = descriptorAttr(shi);
     const ssAccess = accessFromAttr(ssAttr);
     frameLin = frameBelowLin(ssBase, ssLimit, ssAccess, (ssAttr & 0x4000) !== 0, esp, (n + 2) * 4);
@@ -165,13 +162,10 @@ export function iretProtected(h: HotViews): bool {
     const outer = dataPhys(h, outerLin, s[Reg.READ_NEED], 8, false);
     if (outer < 0) return false;
     const esp = ramRead32(h.ram32, h.view, outer), ss = ramRead32(h.ram32, h.view, outer + 4) & 0xffff;
-    if ((ss & 3) !== rpl) return false;
-    const ssLin = gdtEntry(h, ss);
-    if (ssLin === -1) return false;
-    const sd = systemPair(h, ssLin);
+    const sd = stackDescriptor(h, ss, rpl);
     if (sd < 0) return false;
+    const ssLin = gdtEntry(h, ss);
     const slo = ramRead32(h.ram32, h.view, sd), shi = ramRead32(h.ram32, h.view, sd + 4);
-    if ((shi & STACK_MASK) !== (STACK_WANT | (rpl << 13))) return false;
     if (paging) { dataHits(h, frameLin, 3); dataHits(h, csLin, 2); dataHits(h, outerLin, 2); dataHits(h, ssLin, 2); }
     h.counts[Event.PRIVILEGE_CHANGE]++;
     s[Reg.CPL] = rpl;
@@ -212,6 +206,21 @@ function gdtEntry(h: HotViews, sel: i32): i32 {
   const index = sel & 0xfff8;
   if (<u32>(index + 7) > <u32>(s[Reg.GDTR_LIMIT] >>> 0)) return -1;
   return (s[Reg.GDTR_BASE] + index) | 0;
+}
+
+/**
+ * RAM offset of the descriptor of stack selector `ss` for ring `ring` when it passes the
+ * checks of a stack switch (SDM 3A 6.12.1.1: from the TSS; 2A IRET: to an outer ring):
+ * RPL and DPL `ring`, a present writable data segment, in the GDT, read without a walk;
+ * -1 otherwise.
+ */
+function stackDescriptor(h: HotViews, ss: i32, ring: i32): i32 {
+  if ((ss & 3) !== ring) return -1;
+  const lin = gdtEntry(h, ss);
+  if (lin === -1) return -1;
+  const p = systemPair(h, lin);
+  if (p < 0 || (ramRead32(h.ram32, h.view, p + 4) & STACK_MASK) !== (STACK_WANT | (ring << 13))) return -1;
+  return p;
 }
 
 /**
