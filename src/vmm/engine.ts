@@ -11,8 +11,8 @@ export class EngineError extends Error {}
 
 /**
  * The engine a Machine gets unless told otherwise, measured with `npm run bench`
- * (docs/performance.md, 2026-12-07 15:43 UTC run): the wasm engine is the faster on guest
- * kernels (bench-kernel 1.11x), the TS engine on loops (2.4x, 2.5x, 1.6x: both engines
+ * (docs/performance.md, 2026-12-07 16:42 UTC run): the wasm engine is the faster on guest
+ * kernels (bench-kernel 1.73x), the TS engine on loops (3.0x, 1.8x, 1.5x: both engines
  * compile blocks). Kernels, with their traps and page faults, are what vmxlab runs, so wasm.
  */
 export const DEFAULT_ENGINE: EngineName = "wasm";
