@@ -190,7 +190,8 @@ export class Cpu extends CpuSystem {
   override settle(exit: number): number {
     if (exit === Exit.COMPLEX) this.complex();
     else if (exit === Exit.FAULT) { this.unwindFault(); this.clearSpill(); this.deliverFault(); }
-    // Exit.EVENT: the loop executed the INT n or IRETD itself (core/protectedEvent.ts).
+    // Exit.EVENT: the loop executed the instruction or delivered the fault itself
+    // (core/hotLoop.ts with events: INT n, IRETD, MOV from CRn, INVLPG, flagged faults).
     const s = this.s;
     const goOn = !this.stopRequested && !this.rescheduleRequested && s[Reg.ATTENTION] === 0 && s[Reg.HALTED] === 0 &&
       s[Reg.INHIBIT_IRQ] === 0 && (s[Reg.EFLAGS] & Flag.TF) === 0 && (s[Reg.DR0 + 7] & 0xff) === 0 &&
