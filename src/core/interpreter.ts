@@ -12,7 +12,8 @@ import { mul32, imul32, divu64, wide } from "./arith.js";
 import { specialize } from "./specialize.js";
 import { shiftRotate, shifted } from "./shift.js";
 import { Event } from "../cost/event.js";
-import { CodePage, SegAccess } from "./memory.js";
+import { CodePage } from "./memory.js";
+import { frameBelowLin, stackAboveLin } from "./stackFrame.js";
 import { Exit, HotViews, runHot, modrmOffset } from "./hotLoop.js";
 import { HotHost, attachHost } from "./hotHost.js";
 import { BlockCache, BlockEmitter, jsEmitter } from "./blockCompiler.js";
@@ -42,11 +43,6 @@ export class Core extends CoreFlags implements ByteSource, HotHost {
   /** Set by a REP string instruction that stops mid-way to let the loop look around. */
   get repeating(): boolean { return this.s[Reg.REPEATING] !== 0; }
   set repeating(on: boolean) { this.s[Reg.REPEATING] = on ? 1 : 0; }
-
-  override syncMode(): void {
-    super.syncMode();
-    this.s[Reg.MODE_TAG] = this.s[Reg.CODE32] !== 0 ? (0x80000000 | 0) : 0;
-  }
 
   /** ByteSource for the decoder: instruction bytes through paging, as fetches. */
   byteAt(offset: number): number {
@@ -284,13 +280,10 @@ export class Core extends CoreFlags implements ByteSource, HotHost {
    * store can fault, before anything is written (interrupt and exception frames).
    */
   pushFrame(size: number, n: number): void {
-    const s = this.s, f = this.frame;
-    const top = s[Reg.ESP] >>> 0, bytes = size * n;
-    const acc = s[Reg.SEG_ACCESS + 2], base = s[Reg.SEG_BASE + 2];
-    const first = (base + top - size) | 0, low = (base + top - bytes) | 0;
-    if (s[Reg.STACK32] === 0 || s[Reg.WATCHING] !== 0 || top < bytes || top - 1 > (s[Reg.SEG_LIMIT + 2] >>> 0) ||
-        (acc & (SegAccess.WRITE | SegAccess.EXPAND_DOWN)) !== SegAccess.WRITE || (first >>> 12) !== (low >>> 12) ||
-        (first & 0xfff) > 0x1000 - size) {
+    const s = this.s, f = this.frame, bytes = size * n;
+    const first = s[Reg.WATCHING] !== 0 ? -1 : frameBelowLin(s[Reg.SEG_BASE + 2], s[Reg.SEG_LIMIT + 2],
+      s[Reg.SEG_ACCESS + 2], s[Reg.STACK32] !== 0, s[Reg.ESP], size, bytes);
+    if (first === -1) {
       for (let i = 0; i < n; i++) this.push(size, f[i]);
       return;
     }
@@ -308,7 +301,7 @@ export class Core extends CoreFlags implements ByteSource, HotHost {
         if (size === 4) this.physWrite32((p - 4 * i) | 0, f[i]); else this.physWrite16((p - 2 * i) | 0, f[i]);
       }
     }
-    s[Reg.ESP] = (top - bytes) | 0;
+    s[Reg.ESP] = (s[Reg.ESP] - bytes) | 0;
   }
 
   /**
@@ -317,12 +310,9 @@ export class Core extends CoreFlags implements ByteSource, HotHost {
    * in one page (IRET's frame).
    */
   peekFrame(size: number, offset: number, n: number): void {
-    const s = this.s, f = this.frame;
-    const off = (s[Reg.ESP] + offset) >>> 0, bytes = size * n;
-    const acc = s[Reg.SEG_ACCESS + 2];
-    const lin = (s[Reg.SEG_BASE + 2] + off) | 0;
-    if (s[Reg.STACK32] === 0 || s[Reg.WATCHING] !== 0 || off + bytes - 1 > (s[Reg.SEG_LIMIT + 2] >>> 0) ||
-        (acc & (SegAccess.READ | SegAccess.EXPAND_DOWN)) !== SegAccess.READ || (lin & 0xfff) > 0x1000 - bytes) {
+    const s = this.s, f = this.frame, bytes = size * n;
+    const lin = s[Reg.WATCHING] !== 0 ? -1 : stackAboveLin(s, offset, bytes);
+    if (lin === -1) {
       for (let i = 0; i < n; i++) f[i] = this.peek(size, offset + i * size);
       return;
     }

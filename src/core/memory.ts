@@ -8,7 +8,7 @@ import { Event, INSTRUCTION_COUNTERS } from "../cost/event.js";
 import { fault, FAULT, Vector } from "./fault.js";
 import { TlbModel, TlbConfig, DEFAULT_ITLB, DEFAULT_DTLB, FlushCause, repeatTlbHits } from "./tlbModel.js";
 import { TlbHitViews, tlbHit } from "./tlbHit.js";
-import { SegAccess, Tlb, readNeedAt, writeNeedAt } from "./segmentCache.js";
+import { SegAccess, Tlb, syncCodeMirrors } from "./segmentCache.js";
 
 /** Physical accesses outside RAM (devices register here through mem/). */
 export interface PhysicalBus {
@@ -164,15 +164,14 @@ export class CoreMemory {
   get pageWalks(): number { return this.counts[Event.TLB_MISS]; }
   get walkReferences(): number { return this.counts[Event.WALK_REFERENCE]; }
 
-  /** Recomputes the mirrors after CR0, CR4 or CPL change. */
+  /** Recomputes the mirrors after CR0, CR4, DR7, CPL or CS.D change. */
   syncMode(): void {
     const s = this.s;
     s[Reg.PAGING] = (s[Reg.CR0] & Cr0.PG) !== 0 ? 1 : 0;
     const dr7 = s[Reg.DR0 + 7];
     // Most guests enable no breakpoint at all: one test instead of the call (same answer).
     s[Reg.WATCHING] = (dr7 & 0xff) !== 0 && dataBreakpointsArmed(dr7) ? 1 : 0;
-    s[Reg.READ_NEED] = readNeedAt(s[Reg.CPL]);
-    s[Reg.WRITE_NEED] = writeNeedAt(s[Reg.CPL]);
+    syncCodeMirrors(s);
   }
 
   // --- Segmentation (SDM 3A 5.3: limit checks; 3.4.5.1: expand-down) -------------------

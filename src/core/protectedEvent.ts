@@ -20,8 +20,9 @@ import { Event } from "../cost/eventCounter.js";
 import { HotViews } from "./hotViews.js";
 import { tlbHit } from "./tlbHit.js";
 import { lazyEflags, writeEflags } from "./lazyFlags.js";
+import { frameBelowLin, stackAboveLin } from "./stackFrame.js";
 import {
-  SegAccess, Tlb, readNeedAt, writeNeedAt, descriptorBase, descriptorLimit, descriptorAttr, accessFromAttr, writeSegment,
+  Tlb, writeNeedAt, syncCodeMirrors, descriptorBase, descriptorLimit, descriptorAttr, accessFromAttr, writeSegment,
 } from "./segmentCache.js";
 
 /** Present, S = 1, code, not conforming, accessed (descriptor bits 15, 12, 11, 10, 8). */
@@ -80,7 +81,7 @@ export function deliverProtected(h: HotViews, vector: i32, error: i32, hasError:
     const slo = ramRead32(h.ram32, h.view, sd), shi = ramRead32(h.ram32, h.view, sd + 4);
     const ssBase = descriptorBase(slo, shi), ssLimit = descriptorLimit(slo, shi), ssAttr = descriptorAttr(shi);
     const ssAccess = accessFromAttr(ssAttr);
-    frameLin = frameBelowLin(ssBase, ssLimit, ssAccess, (ssAttr & 0x4000) !== 0, esp, (n + 2) * 4);
+    frameLin = frameBelowLin(ssBase, ssLimit, ssAccess, (ssAttr & 0x4000) !== 0, esp, 4, (n + 2) * 4);
     if (frameLin === -1) return false;
     frame = dataPhys(h, frameLin, writeNeedAt(dpl), 4, true);
     if (frame < 0) return false;
@@ -100,7 +101,7 @@ export function deliverProtected(h: HotViews, vector: i32, error: i32, hasError:
   } else {
     // Same ring: the frame goes on the current stack.
     frameLin = frameBelowLin(s[Reg.SEG_BASE + Seg.SS], s[Reg.SEG_LIMIT + Seg.SS], s[Reg.SEG_ACCESS + Seg.SS],
-      s[Reg.STACK32] !== 0, s[Reg.ESP], n * 4);
+      s[Reg.STACK32] !== 0, s[Reg.ESP], 4, n * 4);
     if (frameLin === -1) return false;
     frame = dataPhys(h, frameLin, s[Reg.WRITE_NEED], 4, true);
     if (frame < 0) return false;
@@ -189,14 +190,7 @@ export function iretProtected(h: HotViews): bool {
  * would walk, split them across pages, or reach beyond RAM.
  */
 function systemPair(h: HotViews, lin: i32): i32 {
-  if ((lin & 0xfff) > 0xff8) return -1;
-  let p = lin;
-  if (h.s[Reg.PAGING] !== 0) {
-    const e = h.tlb[lin >>> 12];
-    if ((e & Tlb.VALID) === 0) return -1;
-    p = (e & ~0xfff) | (lin & 0xfff);
-  }
-  return <u32>(p >>> 0) < <u32>(h.ramBytes - 7) ? p : -1;
+  return (lin & 0xfff) > 0xff8 ? -1 : dataPhys(h, lin, Tlb.VALID, 8, false);
 }
 
 /** Linear address of the GDT descriptor `sel` names, or -1: a null or LDT selector, or beyond the limit. */
@@ -224,36 +218,6 @@ function stackDescriptor(h: HotViews, ss: i32, ring: i32): i32 {
 }
 
 /**
- * Linear address of the highest dword of `bytes` pushed below `esp` through a stack
- * segment with these hidden parts, when Core.pushFrame() would store them in one page
- * with one translation; -1 otherwise (a 16-bit stack, a limit or expand-down segment, a
- * frame that wraps or crosses a page).
- */
-function frameBelowLin(base: i32, limit: i32, access: i32, big: bool, esp: i32, bytes: i32): i32 {
-  const top = <u32>(esp >>> 0);
-  if (!big || top < <u32>bytes || top - 1 > <u32>(limit >>> 0)) return -1;
-  if ((access & (SegAccess.WRITE | SegAccess.EXPAND_DOWN)) !== SegAccess.WRITE) return -1;
-  const first = (base + esp - 4) | 0, low = (base + esp - bytes) | 0;
-  if ((first >>> 12) !== (low >>> 12) || (first & 0xfff) > 0xffc) return -1;
-  return first;
-}
-
-/**
- * Linear address of `bytes` at ESP + `offset` through SS, when Core.peekFrame() would read
- * them in one page with one translation; -1 otherwise.
- */
-function stackAboveLin(s: Words, offset: i32, bytes: i32): i32 {
-  if (s[Reg.STACK32] === 0) return -1;
-  const off = <u32>((s[Reg.ESP] + offset) >>> 0);
-  const last = off + <u32>(bytes - 1);
-  if (last < off || last > <u32>(s[Reg.SEG_LIMIT + Seg.SS] >>> 0)) return -1;
-  if ((s[Reg.SEG_ACCESS + Seg.SS] & (SegAccess.READ | SegAccess.EXPAND_DOWN)) !== SegAccess.READ) return -1;
-  const lin = (s[Reg.SEG_BASE + Seg.SS] + <i32>off) | 0;
-  if ((lin & 0xfff) > 0x1000 - bytes) return -1;
-  return lin;
-}
-
-/**
  * RAM offset of `bytes` at linear `lin` (inside one page) when the data TLB holds it with
  * the rights in `need`: -1 for a miss, beyond RAM, or a store into a page of decoded code.
  */
@@ -277,14 +241,12 @@ function dataHits(h: HotViews, lin: i32, n: i32): void {
 
 /**
  * Loads CS from the checked code descriptor `lo`, `hi` with RPL `cpl` (CpuSegments.loadCs
- * once CPL is set), and what syncMode() derives from CPL and CS.D.
+ * once CPL is set), and what CoreMemory.syncMode() derives from CPL and CS.D.
  */
 function loadCode(s: Words, sel: i32, lo: i32, hi: i32, cpl: i32): void {
   const attr = descriptorAttr(hi);
   writeSegment(s, Seg.CS, (sel & 0xfffc) | cpl, descriptorBase(lo, hi), descriptorLimit(lo, hi), attr, accessFromAttr(attr));
-  s[Reg.READ_NEED] = readNeedAt(cpl);
-  s[Reg.WRITE_NEED] = writeNeedAt(cpl);
-  s[Reg.MODE_TAG] = s[Reg.CODE32] !== 0 ? 1 << 31 : 0; // Core.syncMode()
+  syncCodeMirrors(s);
 }
 
 /** Nulls data segment `seg` when ring `cpl` may not use it (SDM 2A IRET: not conforming code, DPL < CPL). */

@@ -22,6 +22,17 @@ export function writeNeedAt(cpl: i32): i32 {
   return (cpl === 3 ? Tlb.VALID | Tlb.USER_WRITE : Tlb.VALID | Tlb.SUP_WRITE) | Tlb.DIRTY;
 }
 
+/**
+ * What follows from CPL and CS.D: the TLB rights a read and a write need (Reg.READ_NEED,
+ * WRITE_NEED) and the decode cache's mode tag (Reg.MODE_TAG: bit 31 for 32-bit code).
+ * Part of CoreMemory.syncMode, and all of it a CS load needs.
+ */
+export function syncCodeMirrors(s: Words): void {
+  s[Reg.READ_NEED] = readNeedAt(s[Reg.CPL]);
+  s[Reg.WRITE_NEED] = writeNeedAt(s[Reg.CPL]);
+  s[Reg.MODE_TAG] = s[Reg.CODE32] !== 0 ? 1 << 31 : 0;
+}
+
 /** Base of the descriptor whose dwords are `lo`, `hi` (SDM 3A figure 3-8). */
 export function descriptorBase(lo: i32, hi: i32): i32 {
   return (lo >>> 16) | ((hi & 0xff) << 16) | (hi & 0xff000000);
