@@ -23,8 +23,7 @@ import { raiseFault } from "./fault.js";
 import { Vector } from "./vector.js";
 import { tlbHit, tlbInvalidate, FlushCause } from "./tlbHit.js";
 import { HotViews } from "./hotViews.js";
-import { deliverProtected, iretProtected } from "./protectedEvent.js";
-import { Event } from "../cost/eventCounter.js";
+import { deliverProtected, iretProtected, countEvent } from "./protectedEvent.js";
 export { HotViews };
 import {
   hostDecode, hostNextPhys, hostExecute, hostLoad32, hostStore32, hostWriteE, hostReadE, hostAlu, hostRunBlock, hostSettle,
@@ -198,8 +197,7 @@ function eventHere(h: HotViews, kind: i32, at: i32, info: i32, next: i32): bool 
   if (kind === Kind.INT) {
     const vector = h.d[at + Dw.IMM] & 0xff;
     if (!deliverProtected(h, vector, 0, false, true, next)) return false;
-    h.vectorEvents[vector] += 1;
-    h.counts[Event.EXCEPTION] += 1;
+    countEvent(h, vector);
     return true;
   }
   if (kind !== Kind.IRET || (info & Info.O32) === 0) return false;
@@ -215,19 +213,37 @@ function eventHere(h: HotViews, kind: i32, at: i32, info: i32, next: i32): bool 
  * false, with nothing changed, when cpu/ must deliver it.
  */
 function faultHere(h: HotViews): bool {
-  const s = h.s, d = h.d;
-  const eip = s[Reg.HOT_EIP], vector = s[Reg.EXIT_VECTOR];
-  if (s[Reg.HOT_FAULTED] === 0 || !deliverProtected(h, vector, s[Reg.EXIT_ERROR], s[Reg.EXIT_HAS_ERROR] !== 0, false, eip)) return false;
-  const at = s[Reg.HOT_AT];
+  const s = h.s;
+  const vector = s[Reg.EXIT_VECTOR];
+  if (s[Reg.HOT_FAULTED] === 0 || !deliverProtected(h, vector, s[Reg.EXIT_ERROR], s[Reg.EXIT_HAS_ERROR] !== 0, false, s[Reg.HOT_EIP])) return false;
+  unwindSpill(h); // EIP is the handler's now, not the faulting instruction's
+  clearSpill(s);
+  h.wide[Wide.EVENTS_DELIVERED] += 1;
+  countEvent(h, vector);
+  return true;
+}
+
+/**
+ * After a fault ended a stretch: takes back the faulting instruction's count (unless the
+ * fault came before it was counted: fetch, decode, CS limit), adds the instructions that
+ * retired before it, and points INSN_EIP at it, from what the loop spilled (Reg.HOT_*).
+ * Core.unwindFault also leaves EIP there.
+ */
+export function unwindSpill(h: HotViews): void {
+  const s = h.s, d = h.d, at = s[Reg.HOT_AT];
   if (s[Reg.UNCOUNTED] === 0 && at >= 0) d[RETIRE_COUNTER_WORD + d[at + Dw.COUNTER]]--;
   s[Reg.UNCOUNTED] = 0;
-  s[Reg.INSN_EIP] = eip;
+  s[Reg.INSN_EIP] = s[Reg.HOT_EIP];
   h.wide[Wide.RETIRED] += <f64>s[Reg.HOT_RETIRED];
+}
+
+/**
+ * The spill words mean something only inside one stretch of the loop: cleared, the state
+ * between calls does not depend on how a run was cut into calls (lockstep's replay
+ * relies on that), and the next stretch starts with no fault flagged.
+ */
+export function clearSpill(s: Words): void {
   s[Reg.HOT_EIP] = 0; s[Reg.HOT_AT] = 0; s[Reg.HOT_RETIRED] = 0; s[Reg.HOT_FAULTED] = 0;
-  h.wide[Wide.EVENTS_DELIVERED] += 1;
-  h.vectorEvents[vector & 0xff] += 1;
-  h.counts[Event.EXCEPTION] += 1;
-  return true;
 }
 
 /**

@@ -3,7 +3,7 @@
 // transfers, interrupts, I/O, system instructions), which cpu/ executes in TypeScript.
 // Handlers are small methods named after their kind; none allocates.
 
-import { Reg, Flag, Cr0, DECODE_SLOTS, DECODE_WORDS, RETIRE_COUNTER_WORD, Wide, VECTOR_EVENTS_OFFSET } from "../state/layout.js";
+import { Reg, Flag, Cr0, DECODE_SLOTS, DECODE_WORDS, Wide, VECTOR_EVENTS_OFFSET } from "../state/layout.js";
 import { Kind, AluOp, FlagOp, LoopOp } from "../isa/kind.js";
 import { decode, Dw, Info, Rep, ByteSource } from "../isa/decode.js";
 import { FAULT, raiseFault, Vector } from "./fault.js";
@@ -14,7 +14,7 @@ import { shiftRotate, shifted } from "./shift.js";
 import { Event } from "../cost/event.js";
 import { CodePage } from "./memory.js";
 import { frameBelowLin, stackAboveLin } from "./stackFrame.js";
-import { Exit, HotViews, runHot, modrmOffset } from "./hotLoop.js";
+import { Exit, HotViews, runHot, modrmOffset, unwindSpill, clearSpill } from "./hotLoop.js";
 import { HotHost, attachHost } from "./hotHost.js";
 import { BlockCache, BlockEmitter, jsEmitter } from "./blockCompiler.js";
 
@@ -129,14 +129,9 @@ export class Core extends CoreFlags implements ByteSource, HotHost {
     return exit;
   }
 
-  /**
-   * The spill words mean something only inside one stretch of the loop: cleared, the state
-   * between calls does not depend on how a run was cut into calls (lockstep's replay
-   * relies on that), and the next stretch starts with no fault flagged.
-   */
+  /** core/hotLoop.ts clearSpill() on this core's state. */
   protected clearSpill(): void {
-    const s = this.s;
-    s[Reg.HOT_EIP] = 0; s[Reg.HOT_AT] = 0; s[Reg.HOT_RETIRED] = 0; s[Reg.HOT_FAULTED] = 0;
+    clearSpill(this.s);
   }
 
   /**
@@ -153,13 +148,8 @@ export class Core extends CoreFlags implements ByteSource, HotHost {
    * from what the loop spilled (Reg.HOT_*).
    */
   protected unwindFault(): Exit {
-    const s = this.s, d = this.decoded;
-    const eip = s[Reg.HOT_EIP], at = s[Reg.HOT_AT];
-    if (s[Reg.UNCOUNTED] === 0 && at >= 0) d[RETIRE_COUNTER_WORD + d[at + Dw.COUNTER]]--;
-    s[Reg.UNCOUNTED] = 0;
-    s[Reg.EIP] = eip;
-    s[Reg.INSN_EIP] = eip;
-    this.wide[Wide.RETIRED] += s[Reg.HOT_RETIRED];
+    this.s[Reg.EIP] = this.s[Reg.HOT_EIP];
+    unwindSpill(this.hot);
     return Exit.FAULT;
   }
 

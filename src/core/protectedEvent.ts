@@ -32,6 +32,12 @@ const CODE_WANT = 0x9900;
 const STACK_MASK = 0xfa00;
 const STACK_WANT = 0x9200;
 
+/** Counts one delivery of `vector`: the priced event and the report's count by vector (Cpu.deliver). */
+export function countEvent(h: HotViews, vector: i32): void {
+  h.vectorEvents[vector & 0xff] += 1;
+  h.counts[Event.EXCEPTION] += 1;
+}
+
 /**
  * Delivers `vector` (SDM 3A 6.12.1) when the common case applies; false, with nothing
  * changed, otherwise. `software` is INT n (the gate's DPL is checked against CPL);

@@ -3,10 +3,9 @@
 // gates, and the double-fault rules (SDM 3A 6.15, table 6-5).
 
 import { Reg, Seg, Flag } from "../state/layout.js";
-import { Event } from "../cost/event.js";
 import { raiseFault, Vector, FAULT } from "../core/fault.js";
 import { CpuSegments } from "./segments.js";
-import { deliverProtected } from "../core/protectedEvent.js";
+import { deliverProtected, countEvent } from "../core/protectedEvent.js";
 
 /** How an event arrived: this decides the privilege check on the gate and the EXT bit. */
 export const enum Source { SOFTWARE = 0, EXCEPTION = 1, EXTERNAL = 2 }
@@ -44,8 +43,7 @@ export abstract class CpuInterrupts extends CpuSegments {
     const s = this.s;
     const outer = this.delivering;
     this.delivering = vector;
-    this.eventsByVector[vector & 0xff]++;
-    this.counts[Event.EXCEPTION]++;
+    countEvent(this.hot, vector);
     try {
       this.deliverOnce(vector, error, hasError, source, nextEip);
       this.delivering = outer;
