@@ -10,6 +10,7 @@ import {
 import { HotViews, runHot } from "../src/core/hotLoop.js";
 import { Words, Bytes, Halves, Doubles, viewAt } from "../src/state/flatViews.js";
 import { TlbHitViews } from "../src/core/tlbHit.js";
+import { WALK_REF_WORDS } from "../src/core/pageWalk.js";
 import { lazyCf, lazyZf, lazySf, lazyPf, lazyAf, lazyOf, lazyEflags, lazyCond, writeEflags } from "../src/core/lazyFlags.js";
 import { mul32, imul32, divu64, wide } from "../src/core/arith.js";
 
@@ -47,19 +48,25 @@ export function allocateState(ramBytes: i32): usize {
     new DataView(new ArrayBuffer(0)), viewAt<Words>(base + DTLB_MAP_OFFSET), viewAt<Words>(base + ITLB_MAP_OFFSET),
     tlbHitViews(base + DTLB_MODEL_OFFSET), tlbHitViews(base + ITLB_MODEL_OFFSET), viewAt<Bytes>(base + CODE_PAGE_OFFSET),
     viewAt<Doubles>(base + WIDE_OFFSET), viewAt<Doubles>(base + COUNTER_OFFSET),
-    viewAt<Doubles>(base + VECTOR_EVENTS_OFFSET), ramBytes, false, false);
+    viewAt<Doubles>(base + VECTOR_EVENTS_OFFSET), ramBytes, false, false, new StaticArray<i32>(WALK_REF_WORDS), false);
   return base;
 }
 
 /** The views of the TLB model at byte address `at` that a hit touches (state/layout.ts TlbModelLayout). */
 function tlbHitViews(at: usize): TlbHitViews {
   return new TlbHitViews(viewAt<Doubles>(at), viewAt<Words>(at), viewAt<Doubles>(at + TlbModelLayout.STAMP),
-    viewAt<Halves>(at + TlbModelLayout.SLOT_OF), viewAt<Words>(at + TlbModelLayout.PAGE));
+    viewAt<Halves>(at + TlbModelLayout.SLOT_OF), viewAt<Words>(at + TlbModelLayout.PAGE),
+    viewAt<Words>(at + TlbModelLayout.VPID), viewAt<Bytes>(at + TlbModelLayout.GLOBAL));
 }
 
 /** Address of the loop's HotViews (flatPhysAt's first argument in a compiled block). */
 export function hotViews(): usize {
   return changetype<usize>(H);
+}
+
+/** Says whether a walk observer listens (CoreMemory.walkObserver): the loop then leaves its walks to the host. */
+export function setObservedWalks(on: bool): void {
+  H!.observedWalks = on;
 }
 
 /** Turns the loop's calls of hostRunBlock at branch targets on or off (Core.setBlocks), at every target or at loop heads only. */

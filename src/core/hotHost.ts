@@ -18,10 +18,20 @@ export interface HotHost {
   settle(exit: number): number;
 }
 
+/** Physical memory as the general path reads and writes it, devices included (CoreMemory). */
+export interface PhysicalMemory {
+  physRead32(p: number): number;
+  physWrite32(p: number, v: number): void;
+}
+
 let host: HotHost | null = null;
+let memory: PhysicalMemory | null = null;
 
 /** Makes `h` the Core whose loop runs next (set by Core.run before each call). */
 export function attachHost(h: HotHost): void { host = h; }
+
+/** Makes `m` the memory a general page walk (core/pageWalk.ts) reads beyond RAM (set by CoreMemory.tryWalk). */
+export function attachMemory(m: PhysicalMemory): void { memory = m; }
 
 export function hostDecode(lin: i32, phys: i32, at: i32): i32 { return host!.decodeAt(lin, phys, at); }
 export function hostNextPhys(eip: i32): i32 { return host!.nextPhys(eip); }
@@ -33,3 +43,5 @@ export function hostReadE(at: i32, info: i32, size: i32): i32 { return host!.rea
 export function hostAlu(op: i32, size: i32, a: i32, b: i32): i32 { return host!.alu(op, size, a, b); }
 export function hostRunBlock(eip: i32, phys: i32, left: i32): i32 { return host!.runBlock(eip, phys, left); }
 export function hostSettle(exit: i32): i32 { return host!.settle(exit); }
+export function hostPhysRead32(p: i32): i32 { return memory!.physRead32(p); }
+export function hostPhysWrite32(p: i32, v: i32): void { memory!.physWrite32(p, v); }

@@ -21,3 +21,9 @@
 @external("env", "runBlock") export declare function hostRunBlock(eip: i32, phys: i32, left: i32): i32;
 // @ts-ignore: asc decorator
 @external("env", "settle") export declare function hostSettle(exit: i32): i32;
+// A page walk's paging-structure accesses beyond plain RAM (core/pageWalk.ts). The loop's
+// own walks decline before needing them; the host answers with CoreMemory.physRead32/physWrite32.
+// @ts-ignore: asc decorator
+@external("env", "physRead32") export declare function hostPhysRead32(p: i32): i32;
+// @ts-ignore: asc decorator
+@external("env", "physWrite32") export declare function hostPhysWrite32(p: i32, v: i32): void;

@@ -23,6 +23,7 @@ import { raiseFault } from "./fault.js";
 import { Vector } from "./vector.js";
 import { tlbHit, tlbInvalidate, FlushCause } from "./tlbHit.js";
 import { HotViews } from "./hotViews.js";
+import { pageWalk, Access } from "./pageWalk.js";
 import { deliverProtected, iretProtected, countEvent } from "./protectedEvent.js";
 export { HotViews };
 import {
@@ -59,33 +60,43 @@ export const enum Exit {
  * decoded code), or -1. `flatSegs` (0 under data breakpoints), `paging` and `need` (the
  * TLB bits the access needs) are the memory mirrors as the loop read them at entry.
  */
-function flatPhys(h: HotViews, at: i32, info: i32, size: i32, write: bool, flatSegs: i32, paging: bool, need: i32): i32 {
-  return flatPhysAt(h, modrmOffset(h.s, h.d, at), h.d[at + Dw.OPS], info, size, write, flatSegs, paging, need);
+function flatPhys(h: HotViews, at: i32, info: i32, size: i32, write: bool, flatSegs: i32, paging: bool, need: i32, walk: bool): i32 {
+  const ops = h.d[at + Dw.OPS];
+  if (!flatOperand(info, ops, flatSegs)) return -1;
+  // With `walk`, a data-TLB miss is walked here (a plain walk: core/pageWalk.ts), which may
+  // flag #PF; the caller tests Reg.HOT_FAULTED when this answers -1.
+  return linPhys(h, modrmOffset(h.s, h.d, at), size, write, paging, need, walk);
 }
 
 /**
  * flatPhys() of an operand at offset `ea` through the segment its record's OPS word names
- * (blockCompiler.ts passes the record's words as constants).
+ * (blockCompiler.ts passes the record's words as constants), without walking: a block
+ * cannot fault, and leaves a miss to the loop.
  */
 export function flatPhysAt(h: HotViews, ea: i32, ops: i32, info: i32, size: i32, write: bool, flatSegs: i32, paging: bool, need: i32): i32 {
-  if ((info & Info.A32) === 0 || ((flatSegs >> ((ops >> 16) & 7)) & 1) === 0) return -1;
-  // A flat segment: the offset is the linear address.
-  return linPhys(h, ea, size, write, paging, need);
+  return flatOperand(info, ops, flatSegs) ? linPhys(h, ea, size, write, paging, need, false) : -1;
+}
+
+/** A 32-bit address through a flat segment (no data breakpoints: `flatSegs`), whose offset is the linear address. */
+function flatOperand(info: i32, ops: i32, flatSegs: i32): bool {
+  return (info & Info.A32) !== 0 && ((flatSegs >> ((ops >> 16) & 7)) & 1) !== 0;
 }
 
 /**
  * RAM offset of `size` bytes at linear address `lin` when the plain path applies (not
- * crossing a page, a data-TLB hit when paging is on, inside RAM, for writes not in a page
- * holding decoded code), or -1: flatPhys() after the segment, and the flat stack's accesses.
+ * crossing a page, a data-TLB hit or with `walk` a plain walk when paging is on, inside
+ * RAM, for writes not in a page holding decoded code), or -1: flatPhys() after the
+ * segment, and the flat stack's accesses.
  */
-function linPhys(h: HotViews, lin: i32, size: i32, write: bool, paging: bool, need: i32): i32 {
+function linPhys(h: HotViews, lin: i32, size: i32, write: bool, paging: bool, need: i32, walk: bool): i32 {
   const s = h.s;
   if ((lin & 0xfff) > 0x1000 - size) return -1;
   let phys = lin;
   if (paging) {
-    // A data-TLB hit translates here; a miss takes the general path, which walks.
+    // A data-TLB hit translates here. A miss walks (the general path's walk, counted as
+    // it counts it: no hit after it), or takes the general path, which walks.
     const e = h.tlb[lin >>> 12];
-    if ((e & need) !== need) return -1;
+    if ((e & need) !== need) return walk ? pageWalk(h, lin, write ? Access.WRITE : Access.READ, s[Reg.CPL] === 3, size) : -1;
     phys = (e & ~0xfff) | (lin & 0xfff);
   }
   if (<u32>(phys >>> 0) > <u32>(h.ramBytes - size)) return -1;
@@ -363,9 +374,15 @@ function runStretch(h: HotViews, budget: i32, events: bool): i32 {
     let p = -1;
     if (kind >= Kind.FAST_MEM_FIRST && kind <= Kind.FAST_MEM_LAST) {
       const write = kind !== Kind.FAST_LOAD32 && kind !== Kind.FAST_MOVZX_R_M8 && kind !== Kind.FAST_ALU_RM32;
+      // A read-modify-write walks twice on the general path (a read, then a write that sets
+      // D), which one plain walk would not match: it takes the general path on a miss.
+      const rmw = kind === Kind.FAST_ALU_MR32 || kind === Kind.FAST_INC_M32 || kind === Kind.FAST_DEC_M32;
       p = flatPhys(h, at, info, kind === Kind.FAST_MOVZX_R_M8 ? 1 : (info >> Info.SIZE_SHIFT) & Info.SIZE_MASK,
-        write, flatSegs, paging, write ? writeNeed : readNeed);
-      if (p < 0) spill(s, eip, at, n); // the general path, in the host, may fault
+        write, flatSegs, paging, write ? writeNeed : readNeed, !rmw);
+      if (p < 0) {
+        spill(s, eip, at, n); // the general path, in the host, may fault
+        if (s[Reg.HOT_FAULTED] !== 0) return Exit.FAULT; // so may the loop's walk
+      }
     }
     switch (kind) {
       case Kind.FAST_ALU_RR32: case Kind.FAST_ALU_RI32: case Kind.FAST_ALU_RM32: case Kind.FAST_ALU_MR32: {
@@ -489,7 +506,7 @@ function runStretch(h: HotViews, budget: i32, events: bool): i32 {
           target = (next + d[at + Dw.IMM]) | 0;
           if (<u32>(target >>> 0) > <u32>(csLimit >>> 0)) { spill(s, eip, at, n); raiseFault(s, Vector.GP, 0, true); return Exit.FAULT; }
         }
-        p = flatStack ? linPhys(h, sp, 4, true, paging, writeNeed) : -1;
+        p = flatStack ? linPhys(h, sp, 4, true, paging, writeNeed, false) : -1;
         if (p < 0) {
           spill(s, eip, at, n);
           next = executeInHost(s, kind === Kind.FAST_CALL_REL32 ? Kind.CALL_REL : Kind.PUSH_E, at, info, next);
@@ -507,7 +524,7 @@ function runStretch(h: HotViews, budget: i32, events: bool): i32 {
       }
       case Kind.FAST_POP_R32: case Kind.FAST_RET32: {
         const sp = s[Reg.ESP];
-        p = flatStack ? linPhys(h, sp, 4, false, paging, readNeed) : -1;
+        p = flatStack ? linPhys(h, sp, 4, false, paging, readNeed, false) : -1;
         if (p < 0) {
           spill(s, eip, at, n);
           next = executeInHost(s, kind === Kind.FAST_RET32 ? Kind.RET_NEAR : Kind.POP_E, at, info, next);

@@ -37,5 +37,12 @@ export class HotViews {
      * back, to a loop's head, is worth the call (each is a wasm-to-JavaScript crossing).
      */
     public loopHeadsOnly: bool,
+    /** What the last page walk read (core/pageWalk.ts), while observedWalks. */
+    public walkRefs: Words,
+    /**
+     * A walk observer listens (CoreMemory.walkObserver), which only the host can call:
+     * walks record their references, and the loop leaves its walks to the host.
+     */
+    public observedWalks: bool,
   ) {}
 }

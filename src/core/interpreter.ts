@@ -3,7 +3,7 @@
 // transfers, interrupts, I/O, system instructions), which cpu/ executes in TypeScript.
 // Handlers are small methods named after their kind; none allocates.
 
-import { Reg, Flag, Cr0, DECODE_SLOTS, DECODE_WORDS, Wide, VECTOR_EVENTS_OFFSET } from "../state/layout.js";
+import { Reg, Flag, Cr0, DECODE_SLOTS, DECODE_WORDS, Wide } from "../state/layout.js";
 import { Kind, AluOp, FlagOp, LoopOp } from "../isa/kind.js";
 import { decode, Dw, Info, Rep, ByteSource } from "../isa/decode.js";
 import { FAULT, raiseFault, Vector } from "./fault.js";
@@ -14,7 +14,7 @@ import { shiftRotate, shifted } from "./shift.js";
 import { Event } from "../cost/event.js";
 import { CodePage } from "./memory.js";
 import { frameBelowLin, stackAboveLin } from "./stackFrame.js";
-import { Exit, HotViews, runHot, modrmOffset, unwindSpill, clearSpill } from "./hotLoop.js";
+import { Exit, runHot, modrmOffset, unwindSpill, clearSpill } from "./hotLoop.js";
 import { HotHost, attachHost } from "./hotHost.js";
 import { BlockCache, BlockEmitter, jsEmitter } from "./blockCompiler.js";
 
@@ -81,20 +81,14 @@ export class Core extends CoreFlags implements ByteSource, HotHost {
     return at;
   }
 
-  /** Exceptions and interrupts delivered, by vector (for reports). */
-  readonly eventsByVector = new Float64Array(this.buffer, this.base + VECTOR_EVENTS_OFFSET, 256);
-  /** The views core/hotLoop.ts works on, over this core's flat state. */
-  protected readonly hot = new HotViews(this.s, this.decoded, this.ram, this.ram32, this.view, this.tlb, this.itlbMap,
-    this.dtlb.hitViews, this.itlb.hitViews, this.codePages, this.wide, this.counts,
-    this.eventsByVector, this.ramBytes, false, false);
   /** Compiled blocks (when enabled: core/blockCompiler.ts). */
   blockCache: BlockCache | null = null;
   /**
    * Set by the wasm engine (vmm/wasmEngine.ts): its blocks are WebAssembly
    * (core/wasmBlockEmitter.ts), and its loop's HotViews live in the module, so turning
-   * blocks on goes through it too.
+   * blocks on, or a walk observer, goes through it too.
    */
-  wasmBlocks: { emitter: BlockEmitter; setBlocks(on: boolean): void } | null = null;
+  wasmLoop: { emitter: BlockEmitter; setBlocks(on: boolean): void; setObservedWalks(on: boolean): void } | null = null;
   /** Set by the wasm engine (vmm/wasmEngine.ts): runs the same loop compiled by asc on this state. */
   wasmRun: ((budget: number, settle: boolean, events: boolean) => number) | null = null;
 
@@ -638,10 +632,14 @@ export class Core extends CoreFlags implements ByteSource, HotHost {
 
   /** Turns block compilation on or off, for the engine in use. */
   setBlocks(on: boolean): void {
-    const w = this.wasmBlocks;
+    const w = this.wasmLoop;
     this.blockCache = on ? new BlockCache(this.hot, this.codeGen, w === null ? jsEmitter(this.hot) : w.emitter) : null;
     this.hot.blocks = on;
     if (w !== null) w.setBlocks(on);
+  }
+
+  protected override observedWalksChanged(on: boolean): void {
+    if (this.wasmLoop !== null) this.wasmLoop.setObservedWalks(on);
   }
 
   /** The hot loop's hostRunBlock: the compiled block at a branch target, if any (blockCompiler.ts). */

@@ -3,9 +3,12 @@
 // invalidation of decoded code when it is written. MMIO beyond RAM goes to a bus
 // supplied from above (core imports nothing above it).
 
-import { Reg, Cr0, Cr4, RAM_OFFSET, DTLB_MODEL_OFFSET, ITLB_MODEL_OFFSET, TlbModelLayout, DTLB_MAP_OFFSET, ITLB_MAP_OFFSET, TLB_ENTRIES, CODE_PAGE_OFFSET, CODE_PAGE_BYTES, DECODE_OFFSET, DECODE_SLOTS, DECODE_WORDS, COUNTER_OFFSET, COUNTER_SLOTS, WIDE_OFFSET, Wide, RETIRE_COUNTER_WORD, RETIRE_COUNTER_SLOTS, totalBytes } from "../state/layout.js";
+import { Reg, Cr0, Cr4, RAM_OFFSET, DTLB_MODEL_OFFSET, ITLB_MODEL_OFFSET, DTLB_MAP_OFFSET, VECTOR_EVENTS_OFFSET, ITLB_MAP_OFFSET, TLB_ENTRIES, CODE_PAGE_OFFSET, CODE_PAGE_BYTES, DECODE_OFFSET, DECODE_SLOTS, DECODE_WORDS, COUNTER_OFFSET, COUNTER_SLOTS, WIDE_OFFSET, Wide, RETIRE_COUNTER_WORD, RETIRE_COUNTER_SLOTS, totalBytes } from "../state/layout.js";
 import { Event, INSTRUCTION_COUNTERS } from "../cost/event.js";
 import { fault, FAULT, Vector } from "./fault.js";
+import { pageWalk, Access, WALK_REF_WORDS } from "./pageWalk.js";
+import { HotViews } from "./hotViews.js";
+import { attachMemory } from "./hotHost.js";
 import { TlbModel, TlbConfig, DEFAULT_ITLB, DEFAULT_DTLB, FlushCause, repeatTlbHits } from "./tlbModel.js";
 import { TlbHitViews, tlbHit } from "./tlbHit.js";
 import { SegAccess, Tlb, syncCodeMirrors } from "./segmentCache.js";
@@ -41,8 +44,7 @@ export interface WalkObserver {
   pageWalk(lin: number, access: Access, user: boolean, refs: ArrayLike<number>, refCount: number, phys: number, errorCode: number): void;
 }
 
-/** Kinds of access for the page walk's #PF error code (SDM 3A 4.7). */
-export const enum Access { READ = 0, WRITE = 2, FETCH = 16 }
+export { Access };
 
 
 /** Breakpoint lengths by DR7 LEN field: 1, 2, 8 (undefined on 32-bit CPUs; treated as 8), 4 bytes. */
@@ -91,12 +93,11 @@ export class CoreMemory {
   readonly wide: Float64Array;
   /** Retirements by instruction counter during one call of the hot loop (state/layout.ts). */
   readonly retireCounts: Int32Array;
-  walkObserver: WalkObserver | null = null;
-  // What a walk read, for walkObserver only: filled and reported within one walk, never
-  // read across instructions, so not part of the flat state.
-  private readonly walkRefs = new Float64Array(6);
-  private walkRefCount = 0;
-  private walkAccess: Access = Access.READ;
+  private observer: WalkObserver | null = null;
+  /** Exceptions and interrupts delivered, by vector (for reports). */
+  readonly eventsByVector: Float64Array;
+  /** The views core/hotLoop.ts and the other portable code work on, over this core's flat state. */
+  protected readonly hot: HotViews;
 
   /** Byte offset of the flat state in `buffer` (non-zero when it lives in a wasm module's memory). */
   readonly base: number;
@@ -126,6 +127,10 @@ export class CoreMemory {
     this.counts = new Float64Array(this.buffer, base + COUNTER_OFFSET, COUNTER_SLOTS);
     this.wide = new Float64Array(this.buffer, base + WIDE_OFFSET, Wide.SLOTS);
     this.retireCounts = new Int32Array(this.buffer, base + DECODE_OFFSET + RETIRE_COUNTER_WORD * 4, RETIRE_COUNTER_SLOTS);
+    this.eventsByVector = new Float64Array(this.buffer, base + VECTOR_EVENTS_OFFSET, 256);
+    this.hot = new HotViews(this.s, this.decoded, this.ram, this.ram32, this.view, this.tlb, this.itlbMap,
+      this.dtlb.hitViews, this.itlb.hitViews, this.codePages, this.wide, this.counts,
+      this.eventsByVector, ramBytes, false, false, new Int32Array(WALK_REF_WORDS), false);
     this.s[Reg.RAM_BYTES] = ramBytes;
     if (!carriesState) {
       // What syncMode() derives from the all-zero state (a snapshot carries its own).
@@ -159,6 +164,17 @@ export class CoreMemory {
   set dataHits(bits: number) { this.s[Reg.DATA_HITS] = bits; }
   get readNeed(): number { return this.s[Reg.READ_NEED]; }
   get writeNeed(): number { return this.s[Reg.WRITE_NEED]; }
+
+  /** Told of every page walk while set (`vmxlab trace --walks`); the hot loop then leaves its walks to this core. */
+  get walkObserver(): WalkObserver | null { return this.observer; }
+  set walkObserver(o: WalkObserver | null) {
+    this.observer = o;
+    this.hot.observedWalks = o !== null;
+    this.observedWalksChanged(o !== null);
+  }
+
+  /** For an engine whose loop has views of its own (the wasm engine's: Core). */
+  protected observedWalksChanged(on: boolean): void {}
 
   /** Page walks made (each is a TLB miss) and the paging-structure references they read. */
   get pageWalks(): number { return this.counts[Event.TLB_MISS]; }
@@ -252,9 +268,7 @@ export class CoreMemory {
     if (s[Reg.PAGING] === 0) return lin;
     const e = this.tlb[lin >>> 12], need = write ? s[Reg.WRITE_NEED] : s[Reg.READ_NEED];
     if ((e & need) === need) { this.dataTlbHit(lin >>> 12); return (e & ~0xfff) | (lin & 0xfff); }
-    const p = this.tryWalk(lin, write ? Access.WRITE : Access.READ, s[Reg.CPL] === 3);
-    if (this.walkFailed) { this.walkFailed = false; s[Reg.HOT_FAULTED] = 1; }
-    return p;
+    return this.tryWalk(lin, write ? Access.WRITE : Access.READ, s[Reg.CPL] === 3);
   }
 
   /** Translation for implicit supervisor accesses (descriptor tables, TSS: SDM 3A 4.6). */
@@ -267,93 +281,30 @@ export class CoreMemory {
   }
 
   /**
-   * The 2-level walk (SDM 3A 4.3, 4.6, 4.8): checks rights, sets accessed and dirty bits,
-   * fills the translation cache, or raises #PF with CR2 and the error code.
+   * The page walk (core/pageWalk.ts: SDM 3A 4.3, 4.6, 4.8): checks rights, sets accessed and
+   * dirty bits, fills the TLB, or raises #PF with CR2 and the error code.
    */
   walk(lin: number, access: Access, user: boolean): number {
     const p = this.tryWalk(lin, access, user);
-    if (this.walkFailed) { this.walkFailed = false; throw FAULT; }
+    if (this.s[Reg.HOT_FAULTED] !== 0) { this.s[Reg.HOT_FAULTED] = 0; throw FAULT; }
     return p;
   }
 
   /**
-   * Set by tryWalk() when the walk raised #PF (recorded in CR2 and Reg.EXIT_*): the caller
-   * clears it and unwinds. Never set between instructions, so not part of the flat state.
-   */
-  protected walkFailed = false;
-
-  /**
-   * walk() without the throw: on a #PF it records the fault, sets walkFailed and returns 0.
-   * The host entries of the hot loop use it and report the fault through Reg.HOT_FAULTED,
-   * because a thrown exception costs V8 about half a microsecond (a message object and a
-   * stack walk), more than the rest of the walk.
+   * walk() without the throw: a #PF is recorded and flagged in Reg.HOT_FAULTED (returning
+   * 0). The host entries of the hot loop use it and leave the flag for the loop, because a
+   * thrown exception costs V8 about half a microsecond (a message object and a stack
+   * walk), more than the rest of the walk.
    */
   protected tryWalk(lin: number, access: Access, user: boolean): number {
-    const s = this.s;
-    this.counts[Event.TLB_MISS]++;
-    const write = access === Access.WRITE;
-    const wp = (s[Reg.CR0] & Cr0.WP) !== 0;
-    this.walkRefCount = 0;
-    this.walkAccess = access;
-    const pdeAddr = (s[Reg.CR3] & ~0xfff) + ((lin >>> 22) << 2);
-    let pde = this.physRead32(pdeAddr);
-    this.noteReference(2, pdeAddr, pde);
-    if ((pde & 1) === 0) return this.pageFault(lin, 0, write, user);
-    let entry: number, entryAddr: number, frame: number, rw: boolean, us: boolean, global: boolean;
-    if ((pde & 0x80) !== 0 && (s[Reg.CR4] & Cr4.PSE) !== 0) {
-      // 4 MiB page: the PDE maps it directly.
-      entry = pde; entryAddr = pdeAddr;
-      frame = (pde & 0xffc00000) | (lin & 0x3ff000);
-      rw = (pde & 2) !== 0; us = (pde & 4) !== 0; global = (pde & 0x100) !== 0;
-    } else {
-      entryAddr = (pde & ~0xfff) + (((lin >>> 12) & 0x3ff) << 2);
-      entry = this.physRead32(entryAddr);
-      this.noteReference(1, entryAddr, entry);
-      if ((entry & 1) === 0) return this.pageFault(lin, 0, write, user);
-      frame = entry & ~0xfff;
-      rw = (pde & entry & 2) !== 0; us = (pde & entry & 4) !== 0; global = (entry & 0x100) !== 0;
+    attachMemory(this);
+    const h = this.hot;
+    const p = pageWalk(h, lin, access, user, 0);
+    if (this.observer !== null) {
+      const faulted = this.s[Reg.HOT_FAULTED] !== 0;
+      this.observer.pageWalk(lin, access, user, h.walkRefs.subarray(1), h.walkRefs[0], faulted ? 0 : p, faulted ? this.s[Reg.EXIT_ERROR] : -1);
     }
-    if (user && !us) return this.pageFault(lin, 1, write, user);
-    if (write && !rw && (user || wp)) return this.pageFault(lin, 1, write, user);
-    // Accessed bits on both levels; dirty on the mapping entry for a write (SDM 3A 4.8).
-    if ((pde & 0x20) === 0) { pde |= 0x20; this.physWrite32(pdeAddr, pde); if (entryAddr === pdeAddr) entry = pde; }
-    let updated = entry | 0x20 | (write ? 0x40 : 0);
-    if (updated !== entry) this.physWrite32(entryAddr, updated);
-    let bits = Tlb.VALID;
-    if (rw || !wp) bits |= Tlb.SUP_WRITE;
-    if (us) bits |= Tlb.USER_READ;
-    if (us && rw) bits |= Tlb.USER_WRITE;
-    if (updated & 0x40) bits |= Tlb.DIRTY;
-    if (global && (s[Reg.CR4] & Cr4.PGE) !== 0) bits |= Tlb.GLOBAL;
-    // Fill the TLB the access belongs to; the model says which page made room.
-    const page = lin >>> 12;
-    const fetch = access === Access.FETCH;
-    const model = fetch ? this.itlb : this.dtlb, map = fetch ? this.itlbMap : this.tlb;
-    model.f[TlbModelLayout.MISSES]++;
-    const evicted = model.insert(page, s[Reg.VPID], (bits & Tlb.GLOBAL) !== 0);
-    if (evicted >= 0) map[evicted] = 0;
-    map[page] = frame | bits;
-    if (this.walkObserver) this.walkObserver.pageWalk(lin, access, user, this.walkRefs, this.walkRefCount, frame | (lin & 0xfff), -1);
-    return frame | (lin & 0xfff);
-  }
-
-  private noteReference(level: number, addr: number, value: number): void {
-    this.counts[Event.WALK_REFERENCE]++;
-    if (this.walkObserver === null) return; // the references are kept for it alone
-    const i = this.walkRefCount * 3;
-    this.walkRefs[i] = level; this.walkRefs[i + 1] = addr >>> 0; this.walkRefs[i + 2] = value >>> 0;
-    this.walkRefCount++;
-  }
-
-  /** Sets CR2, records #PF (SDM 3A 4.7) and marks the walk failed; tryWalk returns what this returns. */
-  private pageFault(lin: number, present: number, write: boolean, user: boolean): number {
-    const s = this.s;
-    s[Reg.CR2] = lin;
-    const error = present | (write ? 2 : 0) | (user ? 4 : 0);
-    if (this.walkObserver) this.walkObserver.pageWalk(lin, this.walkAccess, user, this.walkRefs, this.walkRefCount, 0, error);
-    fault(s, Vector.PF, error, true);
-    this.walkFailed = true;
-    return 0;
+    return p;
   }
 
   /**

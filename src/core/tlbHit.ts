@@ -1,8 +1,9 @@
-// Portable (docs/engine-decision.md): what a TLB hit and an INVLPG do to a TLB model
-// (core/tlbModel.ts), in one place for the model itself and for the hot loop of both engines.
+// Portable (docs/engine-decision.md): what a TLB hit, a fill after a walk and an INVLPG do
+// to a TLB model (core/tlbModel.ts), in one place for the model itself, the page walk
+// (core/pageWalk.ts) and the hot loop of both engines.
 
 import { TlbModelLayout } from "../state/layout.js";
-import { Words, Halves, Doubles } from "../state/flatViews.js";
+import { Words, Bytes, Halves, Doubles } from "../state/flatViews.js";
 
 /** Why a TLB was flushed, for the counters. */
 export const enum FlushCause { CR3 = 0, INVLPG = 1, MODE = 2, TASK_SWITCH = 3, COUNT = 4 }
@@ -10,7 +11,7 @@ export const enum FlushCause { CR3 = 0, INVLPG = 1, MODE = 2, TASK_SWITCH = 3, C
 /** Replacement policies as stored in a model's POLICY word. */
 export const enum TlbPolicy { LRU = 0, FIFO = 1, RANDOM = 2 }
 
-/** The flat-state views of one TLB model that a hit or an invalidation touches (state/layout.ts TlbModelLayout). */
+/** The flat-state views of one TLB model (state/layout.ts TlbModelLayout). */
 export class TlbHitViews {
   constructor(
     /** Header as float64 (CLOCK, counters) and as int32 (POLICY, geometry). */
@@ -22,8 +23,14 @@ export class TlbHitViews {
     public slotOf: Halves,
     /** Linear page + 1 held by each entry, 0 when empty. */
     public page: Words,
+    /** The VPID each entry was filled under, and whether it is global. */
+    public vpid: Words,
+    public global: Bytes,
   ) {}
 }
+
+/** Initial xorshift32 state of the random policy; the flat state holds SEED XOR this. */
+const SEED0 = 0x2545f491;
 
 /**
  * Counts a hit on a present `page` and refreshes it for LRU replacement. `s[hot]` holds
@@ -39,6 +46,50 @@ export function tlbHit(s: Words, hot: i32, t: TlbHitViews, page: i32): void {
     t.stamp[t.slotOf[page]] = clock;
     s[hot] = page + 1;
   }
+}
+
+/**
+ * Installs a translation for `page` after a walk (`s[hot]` as for tlbHit()); returns the
+ * page it evicted to make room, whose direct-map entry the caller clears, or -1. A way
+ * already holding the page for this VPID is reused, else the first empty one, else the
+ * policy's victim in the page's set.
+ */
+export function tlbInsert(s: Words, hot: i32, t: TlbHitViews, page: i32, vpid: i32, global: bool): i32 {
+  const w = t.w, ways = w[TlbModelLayout.WAYS], policy = w[TlbModelLayout.POLICY];
+  const base = (page % w[TlbModelLayout.SETS]) * ways, end = base + ways;
+  let victim = -1, empty = -1;
+  for (let i = base; i < end; i++) {
+    const held = t.page[i];
+    if (held === page + 1 && t.vpid[i] === vpid) { victim = i; break; }
+    if (held === 0 && empty < 0) empty = i;
+  }
+  if (victim < 0) victim = empty;
+  let evicted = -1;
+  if (victim < 0) {
+    if (policy === TlbPolicy.RANDOM) {
+      // xorshift32: deterministic, so two runs evict the same entries.
+      let x = w[TlbModelLayout.SEED] ^ SEED0; x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+      w[TlbModelLayout.SEED] = x ^ SEED0;
+      victim = base + <i32>(<u32>(x >>> 0) % <u32>ways);
+    } else {
+      victim = base;
+      for (let i = base + 1; i < end; i++) if (t.stamp[i] < t.stamp[victim]) victim = i;
+    }
+    evicted = t.page[victim] - 1;
+    t.f[TlbModelLayout.EVICTIONS] += 1;
+  }
+  // LRU stamps every fill; FIFO only a new page's (a refill keeps its place in the queue).
+  if (t.page[victim] !== page + 1 || policy !== TlbPolicy.FIFO) {
+    const clock = t.f[TlbModelLayout.CLOCK] + 1;
+    t.f[TlbModelLayout.CLOCK] = clock;
+    t.stamp[victim] = clock;
+  }
+  t.page[victim] = page + 1;
+  t.slotOf[page] = <u16>victim;
+  s[hot] = policy === TlbPolicy.LRU ? page + 1 : 0;
+  t.vpid[victim] = vpid;
+  t.global[victim] = global ? 1 : 0;
+  return evicted;
 }
 
 /**

@@ -8,7 +8,7 @@
 // it which page to drop when it evicts one.
 
 import { TlbModelLayout, TLB_MAX_ENTRIES, TLB_ENTRIES } from "../state/layout.js";
-import { TlbHitViews, TlbPolicy, FlushCause, tlbHit, tlbInvalidate } from "./tlbHit.js";
+import { TlbHitViews, TlbPolicy, FlushCause, tlbHit, tlbInsert, tlbInvalidate } from "./tlbHit.js";
 export { FlushCause };
 
 /** Replacement policy of a TLB's sets. */
@@ -31,8 +31,6 @@ export const DEFAULT_DTLB: TlbConfig = { entries: 64, ways: 4, replacement: "lru
 
 /** Replacement policies as stored in the flat state (TlbModelLayout.POLICY). */
 const POLICY_CODE: Record<TlbReplacement, number> = { lru: TlbPolicy.LRU, fifo: TlbPolicy.FIFO, random: TlbPolicy.RANDOM };
-/** Initial xorshift32 state of the random policy; the flat state holds seed XOR this. */
-const SEED0 = 0x2545f491;
 /** Indices in TlbModel.hot. */
 const HOT_LAST_HIT = 0, HOT_NEW_HITS = 1;
 
@@ -64,8 +62,6 @@ export class TlbModel {
   private readonly stamp: Float64Array; // last use (LRU) or fill time (FIFO)
   /** Entry index holding each linear page (valid only while the page is present). */
   private readonly slotOf: Uint16Array;
-  private readonly replacement: TlbReplacement;
-  private readonly lru: boolean;
   /** The model's two words in the CPU's state array: last hit + 1, hits not yet in HITS. */
   private readonly hot: Int32Array;
   /** Flushes by FlushCause. */
@@ -89,8 +85,6 @@ export class TlbModel {
     this.ways = ways;
     this.entries = entries;
     this.sets = entries / ways;
-    this.replacement = config.replacement;
-    this.lru = config.replacement === "lru";
     this.hot = state.subarray(hotWord, hotWord + 2);
     this.state = state;
     this.hotWord = hotWord;
@@ -102,7 +96,7 @@ export class TlbModel {
     this.global = new Uint8Array(buffer, base + TlbModelLayout.GLOBAL, entries);
     this.stamp = new Float64Array(buffer, base + TlbModelLayout.STAMP, entries);
     this.slotOf = new Uint16Array(buffer, base + TlbModelLayout.SLOT_OF, TLB_ENTRIES);
-    this.hitViews = new TlbHitViews(this.f, this.w, this.stamp, this.slotOf, this.page);
+    this.hitViews = new TlbHitViews(this.f, this.w, this.stamp, this.slotOf, this.page, this.vpid, this.global);
     // The geometry is configuration, recorded so the state describes itself.
     this.w[TlbModelLayout.SETS] = this.sets;
     this.w[TlbModelLayout.WAYS] = ways;
@@ -118,10 +112,6 @@ export class TlbModel {
   set misses(n: number) { this.f[TlbModelLayout.MISSES] = n; }
   get evictions(): number { return this.f[TlbModelLayout.EVICTIONS]; }
   set evictions(n: number) { this.f[TlbModelLayout.EVICTIONS] = n; }
-
-  private setBase(page: number): number {
-    return (page % this.sets) * this.ways;
-  }
 
   /** Adds the hits counted as int32 into HITS. */
   foldHits(): void {
@@ -139,38 +129,7 @@ export class TlbModel {
    * room (whose direct-map entry the caller must clear), or -1.
    */
   insert(page: number, vpid: number, global: boolean): number {
-    const base = this.setBase(page), end = base + this.ways;
-    const pages = this.page, vpids = this.vpid;
-    // One pass over the set: the way already holding the page for this VPID, else the
-    // first empty way.
-    let victim = -1, empty = -1;
-    for (let w = base; w < end; w++) {
-      const held = pages[w];
-      if (held === page + 1 && vpids[w] === vpid) { victim = w; break; }
-      if (held === 0 && empty < 0) empty = w;
-    }
-    if (victim < 0) victim = empty;
-    let evicted = -1;
-    if (victim < 0) {
-      if (this.replacement === "random") {
-        // xorshift32: deterministic, so two runs evict the same entries.
-        let x = this.w[TlbModelLayout.SEED] ^ SEED0; x ^= x << 13; x ^= x >>> 17; x ^= x << 5; this.w[TlbModelLayout.SEED] = x ^ SEED0;
-        victim = base + ((x >>> 0) % this.ways);
-      } else {
-        const stamp = this.stamp;
-        victim = base;
-        for (let w = base + 1; w < end; w++) if (stamp[w] < stamp[victim]) victim = w;
-      }
-      evicted = pages[victim] - 1;
-      this.f[TlbModelLayout.EVICTIONS]++;
-    }
-    if (this.page[victim] !== page + 1 || this.replacement !== "fifo") this.stamp[victim] = ++this.f[TlbModelLayout.CLOCK];
-    this.page[victim] = page + 1;
-    this.slotOf[page] = victim;
-    this.hot[HOT_LAST_HIT] = this.lru ? page + 1 : 0;
-    this.vpid[victim] = vpid;
-    this.global[victim] = global ? 1 : 0;
-    return evicted;
+    return tlbInsert(this.state, this.hotWord, this.hitViews, page, vpid, global);
   }
 
   /** Removes `page` (every VPID) and clears it in `map`. */

@@ -28,6 +28,7 @@ interface CoreExports {
   run(budget: number, settle: boolean, events: boolean): number;
   hotViews(): number;
   setBlocks(on: number, loopHeadsOnly: number): void;
+  setObservedWalks(on: number): void;
 }
 
 const compiled = new Map<string, WebAssembly.Module>();
@@ -80,6 +81,10 @@ export function createWasmCpu(ramBytes: number, tlbs: { itlb?: TlbConfig; dtlb?:
     runBlock: (eip: number, phys: number, left: number) => cpu!.runBlock(eip, phys, left),
     // Faults inside settle() are delivered there; what escapes it ends the run (cpu/cpu.ts).
     settle: (exit: number) => cpu!.settle(exit),
+    // A general page walk's paging-structure accesses beyond plain RAM (core/pageWalk.ts);
+    // the loop's own walks decline before they would need one.
+    physRead32: (p: number) => cpu!.physRead32(p),
+    physWrite32: (p: number, v: number) => cpu!.physWrite32(p, v),
   };
   // The memory is made here, big enough for the module's own data and the flat state, so
   // that it never grows: growing detaches the old ArrayBuffer, and one detached buffer in a
@@ -96,9 +101,10 @@ export function createWasmCpu(ramBytes: number, tlbs: { itlb?: TlbConfig; dtlb?:
   // The functions blocks call, over this engine's memory: their own static data and heap
   // lie in its first KiB, which the engine leaves unused (asc puts its own from 1024 up).
   const support = new WebAssembly.Instance(builtModule(BLOCKS_WASM_FILE), { env: { memory, alu: env.alu } }).exports as unknown as BlockFunctions;
-  cpu.wasmBlocks = {
+  cpu.wasmLoop = {
     emitter: wasmEmitter({ ...support, memory, base, hotViews: exports.hotViews() >>> 0 }),
     setBlocks: (on) => exports.setBlocks(on ? 1 : 0, LOOP_BLOCKS_ONLY ? 1 : 0),
+    setObservedWalks: (on) => exports.setObservedWalks(on ? 1 : 0),
   };
   return cpu;
 }
