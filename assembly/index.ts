@@ -8,6 +8,7 @@ import {
   totalBytes, ITLB_MAP_OFFSET, VECTOR_EVENTS_OFFSET, DTLB_MODEL_OFFSET, ITLB_MODEL_OFFSET, TlbModelLayout,
 } from "../src/state/layout.js";
 import { HotViews, runHot } from "../src/core/hotLoop.js";
+import { BLOCK_SLOTS } from "../src/core/hotViews.js";
 import { Words, Bytes, Halves, Doubles, viewAt } from "../src/state/flatViews.js";
 import { TlbHitViews } from "../src/core/tlbHit.js";
 import { WALK_REF_WORDS } from "../src/core/pageWalk.js";
@@ -48,7 +49,8 @@ export function allocateState(ramBytes: i32): usize {
     new DataView(new ArrayBuffer(0)), viewAt<Words>(base + DTLB_MAP_OFFSET), viewAt<Words>(base + ITLB_MAP_OFFSET),
     tlbHitViews(base + DTLB_MODEL_OFFSET), tlbHitViews(base + ITLB_MODEL_OFFSET), viewAt<Bytes>(base + CODE_PAGE_OFFSET),
     viewAt<Doubles>(base + WIDE_OFFSET), viewAt<Doubles>(base + COUNTER_OFFSET),
-    viewAt<Doubles>(base + VECTOR_EVENTS_OFFSET), ramBytes, false, false, new StaticArray<i32>(WALK_REF_WORDS), false);
+    viewAt<Doubles>(base + VECTOR_EVENTS_OFFSET), ramBytes, false, false, new StaticArray<i32>(2 * BLOCK_SLOTS),
+    new StaticArray<i32>(WALK_REF_WORDS), false);
   return base;
 }
 
@@ -62,6 +64,11 @@ function tlbHitViews(at: usize): TlbHitViews {
 /** Address of the loop's HotViews (flatPhysAt's first argument in a compiled block). */
 export function hotViews(): usize {
   return changetype<usize>(H);
+}
+
+/** Address of the loop's HotViews.blockSkip, which the host's BlockCache writes (vmm/wasmEngine.ts). */
+export function blockSkip(): usize {
+  return changetype<usize>(H!.blockSkip);
 }
 
 /** Says whether a walk observer listens (CoreMemory.walkObserver): the loop then leaves its walks to the host. */

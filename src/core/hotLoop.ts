@@ -22,7 +22,7 @@ import { shiftRotate } from "./shift.js";
 import { raiseFault } from "./fault.js";
 import { Vector } from "./vector.js";
 import { tlbHit, tlbInvalidate, FlushCause } from "./tlbHit.js";
-import { HotViews } from "./hotViews.js";
+import { HotViews, BLOCK_SLOTS } from "./hotViews.js";
 import { pageWalk, Access } from "./pageWalk.js";
 import { deliverProtected, iretProtected, countEvent } from "./protectedEvent.js";
 export { HotViews };
@@ -280,6 +280,18 @@ function systemHere(h: HotViews, kind: i32, at: i32, info: i32): bool {
   return true;
 }
 
+/**
+ * True when BlockCache found that no block starts at `phys` (HotViews.blockSkip), and this
+ * arrival is one that passes by without asking it; every SKIPS-th arrival asks again, so
+ * code rewritten there gets its block in the end.
+ */
+function knownBlockless(h: HotViews, phys: i32): bool {
+  const at = (phys & (BLOCK_SLOTS - 1)) * 2, k = h.blockSkip;
+  if (k[at] !== phys + 1 || k[at + 1] === 0) return false;
+  k[at + 1]--;
+  return true;
+}
+
 /** Saves what the fault path in Core.run needs, before a call that can fault. */
 function spill(s: Words, eip: i32, at: i32, n: i32): void {
   s[Reg.HOT_EIP] = eip;
@@ -344,7 +356,7 @@ function runStretch(h: HotViews, budget: i32, events: bool): i32 {
       // code there in one call. It retires k instructions, none of which can fault, and
       // leaves EIP after the last of them, in the same page.
       branched = false;
-      const k = hostRunBlock(eip, phys, budget - n);
+      const k = knownBlockless(h, phys) ? 0 : hostRunBlock(eip, phys, budget - n);
       if (k > 0) {
         const e = s[Reg.EIP];
         phys += e - eip; eip = e; n += k;

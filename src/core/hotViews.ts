@@ -5,6 +5,9 @@
 import { Words, Bytes, Doubles } from "../state/flatViews.js";
 import { TlbHitViews } from "./tlbHit.js";
 
+/** Slots of the compiled-block cache (core/blockCompiler.ts BlockCache), by physical address of a block's start. */
+export const BLOCK_SLOTS: i32 = 4096;
+
 /** The views of one flat state the loop works on (each engine builds its own over the same layout). */
 export class HotViews {
   constructor(
@@ -37,6 +40,12 @@ export class HotViews {
      * back, to a loop's head, is worth the call (each is a wasm-to-JavaScript crossing).
      */
     public loopHeadsOnly: bool,
+    /**
+     * Per block slot, two words: a branch target known to start no block (physical address
+     * + 1, BlockCache.run writes it) and how many more arrivals there pass by without asking
+     * the host (hostRunBlock: for the wasm engine, a call into JavaScript). Not guest state.
+     */
+    public blockSkip: Words,
     /** What the last page walk read (core/pageWalk.ts), while observedWalks. */
     public walkRefs: Words,
     /**
