@@ -9,6 +9,7 @@ import {
 } from "../src/state/layout.js";
 import { HotViews, runHot } from "../src/core/hotLoop.js";
 import { BLOCK_SLOTS } from "../src/core/hotViews.js";
+import { SliceWord } from "../src/core/sliceRule.js";
 import { Words, Bytes, Halves, Doubles, viewAt } from "../src/state/flatViews.js";
 import { TlbHitViews } from "../src/core/tlbHit.js";
 import { WALK_REF_WORDS } from "../src/core/pageWalk.js";
@@ -50,7 +51,7 @@ export function allocateState(ramBytes: i32): usize {
     tlbHitViews(base + DTLB_MODEL_OFFSET), tlbHitViews(base + ITLB_MODEL_OFFSET), viewAt<Bytes>(base + CODE_PAGE_OFFSET),
     viewAt<Doubles>(base + WIDE_OFFSET), viewAt<Doubles>(base + COUNTER_OFFSET),
     viewAt<Doubles>(base + VECTOR_EVENTS_OFFSET), ramBytes, false, false, new StaticArray<i32>(2 * BLOCK_SLOTS),
-    new StaticArray<i32>(WALK_REF_WORDS), false);
+    new StaticArray<f64>(SliceWord.COUNT), new StaticArray<i32>(WALK_REF_WORDS), false);
   return base;
 }
 
@@ -69,6 +70,11 @@ export function hotViews(): usize {
 /** Address of the loop's HotViews.blockSkip, which the host's BlockCache writes (vmm/wasmEngine.ts). */
 export function blockSkip(): usize {
   return changetype<usize>(H!.blockSkip);
+}
+
+/** Address of the loop's HotViews.slice (core/sliceRule.ts), which the host's run loop keeps (Cpu). */
+export function sliceWords(): usize {
+  return changetype<usize>(H!.slice);
 }
 
 /** Says whether a walk observer listens (CoreMemory.walkObserver): the loop then leaves its walks to the host. */

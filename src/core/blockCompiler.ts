@@ -84,14 +84,12 @@ export class BlockCache {
 
   constructor(
     private readonly h: HotViews,
-    /** The loop's HotViews.blockSkip (the wasm engine's lives in its module). */
-    private readonly skip: Int32Array,
     /** Per physical page: bumped whenever decoded code in it is overwritten. */
     private readonly codeGen: Int32Array,
     /** What turns a plan into code: jsEmitter (the TS engine) or wasmEmitter (the wasm engine). */
     private readonly emit: BlockEmitter,
   ) {
-    skip.fill(0); // what an earlier cache found out is not this one's
+    h.blockSkip.fill(0); // what an earlier cache found out is not this one's
   }
 
   /**
@@ -130,8 +128,9 @@ export class BlockCache {
 
   /** Tells the loop that no block starts at `phys` for the next SKIPS arrivals there. */
   private blockless(slot: number, phys: number): void {
-    this.skip[slot * 2] = phys + 1;
-    this.skip[slot * 2 + 1] = SKIPS;
+    const skip = this.h.blockSkip;
+    skip[slot * 2] = phys + 1;
+    skip[slot * 2 + 1] = SKIPS;
   }
 
   /**

@@ -24,6 +24,7 @@ import { Vector } from "./vector.js";
 import { tlbHit, tlbInvalidate, FlushCause } from "./tlbHit.js";
 import { HotViews, BLOCK_SLOTS } from "./hotViews.js";
 import { pageWalk, Access } from "./pageWalk.js";
+import { nextSliceHere } from "./sliceRule.js";
 import { deliverProtected, iretProtected, countEvent } from "./protectedEvent.js";
 export { HotViews };
 import {
@@ -315,8 +316,10 @@ export function runHot(h: HotViews, budget: i32, settle: bool, events: bool): i3
     let exit = runStretch(h, budget, settle && events);
     if (!settle || (exit !== Exit.COMPLEX && exit !== Exit.FAULT && exit !== Exit.EVENT)) return exit;
     if (exit === Exit.FAULT && events && faultHere(h)) exit = Exit.EVENT;
-    // The host's next slice, cut where its run loop would cut it, or 0 to return to that loop.
-    budget = hostSettle(exit);
+    // The host's next slice, cut where its run loop would cut it, or 0 to return to that
+    // loop; after an event the loop knows it itself unless the host must decide.
+    budget = exit === Exit.EVENT ? nextSliceHere(h) : -1;
+    if (budget < 0) budget = hostSettle(exit);
   } while (budget > 0);
   return Exit.SETTLED;
 }

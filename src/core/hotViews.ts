@@ -46,6 +46,8 @@ export class HotViews {
      * the host (hostRunBlock: for the wasm engine, a call into JavaScript). Not guest state.
      */
     public blockSkip: Words,
+    /** How the run loop is cutting the current run (core/sliceRule.ts SliceWord). Not guest state. */
+    public slice: Doubles,
     /** What the last page walk read (core/pageWalk.ts), while observedWalks. */
     public walkRefs: Words,
     /**

@@ -88,7 +88,16 @@ export class Core extends CoreFlags implements ByteSource, HotHost {
    * (core/wasmBlockEmitter.ts), and its loop's HotViews live in the module, so turning
    * blocks on, or a walk observer, goes through it too.
    */
-  wasmLoop: { emitter: BlockEmitter; blockSkip: Int32Array; setBlocks(on: boolean): void; setObservedWalks(on: boolean): void } | null = null;
+  wasmLoop: { emitter: BlockEmitter; setBlocks(on: boolean): void; setObservedWalks(on: boolean): void } | null = null;
+
+  /**
+   * For the wasm engine: its loop keeps HotViews.blockSkip and .slice in its own memory;
+   * these views of them become this core's, so the host writes what that loop reads.
+   */
+  shareLoopArrays(blockSkip: Int32Array, slice: Float64Array): void {
+    this.hot.blockSkip = blockSkip;
+    this.hot.slice = slice;
+  }
   /** Set by the wasm engine (vmm/wasmEngine.ts): runs the same loop compiled by asc on this state. */
   wasmRun: ((budget: number, settle: boolean, events: boolean) => number) | null = null;
 
@@ -633,7 +642,7 @@ export class Core extends CoreFlags implements ByteSource, HotHost {
   /** Turns block compilation on or off, for the engine in use. */
   setBlocks(on: boolean): void {
     const w = this.wasmLoop;
-    this.blockCache = on ? new BlockCache(this.hot, w === null ? this.hot.blockSkip : w.blockSkip, this.codeGen, w === null ? jsEmitter(this.hot) : w.emitter) : null;
+    this.blockCache = on ? new BlockCache(this.hot, this.codeGen, w === null ? jsEmitter(this.hot) : w.emitter) : null;
     this.hot.blocks = on;
     if (w !== null) w.setBlocks(on);
   }

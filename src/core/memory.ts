@@ -8,6 +8,7 @@ import { Event, INSTRUCTION_COUNTERS } from "../cost/event.js";
 import { fault, FAULT, Vector } from "./fault.js";
 import { pageWalk, Access, WALK_REF_WORDS } from "./pageWalk.js";
 import { HotViews, BLOCK_SLOTS } from "./hotViews.js";
+import { SliceWord } from "./sliceRule.js";
 import { attachMemory } from "./hotHost.js";
 import { TlbModel, TlbConfig, DEFAULT_ITLB, DEFAULT_DTLB, FlushCause, repeatTlbHits } from "./tlbModel.js";
 import { TlbHitViews, tlbHit } from "./tlbHit.js";
@@ -130,7 +131,8 @@ export class CoreMemory {
     this.eventsByVector = new Float64Array(this.buffer, base + VECTOR_EVENTS_OFFSET, 256);
     this.hot = new HotViews(this.s, this.decoded, this.ram, this.ram32, this.view, this.tlb, this.itlbMap,
       this.dtlb.hitViews, this.itlb.hitViews, this.codePages, this.wide, this.counts,
-      this.eventsByVector, ramBytes, false, false, new Int32Array(2 * BLOCK_SLOTS), new Int32Array(WALK_REF_WORDS), false);
+      this.eventsByVector, ramBytes, false, false, new Int32Array(2 * BLOCK_SLOTS), new Float64Array(SliceWord.COUNT),
+      new Int32Array(WALK_REF_WORDS), false);
     this.s[Reg.RAM_BYTES] = ramBytes;
     if (!carriesState) {
       // What syncMode() derives from the all-zero state (a snapshot carries its own).

@@ -11,6 +11,7 @@ import { CpuSystem } from "./system.js";
 import { Source, TripleFault, Unsupported } from "./interrupts.js";
 import { DeviceUnsupported } from "../dev/portBus.js";
 import { Event } from "../cost/event.js";
+import { FOLD_EVERY, SliceWord, sliceQuiet, stepsToRunEnd } from "../core/sliceRule.js";
 
 export type StopReason = "limit" | "halt" | "shutdown" | "stop" | "unsupported" | "exception" | "deadline";
 
@@ -25,9 +26,13 @@ const DR6_BS = 0x4000;
 
 export class Cpu extends CpuSystem {
   /** Set by a device (debug-exit) to end the run after the current instruction. */
-  stopRequested = false;
+  get stopRequested(): boolean { return this.stopAsked; }
+  set stopRequested(on: boolean) { this.stopAsked = on; this.syncSliceFree(); }
   /** Set by a device whose next event time changed (a timer reprogrammed): runFor returns "deadline". */
-  rescheduleRequested = false;
+  get rescheduleRequested(): boolean { return this.rescheduleAsked; }
+  set rescheduleRequested(on: boolean) { this.rescheduleAsked = on; this.syncSliceFree(); }
+  private stopAsked = false;
+  private rescheduleAsked = false;
   /** Text of the last unsupported feature or shutdown cause. */
   stopMessage = "";
   /**
@@ -59,9 +64,16 @@ export class Cpu extends CpuSystem {
     }
   }
 
-  /** The step count at which the current runFor() ends, and its deadline (cycles). */
-  private runEnd = 0;
+  /** The current runFor()'s deadline (cycles); its end in steps is Wide.RUN_END. */
   private runUntil = Infinity;
+
+  /**
+   * Reg.SLICE_FREE: the hot loop may start the next slice itself (core/sliceRule.ts) while
+   * this run has no deadline and no stop or reschedule is requested.
+   */
+  private syncSliceFree(): void {
+    this.hot.slice[SliceWord.FREE] = this.runUntil === Infinity && !this.stopAsked && !this.rescheduleAsked ? 1 : 0;
+  }
 
   /**
    * Steps the next slice of runSlices may take: up to the run's end, and with a deadline
@@ -69,10 +81,8 @@ export class Cpu extends CpuSystem {
    * 0 at the end of the run or at the deadline.
    */
   private nextSlice(): number {
-    const w = this.wide;
-    const left = this.runEnd - w[Wide.RETIRED] - w[Wide.EVENTS_DELIVERED];
-    if (left <= 0) return 0;
-    let slice = Math.min(left, 1 << 20);
+    let slice = stepsToRunEnd(this.hot);
+    if (slice === 0) return 0;
     if (this.runUntil !== Infinity) {
       const cycles = this.runUntil - this.accounting.cycles();
       if (cycles <= 0) return 0;
@@ -81,20 +91,18 @@ export class Cpu extends CpuSystem {
     return slice;
   }
 
-  /** Slices run since the retirement counts were last folded. */
-  private unfolded = 0;
-
-  /** Folds now and then, so that the int32 counts stay far below 2^31 (state/layout.ts). */
+  /** Folds now and then (SliceWord.UNFOLDED), so that the int32 counts stay far below 2^31 (state/layout.ts). */
   private sliceEnded(): void {
-    if (++this.unfolded === 64) { this.unfolded = 0; this.foldRetirements(); }
+    const c = this.hot.slice;
+    if (++c[SliceWord.UNFOLDED] >= FOLD_EVERY) { c[SliceWord.UNFOLDED] = 0; this.foldRetirements(); }
   }
 
   private runSlices(limit: number, untilCycle: number): StopReason {
     const s = this.s, w = this.wide;
     const end = w[Wide.RETIRED] + w[Wide.EVENTS_DELIVERED] + limit;
-    this.runEnd = end;
+    this.hot.slice[SliceWord.RUN_END] = end;
     this.runUntil = untilCycle;
-    this.stopRequested = false;
+    this.stopRequested = false; // and Reg.SLICE_FREE for this run
     this.pendingException = false;
     try {
       while (w[Wide.RETIRED] + w[Wide.EVENTS_DELIVERED] < end) {
@@ -193,9 +201,7 @@ export class Cpu extends CpuSystem {
     // Exit.EVENT: the loop executed the instruction or delivered the fault itself
     // (core/hotLoop.ts with events: INT n, IRETD, MOV from CRn, INVLPG, flagged faults).
     const s = this.s;
-    const goOn = !this.stopRequested && !this.rescheduleRequested && s[Reg.ATTENTION] === 0 && s[Reg.HALTED] === 0 &&
-      s[Reg.INHIBIT_IRQ] === 0 && (s[Reg.EFLAGS] & Flag.TF) === 0 && (s[Reg.DR0 + 7] & 0xff) === 0 &&
-      (s[Reg.NMI_PENDING] === 0 || s[Reg.NMI_BLOCKED] !== 0) &&
+    const goOn = !this.stopAsked && !this.rescheduleAsked && sliceQuiet(this.hot) &&
       ((s[Reg.EFLAGS] & Flag.IF) === 0 || this.interruptSource === null || !this.interruptSource.pending());
     if (!goOn) return 0;
     // The slice runSlices would start next, so that the run is cut where it always was.

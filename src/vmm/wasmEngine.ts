@@ -13,6 +13,7 @@ import type { TlbConfig } from "../core/tlbModel.js";
 import { EngineError } from "./engine.js";
 import { BlockFunctions, wasmEmitter, LOOP_BLOCKS_ONLY } from "../core/wasmBlockEmitter.js";
 import { BLOCK_SLOTS } from "../core/hotViews.js";
+import { SliceWord } from "../core/sliceRule.js";
 
 // The build writes it to dist/; the path works from dist/vmm/ and from src/vmm/ (tests
 // that import the sources).
@@ -31,6 +32,7 @@ interface CoreExports {
   setBlocks(on: number, loopHeadsOnly: number): void;
   setObservedWalks(on: number): void;
   blockSkip(): number;
+  sliceWords(): number;
 }
 
 const compiled = new Map<string, WebAssembly.Module>();
@@ -103,8 +105,9 @@ export function createWasmCpu(ramBytes: number, tlbs: { itlb?: TlbConfig; dtlb?:
   // The functions blocks call, over this engine's memory: their own static data and heap
   // lie in its first KiB, which the engine leaves unused (asc puts its own from 1024 up).
   const support = new WebAssembly.Instance(builtModule(BLOCKS_WASM_FILE), { env: { memory, alu: env.alu } }).exports as unknown as BlockFunctions;
+  cpu.shareLoopArrays(new Int32Array(buffer, exports.blockSkip() >>> 0, 2 * BLOCK_SLOTS),
+    new Float64Array(buffer, exports.sliceWords() >>> 0, SliceWord.COUNT));
   cpu.wasmLoop = {
-    blockSkip: new Int32Array(buffer, exports.blockSkip() >>> 0, 2 * BLOCK_SLOTS),
     emitter: wasmEmitter({ ...support, memory, base, hotViews: exports.hotViews() >>> 0 }),
     setBlocks: (on) => exports.setBlocks(on ? 1 : 0, LOOP_BLOCKS_ONLY ? 1 : 0),
     setObservedWalks: (on) => exports.setObservedWalks(on ? 1 : 0),
