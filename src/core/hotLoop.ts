@@ -57,8 +57,8 @@ export const enum Exit {
 /**
  * RAM offset of a ModRM memory operand of `size` bytes when the plain path applies (32-bit
  * address through a flat read/write segment, no data breakpoints, not crossing a page,
- * a data-TLB hit when paging is on, inside RAM, and for writes not in a page holding
- * decoded code), or -1. `flatSegs` (0 under data breakpoints), `paging` and `need` (the
+ * a data-TLB hit or, with `walk`, a plain walk when paging is on, inside RAM, and for
+ * writes not in a page holding decoded code), or -1. `flatSegs` (0 under data breakpoints), `paging` and `need` (the
  * TLB bits the access needs) are the memory mirrors as the loop read them at entry.
  */
 function flatPhys(h: HotViews, at: i32, info: i32, size: i32, write: bool, flatSegs: i32, paging: bool, need: i32, walk: bool): i32 {

@@ -3,7 +3,7 @@
 // invalidation of decoded code when it is written. MMIO beyond RAM goes to a bus
 // supplied from above (core imports nothing above it).
 
-import { Reg, Cr0, Cr4, RAM_OFFSET, DTLB_MODEL_OFFSET, ITLB_MODEL_OFFSET, DTLB_MAP_OFFSET, VECTOR_EVENTS_OFFSET, ITLB_MAP_OFFSET, TLB_ENTRIES, CODE_PAGE_OFFSET, CODE_PAGE_BYTES, DECODE_OFFSET, DECODE_SLOTS, DECODE_WORDS, COUNTER_OFFSET, COUNTER_SLOTS, WIDE_OFFSET, Wide, RETIRE_COUNTER_WORD, RETIRE_COUNTER_SLOTS, totalBytes } from "../state/layout.js";
+import { Reg, Cr0, RAM_OFFSET, DTLB_MODEL_OFFSET, ITLB_MODEL_OFFSET, DTLB_MAP_OFFSET, VECTOR_EVENTS_OFFSET, ITLB_MAP_OFFSET, TLB_ENTRIES, CODE_PAGE_OFFSET, CODE_PAGE_BYTES, DECODE_OFFSET, DECODE_SLOTS, DECODE_WORDS, COUNTER_OFFSET, COUNTER_SLOTS, WIDE_OFFSET, Wide, RETIRE_COUNTER_WORD, RETIRE_COUNTER_SLOTS, totalBytes } from "../state/layout.js";
 import { Event, INSTRUCTION_COUNTERS } from "../cost/event.js";
 import { fault, FAULT, Vector } from "./fault.js";
 import { pageWalk, Access, WALK_REF_WORDS } from "./pageWalk.js";
@@ -304,7 +304,9 @@ export class CoreMemory {
     const p = pageWalk(h, lin, access, user, 0);
     if (this.observer !== null) {
       const faulted = this.s[Reg.HOT_FAULTED] !== 0;
-      this.observer.pageWalk(lin, access, user, h.walkRefs.subarray(1), h.walkRefs[0], faulted ? 0 : p, faulted ? this.s[Reg.EXIT_ERROR] : -1);
+      // The references as unsigned numbers (level, address, value), as WalkObserver has them.
+      const refs = Array.from(h.walkRefs.subarray(1, 1 + 3 * h.walkRefs[0]), (v) => v >>> 0);
+      this.observer.pageWalk(lin, access, user, refs, h.walkRefs[0], faulted ? 0 : p, faulted ? this.s[Reg.EXIT_ERROR] : -1);
     }
     return p;
   }

@@ -64,11 +64,11 @@ export class Cpu extends CpuSystem {
     }
   }
 
-  /** The current runFor()'s deadline (cycles); its end in steps is Wide.RUN_END. */
+  /** The current runFor()'s deadline (cycles); its end in steps is HotViews.slice's RUN_END. */
   private runUntil = Infinity;
 
   /**
-   * Reg.SLICE_FREE: the hot loop may start the next slice itself (core/sliceRule.ts) while
+   * SliceWord.FREE: the hot loop may start the next slice itself (core/sliceRule.ts) while
    * this run has no deadline and no stop or reschedule is requested.
    */
   private syncSliceFree(): void {
