@@ -18,6 +18,7 @@ import path from "node:path";
 import { Machine } from "../dist/index.js";
 import { runLockstep } from "../dist/vmm/lockstep.js";
 import { Reg } from "../src/state/layout.js";
+import { expectTwinRuns } from "./fixtures/twin-runs.js";
 
 const GUESTS = path.resolve(__dirname, "../guests");
 const ENGINES = ["ts", "wasm"] as const;
@@ -47,17 +48,7 @@ function machine(engine: "ts" | "wasm", guest: string, loopWalks: boolean, ramBy
 describe.each(ENGINES)("page walks in the hot loop, engine %s", (engine) => {
   it.each(CASES.map(([g, n]) => [g, n] as const))("%s: the same state at every checkpoint as the general path", (guest, steps) => {
     const loop = machine(engine, guest, true), general = machine(engine, guest, false);
-    const limit = steps > 0 ? steps : 200_000_000;
-    let done = 0;
-    for (;;) {
-      const a = loop.m.run({ maxInstructions: CHECKPOINT }), b = general.m.run({ maxInstructions: CHECKPOINT });
-      expect(a).toEqual(b);
-      expect(loop.m.cpu.accounting.cycles()).toBe(general.m.cpu.accounting.cycles());
-      expect(Buffer.compare(Buffer.from(loop.m.cpu.flat), Buffer.from(general.m.cpu.flat))).toBe(0);
-      done += CHECKPOINT;
-      if (a.reason !== "limit" || done >= limit) break;
-    }
-    expect(Buffer.from(loop.serial).toString("latin1")).toBe(Buffer.from(general.serial).toString("latin1"));
+    expectTwinRuns(loop, general, steps, CHECKPOINT);
     expect(loop.m.cpu.pageWalks).toBeGreaterThan(0);
     const stepped = runLockstep(() => machine(engine, guest, true).m, () => machine(engine, guest, false).m,
       { every: 1, ramEvery: 1024, maxSteps: STEPPED, names: ["loop walks", "general path"] });

@@ -14,6 +14,7 @@ import { Machine } from "../dist/index.js";
 import { runLockstep } from "../dist/vmm/lockstep.js";
 import { DiskImage } from "../dist/vmm/diskImage.js";
 import { APPEND, DISK_GUESTS, INSTRUCTIONS_PROFILE, TSC_GUESTS, makeTestDisk } from "./fixtures/guest-setup.js";
+import { expectTwinRuns } from "./fixtures/twin-runs.js";
 
 const GUESTS = path.resolve(__dirname, "../guests");
 const ENGINES = ["ts", "wasm"] as const;
@@ -57,17 +58,7 @@ function machine(engine: "ts" | "wasm", guest: string, fast: boolean) {
 describe.each(ENGINES)("protected-mode events in portable code, engine %s", (engine) => {
   it.each(CASES.map(([g, n]) => [g, n] as const))("%s: the same state at every checkpoint as the general path", (guest, steps) => {
     const fast = machine(engine, guest, true), general = machine(engine, guest, false);
-    const limit = steps > 0 ? steps : 200_000_000;
-    let done = 0;
-    for (;;) {
-      const a = fast.m.run({ maxInstructions: CHECKPOINT }), b = general.m.run({ maxInstructions: CHECKPOINT });
-      expect(a).toEqual(b);
-      expect(fast.m.cpu.accounting.cycles()).toBe(general.m.cpu.accounting.cycles());
-      expect(Buffer.compare(Buffer.from(fast.m.cpu.flat), Buffer.from(general.m.cpu.flat))).toBe(0);
-      done += CHECKPOINT;
-      if (a.reason !== "limit" || done >= limit) break;
-    }
-    expect(Buffer.from(fast.serial).toString("latin1")).toBe(Buffer.from(general.serial).toString("latin1"));
+    expectTwinRuns(fast, general, steps, CHECKPOINT);
     expect(fast.serial.length).toBeGreaterThan(0);
     const stepped = runLockstep(() => machine(engine, guest, true).m, () => machine(engine, guest, false).m,
       { every: 1, ramEvery: 1024, maxSteps: STEPPED, names: ["portable events", "general path"] });
