@@ -15,7 +15,7 @@
 import { Reg, Cr0, Cr4, TlbModelLayout } from "../state/layout.js";
 import { ramRead32, ramWrite32 } from "../state/flatViews.js";
 import { Event } from "../cost/eventCounter.js";
-import { HotViews } from "./hotViews.js";
+import { HotViews, plainRam } from "./hotViews.js";
 import { Tlb } from "./segmentCache.js";
 import { tlbInsert } from "./tlbHit.js";
 import { flagFault } from "./faultFlag.js";
@@ -44,9 +44,9 @@ export function pageWalk(h: HotViews, lin: i32, access: i32, user: bool, plainBy
   // The general path counts as it goes (a device holding a paging structure sees the
   // counts so far); a plain walk counts once it can no longer decline (countPlain).
   if (!plain) h.counts[Event.TLB_MISS] += 1;
-  h.walkRefs[0] = 0;
+  if (h.observedWalks) h.walkRefs[0] = 0;
   const pdeAddr = (s[Reg.CR3] & ~0xfff) + ((lin >>> 22) << 2);
-  if (plain && !inRam(h, pdeAddr, 4)) return -1;
+  if (plain && !plainRam(h, pdeAddr, 4, false)) return -1;
   let pde = walkRead(h, pdeAddr);
   noteReference(h, 2, pdeAddr, pde, plain);
   if ((pde & 1) === 0) return pageFault(h, lin, 0, write, user, plain, 1);
@@ -57,7 +57,7 @@ export function pageWalk(h: HotViews, lin: i32, access: i32, user: bool, plainBy
     rw = (pde & 2) !== 0; us = (pde & 4) !== 0; global = (pde & 0x100) !== 0;
   } else {
     entryAddr = (pde & ~0xfff) + (((lin >>> 12) & 0x3ff) << 2);
-    if (plain && !inRam(h, entryAddr, 4)) return -1;
+    if (plain && !plainRam(h, entryAddr, 4, false)) return -1;
     entry = walkRead(h, entryAddr);
     noteReference(h, 1, entryAddr, entry, plain);
     refs = 2;
@@ -71,7 +71,7 @@ export function pageWalk(h: HotViews, lin: i32, access: i32, user: bool, plainBy
   const p = frame | (lin & 0xfff);
   if (plain) {
     // The access must be plain RAM, and the accessed / dirty updates below plain stores.
-    if (<u32>(p >>> 0) > <u32>(h.ramBytes - plainBytes) || (write && h.codePages[p >>> 12] !== 0)) return -1;
+    if (!plainRam(h, p, plainBytes, write)) return -1;
     if ((pde & 0x20) === 0 && h.codePages[pdeAddr >>> 12] !== 0) return -1;
     if ((entry | 0x20 | (write ? 0x40 : 0)) !== entry && h.codePages[entryAddr >>> 12] !== 0) return -1;
     countPlain(h, refs);
@@ -97,14 +97,9 @@ export function pageWalk(h: HotViews, lin: i32, access: i32, user: bool, plainBy
   return p;
 }
 
-/** True when the `bytes` at physical `p` are all RAM. */
-function inRam(h: HotViews, p: i32, bytes: i32): bool {
-  return <u32>(p >>> 0) <= <u32>(h.ramBytes - bytes);
-}
-
 /** A paging-structure entry: from RAM, or from a device through the host (CoreMemory.physRead32). */
 function walkRead(h: HotViews, p: i32): i32 {
-  return inRam(h, p, 4) ? ramRead32(h.ram32, h.view, p) : hostPhysRead32(p);
+  return plainRam(h, p, 4, false) ? ramRead32(h.ram32, h.view, p) : hostPhysRead32(p);
 }
 
 /**
@@ -112,7 +107,7 @@ function walkRead(h: HotViews, p: i32): i32 {
  * device or a page holding decoded code, which the store must invalidate.
  */
 function walkWrite(h: HotViews, p: i32, v: i32): void {
-  if (inRam(h, p, 4) && h.codePages[p >>> 12] === 0) ramWrite32(h.ram32, h.view, p, v);
+  if (plainRam(h, p, 4, true)) ramWrite32(h.ram32, h.view, p, v);
   else hostPhysWrite32(p, v);
 }
 

@@ -17,7 +17,7 @@
 import { Words, ramRead32, ramWrite32 } from "../state/flatViews.js";
 import { Reg, Seg, Flag, Cr0 } from "../state/layout.js";
 import { Event } from "../cost/eventCounter.js";
-import { HotViews } from "./hotViews.js";
+import { HotViews, plainRam } from "./hotViews.js";
 import { tlbHit } from "./tlbHit.js";
 import { lazyEflags, writeEflags } from "./lazyFlags.js";
 import { frameBelowLin, stackAboveLin } from "./stackFrame.js";
@@ -234,9 +234,7 @@ function dataPhys(h: HotViews, lin: i32, need: i32, bytes: i32, write: bool): i3
     if ((e & need) !== need) return -1;
     p = (e & ~0xfff) | (lin & 0xfff);
   }
-  if (<u32>(p >>> 0) > <u32>(h.ramBytes - bytes)) return -1;
-  if (write && h.codePages[p >>> 12] !== 0) return -1;
-  return p;
+  return plainRam(h, p, bytes, write) ? p : -1;
 }
 
 /** `n` accesses to the page of `lin` that hit, as the general path counts them: one lookup, then n - 1 repeats. */
