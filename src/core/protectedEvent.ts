@@ -18,7 +18,7 @@ import { Words, ramRead32, ramWrite32 } from "../state/flatViews.js";
 import { Reg, Seg, Flag, Cr0 } from "../state/layout.js";
 import { Event } from "../cost/eventCounter.js";
 import { HotViews, plainRam } from "./hotViews.js";
-import { tlbHit } from "./tlbHit.js";
+import { tlbHitRun } from "./tlbHit.js";
 import { lazyEflags, writeEflags } from "./lazyFlags.js";
 import { frameBelowLin, stackAboveLin } from "./stackFrame.js";
 import {
@@ -94,7 +94,7 @@ export function deliverProtected(h: HotViews, vector: i32, error: i32, hasError:
     // Commit, in deliverOnce()'s order: the TLB hits of the gate, the code descriptor,
     // the TSS, the stack descriptor and the frame; CPL; SS:ESP; the frame; CS.
     if (paging) {
-      dataHits(h, gateLin, 2); dataHits(h, csLin, 2); dataHits(h, tssLin, 2); dataHits(h, ssLin, 2); dataHits(h, frameLin, n + 2);
+      dataHits(h, gateLin, csLin, tssLin, ssLin, frameLin, 2 + 2 + 2 + 2 + n + 2);
     }
     h.counts[Event.PRIVILEGE_CHANGE]++;
     s[Reg.CPL] = dpl;
@@ -111,7 +111,9 @@ export function deliverProtected(h: HotViews, vector: i32, error: i32, hasError:
     if (frameLin === -1) return false;
     frame = dataPhys(h, frameLin, s[Reg.WRITE_NEED], 4, true);
     if (frame < 0) return false;
-    if (paging) { dataHits(h, gateLin, 2); dataHits(h, csLin, 2); dataHits(h, frameLin, n); }
+    if (paging) {
+      dataHits(h, gateLin, csLin, frameLin, frameLin, frameLin, 2 + 2 + n);
+    }
     s[Reg.ESP] = (s[Reg.ESP] - n * 4) | 0;
   }
   ramWrite32(h.ram32, h.view, frame, flags);
@@ -159,7 +161,9 @@ export function iretProtected(h: HotViews): bool {
   const paging = s[Reg.PAGING] !== 0;
   if (rpl === cpl) {
     // iret() peeks the frame, reads the code descriptor, then pops the three dwords.
-    if (paging) { dataHits(h, frameLin, 3); dataHits(h, csLin, 2); dataHits(h, frameLin, 3); }
+    if (paging) {
+      dataHits(h, frameLin, csLin, frameLin, frameLin, frameLin, 3 + 2 + 3);
+    }
     s[Reg.ESP] = (s[Reg.ESP] + 12) | 0;
     loadCode(s, sel, clo, chi, cpl);
   } else {
@@ -173,7 +177,9 @@ export function iretProtected(h: HotViews): bool {
     if (sd < 0) return false;
     const ssLin = gdtEntry(h, ss);
     const slo = ramRead32(h.ram32, h.view, sd), shi = ramRead32(h.ram32, h.view, sd + 4);
-    if (paging) { dataHits(h, frameLin, 3); dataHits(h, csLin, 2); dataHits(h, outerLin, 2); dataHits(h, ssLin, 2); }
+    if (paging) {
+      dataHits(h, frameLin, csLin, outerLin, ssLin, ssLin, 3 + 2 + 2 + 2);
+    }
     h.counts[Event.PRIVILEGE_CHANGE]++;
     s[Reg.CPL] = rpl;
     loadCode(s, sel, clo, chi, rpl);
@@ -237,10 +243,12 @@ function dataPhys(h: HotViews, lin: i32, need: i32, bytes: i32, write: bool): i3
   return plainRam(h, p, bytes, write) ? p : -1;
 }
 
-/** `n` accesses to the page of `lin` that hit, as the general path counts them: one lookup, then n - 1 repeats. */
-function dataHits(h: HotViews, lin: i32, n: i32): void {
-  tlbHit(h.s, Reg.DTLB_LAST_HIT, h.dtlb, lin >>> 12);
-  h.s[Reg.DTLB_NEW_HITS] += n - 1;
+/**
+ * `hits` data accesses that hit, to the pages of linear `a` to `e` in the order the general
+ * path makes them (tlbHitRun(): a shorter run repeats its last address).
+ */
+function dataHits(h: HotViews, a: i32, b: i32, c: i32, d: i32, e: i32, hits: i32): void {
+  tlbHitRun(h.s, Reg.DTLB_LAST_HIT, h.dtlb, a >>> 12, b >>> 12, c >>> 12, d >>> 12, e >>> 12, hits);
 }
 
 /**

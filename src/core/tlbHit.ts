@@ -39,13 +39,39 @@ const SEED0 = 0x2545f491;
  */
 export function tlbHit(s: Words, hot: i32, t: TlbHitViews, page: i32): void {
   s[hot + 1]++;
-  // A hit on the most recently used page leaves the LRU order as it is.
-  if (t.w[TlbModelLayout.POLICY] === TlbPolicy.LRU && page + 1 !== s[hot]) {
-    const clock = t.f[TlbModelLayout.CLOCK] + 1;
-    t.f[TlbModelLayout.CLOCK] = clock;
-    t.stamp[t.slotOf[page]] = clock;
+  if (t.w[TlbModelLayout.POLICY] === TlbPolicy.LRU) {
+    t.f[TlbModelLayout.CLOCK] = lruStep(t, s[hot], page, t.f[TlbModelLayout.CLOCK]);
     s[hot] = page + 1;
   }
+}
+
+/**
+ * Five hits in a row, on pages `a` to `e`, counted as `hits` (a page repeated is a hit
+ * that leaves the order as it is, so a shorter run repeats its last page). Event delivery
+ * touches several pages at once; chaining tlbHit() would load and store the same clock
+ * and counters once per page, and each is a store-to-load forwarding on the critical path.
+ */
+export function tlbHitRun(s: Words, hot: i32, t: TlbHitViews, a: i32, b: i32, c: i32, d: i32, e: i32, hits: i32): void {
+  s[hot + 1] += hits;
+  if (t.w[TlbModelLayout.POLICY] !== TlbPolicy.LRU) return;
+  let clock = t.f[TlbModelLayout.CLOCK];
+  clock = lruStep(t, s[hot], a, clock);
+  clock = lruStep(t, a + 1, b, clock);
+  clock = lruStep(t, b + 1, c, clock);
+  clock = lruStep(t, c + 1, d, clock);
+  clock = lruStep(t, d + 1, e, clock);
+  t.f[TlbModelLayout.CLOCK] = clock;
+  s[hot] = e + 1;
+}
+
+/**
+ * A hit on `page` after the most recently used page `last` (+ 1) under LRU: a new page is
+ * stamped with the next clock value, the same page again changes nothing. Returns the clock.
+ */
+function lruStep(t: TlbHitViews, last: i32, page: i32, clock: f64): f64 {
+  if (page + 1 === last) return clock;
+  t.stamp[t.slotOf[page]] = clock + 1;
+  return clock + 1;
 }
 
 /**
