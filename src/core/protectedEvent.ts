@@ -154,7 +154,9 @@ export function iretProtected(h: HotViews): bool {
   if ((chi & CODE_MASK) !== CODE_WANT || ((chi >> 13) & 3) !== rpl) return false;
   if (<u32>(eip >>> 0) > <u32>(descriptorLimit(clo, chi) >>> 0)) return false;
   // Which flags IRET may change at this CPL (SDM 2A IRET): IOPL at CPL 0, IF at CPL <= IOPL.
-  const old = lazyEflags(s);
+  // The arithmetic flags all come from the frame, so the stored word, whose arithmetic
+  // bits may be stale while a result is pending (core/lazyFlags.ts), serves.
+  const old = s[Reg.EFLAGS];
   let mask = Flag.ARITH | Flag.TF | Flag.DF | Flag.NT | Flag.RF | Flag.AC | Flag.ID | Flag.IF | Flag.IOPL;
   if (cpl > 0) mask &= ~Flag.IOPL;
   if (cpl > ((old >> 12) & 3)) mask &= ~Flag.IF;

@@ -82,7 +82,7 @@ function lruStep(t: TlbHitViews, last: i32, page: i32, clock: f64): f64 {
  */
 export function tlbInsert(s: Words, hot: i32, t: TlbHitViews, page: i32, vpid: i32, global: bool): i32 {
   const w = t.w, ways = w[TlbModelLayout.WAYS], policy = w[TlbModelLayout.POLICY];
-  const base = (page % w[TlbModelLayout.SETS]) * ways, end = base + ways;
+  const base = setBase(w, page), end = base + ways;
   let victim = -1, empty = -1;
   for (let i = base; i < end; i++) {
     const held = t.page[i];
@@ -127,7 +127,16 @@ export function tlbInvalidate(s: Words, hot: i32, t: TlbHitViews, map: Words, pa
   t.f[TlbModelLayout.FLUSHES + cause] += 1;
   s[hot] = 0;
   const ways = t.w[TlbModelLayout.WAYS];
-  const base = (page % t.w[TlbModelLayout.SETS]) * ways;
+  const base = setBase(t.w, page);
   for (let w = base; w < base + ways; w++) if (t.page[w] === page + 1) t.page[w] = 0;
   map[page] = 0;
+}
+
+/**
+ * The first entry of the set linear `page` maps to. The set count is usually a power of
+ * two, where a mask gives the same set as the remainder without an integer division.
+ */
+function setBase(w: Words, page: i32): i32 {
+  const sets = w[TlbModelLayout.SETS];
+  return ((sets & (sets - 1)) === 0 ? page & (sets - 1) : page % sets) * w[TlbModelLayout.WAYS];
 }
