@@ -19,12 +19,21 @@ const ENTRIES = {
   blocks: "assembly/blocks.ts", // what its compiled blocks call: dist/vmxlab-blocks.wasm
 };
 
+// `/* @inline */` before a portable function: the engine's module (target release) inlines
+// it at every call site. V8 does not inline one wasm function into another, and a call
+// costs a stack check, a frame and the spilling of every live value (the wasm ABI has
+// no callee-saved registers); Binaryen inlines only small functions and single callers.
+// The blocks module keeps its calls: inlining there made bench-alu's blocks slower.
+const INLINE_MARK = /\/\* @inline \*\/ /g;
+let target = "";
+
 function readFile(name, baseDir) {
   let file = path.resolve(baseDir, name.endsWith(".js.ts") ? name.slice(0, -".js.ts".length) + ".ts" : name);
   const wasmTwin = file.replace(/\.ts$/, ".wasm.ts");
   if (!file.endsWith(".wasm.ts") && fs.existsSync(wasmTwin)) file = wasmTwin;
   try {
-    return fs.readFileSync(file, "utf8");
+    const text = fs.readFileSync(file, "utf8");
+    return target === "release" ? text.replace(INLINE_MARK, "@inline ") : text;
   } catch {
     return null;
   }
@@ -32,10 +41,11 @@ function readFile(name, baseDir) {
 
 let failed = false;
 process.chdir(ROOT);
-for (const [target, entry] of Object.entries(ENTRIES)) {
-  const { error } = await asc.main([entry, "--config", "asconfig.json", "--target", target], { readFile, stdout: process.stdout, stderr: process.stderr });
+for (const [name, entry] of Object.entries(ENTRIES)) {
+  target = name;
+  const { error } = await asc.main([entry, "--config", "asconfig.json", "--target", name], { readFile, stdout: process.stdout, stderr: process.stderr });
   if (error) {
-    console.error(`build-wasm: target ${target}: ${error.message}`);
+    console.error(`build-wasm: target ${name}: ${error.message}`);
     failed = true;
   }
 }

@@ -98,7 +98,7 @@ export function pageWalk(h: HotViews, lin: i32, access: i32, user: bool, plainBy
 }
 
 /** A paging-structure entry: from RAM, or from a device through the host (CoreMemory.physRead32). */
-function walkRead(h: HotViews, p: i32): i32 {
+/* @inline */ function walkRead(h: HotViews, p: i32): i32 {
   return plainRam(h, p, 4, false) ? ramRead32(h.ram32, h.view, p) : hostPhysRead32(p);
 }
 
@@ -106,7 +106,7 @@ function walkRead(h: HotViews, p: i32): i32 {
  * Stores an updated entry: into RAM, or through the host (CoreMemory.physWrite32) for a
  * device or a page holding decoded code, which the store must invalidate.
  */
-function walkWrite(h: HotViews, p: i32, v: i32): void {
+/* @inline */ function walkWrite(h: HotViews, p: i32, v: i32): void {
   if (plainRam(h, p, 4, true)) ramWrite32(h.ram32, h.view, p, v);
   else hostPhysWrite32(p, v);
 }

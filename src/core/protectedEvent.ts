@@ -203,12 +203,12 @@ export function iretProtected(h: HotViews): bool {
  * when Core.sysReadPair() would read them from RAM with one data-TLB hit; -1 when it
  * would walk, split them across pages, or reach beyond RAM.
  */
-function systemPair(h: HotViews, lin: i32): i32 {
+/* @inline */ function systemPair(h: HotViews, lin: i32): i32 {
   return (lin & 0xfff) > 0xff8 ? -1 : dataPhys(h, lin, Tlb.VALID, 8, false);
 }
 
 /** Linear address of the GDT descriptor `sel` names, or -1: a null or LDT selector, or beyond the limit. */
-function gdtEntry(h: HotViews, sel: i32): i32 {
+/* @inline */ function gdtEntry(h: HotViews, sel: i32): i32 {
   const s = h.s;
   if ((sel & 0xfffc) === 0 || (sel & 4) !== 0) return -1;
   const index = sel & 0xfff8;
@@ -222,7 +222,7 @@ function gdtEntry(h: HotViews, sel: i32): i32 {
  * RPL and DPL `ring`, a present writable data segment, in the GDT, read without a walk;
  * -1 otherwise.
  */
-function stackDescriptor(h: HotViews, ss: i32, ring: i32): i32 {
+/* @inline */ function stackDescriptor(h: HotViews, ss: i32, ring: i32): i32 {
   if ((ss & 3) !== ring) return -1;
   const lin = gdtEntry(h, ss);
   if (lin === -1) return -1;
@@ -235,7 +235,7 @@ function stackDescriptor(h: HotViews, ss: i32, ring: i32): i32 {
  * RAM offset of `bytes` at linear `lin` (inside one page) when the data TLB holds it with
  * the rights in `need`: -1 for a miss, beyond RAM, or a store into a page of decoded code.
  */
-function dataPhys(h: HotViews, lin: i32, need: i32, bytes: i32, write: bool): i32 {
+/* @inline */ function dataPhys(h: HotViews, lin: i32, need: i32, bytes: i32, write: bool): i32 {
   let p = lin;
   if (h.s[Reg.PAGING] !== 0) {
     const e = h.tlb[lin >>> 12];
@@ -249,7 +249,7 @@ function dataPhys(h: HotViews, lin: i32, need: i32, bytes: i32, write: bool): i3
  * `hits` data accesses that hit, to the pages of linear `a` to `e` in the order the general
  * path makes them (tlbHitRun(): a shorter run repeats its last address).
  */
-function dataHits(h: HotViews, a: i32, b: i32, c: i32, d: i32, e: i32, hits: i32): void {
+/* @inline */ function dataHits(h: HotViews, a: i32, b: i32, c: i32, d: i32, e: i32, hits: i32): void {
   tlbHitRun(h.s, Reg.DTLB_LAST_HIT, h.dtlb, a >>> 12, b >>> 12, c >>> 12, d >>> 12, e >>> 12, hits);
 }
 
@@ -257,14 +257,14 @@ function dataHits(h: HotViews, a: i32, b: i32, c: i32, d: i32, e: i32, hits: i32
  * Loads CS from the checked code descriptor `lo`, `hi` with RPL `cpl` (CpuSegments.loadCs
  * once CPL is set), and what CoreMemory.syncMode() derives from CPL and CS.D.
  */
-function loadCode(s: Words, sel: i32, lo: i32, hi: i32, cpl: i32): void {
+/* @inline */ function loadCode(s: Words, sel: i32, lo: i32, hi: i32, cpl: i32): void {
   const attr = descriptorAttr(hi);
   writeSegment(s, Seg.CS, (sel & 0xfffc) | cpl, descriptorBase(lo, hi), descriptorLimit(lo, hi), attr, accessFromAttr(attr));
   syncCodeMirrors(s);
 }
 
 /** Nulls data segment `seg` when ring `cpl` may not use it (SDM 2A IRET: not conforming code, DPL < CPL). */
-function nullIfInaccessible(s: Words, seg: i32, cpl: i32): void {
+/* @inline */ function nullIfInaccessible(s: Words, seg: i32, cpl: i32): void {
   const attr = s[Reg.SEG_ATTR + seg];
   if ((attr & 0x10) === 0 || (attr & 0xc) === 0xc || ((attr >> 5) & 3) >= cpl) return;
   writeSegment(s, seg, 0, 0, 0, 0x10000, 0);

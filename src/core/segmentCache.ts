@@ -70,7 +70,7 @@ export function accessFromAttr(attr: i32): i32 {
  * and the mirrors that follow from them (Reg.FLAT_SEGS; CODE32 for CS, STACK32 for SS).
  * A CS load also changes what Core.syncMode() derives: its caller makes that call.
  */
-export function writeSegment(s: Words, seg: i32, sel: i32, base: i32, limit: i32, attr: i32, access: i32): void {
+/* @inline */ export function writeSegment(s: Words, seg: i32, sel: i32, base: i32, limit: i32, attr: i32, access: i32): void {
   s[Reg.SEG_SEL + seg] = sel & 0xffff;
   s[Reg.SEG_BASE + seg] = base;
   s[Reg.SEG_LIMIT + seg] = limit;

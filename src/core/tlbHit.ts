@@ -51,7 +51,7 @@ export function tlbHit(s: Words, hot: i32, t: TlbHitViews, page: i32): void {
  * touches several pages at once; chaining tlbHit() would load and store the same clock
  * and counters once per page, and each is a store-to-load forwarding on the critical path.
  */
-export function tlbHitRun(s: Words, hot: i32, t: TlbHitViews, a: i32, b: i32, c: i32, d: i32, e: i32, hits: i32): void {
+/* @inline */ export function tlbHitRun(s: Words, hot: i32, t: TlbHitViews, a: i32, b: i32, c: i32, d: i32, e: i32, hits: i32): void {
   s[hot + 1] += hits;
   if (t.w[TlbModelLayout.POLICY] !== TlbPolicy.LRU) return;
   let clock = t.f[TlbModelLayout.CLOCK];
@@ -68,7 +68,7 @@ export function tlbHitRun(s: Words, hot: i32, t: TlbHitViews, a: i32, b: i32, c:
  * A hit on `page` after the most recently used page `last` (+ 1) under LRU: a new page is
  * stamped with the next clock value, the same page again changes nothing. Returns the clock.
  */
-function lruStep(t: TlbHitViews, last: i32, page: i32, clock: f64): f64 {
+/* @inline */ function lruStep(t: TlbHitViews, last: i32, page: i32, clock: f64): f64 {
   if (page + 1 === last) return clock;
   t.stamp[t.slotOf[page]] = clock + 1;
   return clock + 1;
@@ -80,7 +80,7 @@ function lruStep(t: TlbHitViews, last: i32, page: i32, clock: f64): f64 {
  * already holding the page for this VPID is reused, else the first empty one, else the
  * policy's victim in the page's set.
  */
-export function tlbInsert(s: Words, hot: i32, t: TlbHitViews, page: i32, vpid: i32, global: bool): i32 {
+/* @inline */ export function tlbInsert(s: Words, hot: i32, t: TlbHitViews, page: i32, vpid: i32, global: bool): i32 {
   const w = t.w, ways = w[TlbModelLayout.WAYS], policy = w[TlbModelLayout.POLICY];
   const base = setBase(w, page), end = base + ways;
   let victim = -1, empty = -1;
@@ -136,7 +136,7 @@ export function tlbInvalidate(s: Words, hot: i32, t: TlbHitViews, map: Words, pa
  * The first entry of the set linear `page` maps to. The set count is usually a power of
  * two, where a mask gives the same set as the remainder without an integer division.
  */
-function setBase(w: Words, page: i32): i32 {
+/* @inline */ function setBase(w: Words, page: i32): i32 {
   const sets = w[TlbModelLayout.SETS];
   return ((sets & (sets - 1)) === 0 ? page & (sets - 1) : page % sets) * w[TlbModelLayout.WAYS];
 }
