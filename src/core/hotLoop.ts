@@ -329,285 +329,301 @@ export function runHot(h: HotViews, budget: i32, settle: bool, events: bool): i3
  * Runs at most `budget` instructions, up to the first complex instruction or fault. The
  * physical address of the next instruction is carried from one instruction to the next
  * while execution stays within one page, so the translation is only redone when a page
- * boundary is crossed.
+ * boundary is crossed. With `events`, an event it runs itself (systemHere, eventHere) ends
+ * the slice, and it goes on with the next slice when core/sliceRule.ts nextSliceHere()
+ * gives one (a return and a call per event cost the TS engine 5 % on bench-kernel).
  */
 function runStretch(h: HotViews, budget: i32, events: bool): i32 {
   const s = h.s, d = h.d, view = h.view, ram32 = h.ram32, ram = h.ram;
-  // CS cannot change inside this loop (every CS load is a complex instruction), so its
-  // limit, default size and the cache's mode tag are constants here.
-  const csLimit = s[Reg.SEG_LIMIT + 1];
-  const code32 = s[Reg.CODE32] !== 0;
-  const modeTag = s[Reg.MODE_TAG];
-  // Nor can paging, the CPL, DR7 or a segment's hidden part (complex instructions and
-  // event delivery, all in cpu/, change them): the memory mirrors flatPhys() tests are
-  // read once per call. With data breakpoints armed no segment counts as flat.
-  const flatSegs = s[Reg.WATCHING] !== 0 ? 0 : s[Reg.FLAT_SEGS];
-  const paging = s[Reg.PAGING] !== 0, readNeed = s[Reg.READ_NEED], writeNeed = s[Reg.WRITE_NEED];
-  // The stack forms run inline through a flat SS with a 32-bit stack pointer (SS.B = 1).
-  const flatStack = s[Reg.STACK32] !== 0 && (flatSegs & (1 << 2)) !== 0;
   const blocks = h.blocks;
   // Blocks may start at any branch target, or only where a Jcc or JMP goes back.
   const anyTarget = blocks && !h.loopHeadsOnly;
-  // Where this call starts counts as a target too: after an event, an IRET or a far jump.
-  let branched = anyTarget;
-  let n = 0;
-  let eip = s[Reg.EIP];
-  let phys = codePhys(h, eip, paging, readNeed, 0);
-  if (s[Reg.HOT_FAULTED] !== 0) return Exit.FAULT;
-  while (n < budget) {
-    if (branched) {
-      // A compiled block at a branch target (core/blockCompiler.ts) runs the straight-line
-      // code there in one call. It retires k instructions, none of which can fault, and
-      // leaves EIP after the last of them, in the same page.
-      branched = false;
-      const k = knownBlockless(h, phys) ? 0 : hostRunBlock(eip, phys, budget - n);
-      if (k > 0) {
-        const e = s[Reg.EIP];
-        phys += e - eip; eip = e; n += k;
-        continue;
-      }
-    }
-    const start = eip;
-    let at = (phys & (DECODE_SLOTS - 1)) * DECODE_WORDS;
-    if (d[at] !== (phys ^ modeTag)) {
-      spill(s, eip, -1, n);
-      at = hostDecode((s[Reg.SEG_BASE + 1] + eip) | 0, phys, at);
-      if (s[Reg.HOT_FAULTED] !== 0) return Exit.FAULT;
-    }
-    const info = d[at + Dw.INFO];
-    let next = eip + ((info >> Info.LEN_SHIFT) & Info.LEN_MASK);
-    // SDM 3A 5.3: every byte of the instruction must lie within the CS limit.
-    if (<u32>((next - 1) >>> 0) > <u32>(csLimit >>> 0)) {
-      s[Reg.UNCOUNTED] = 1; spill(s, eip, at, n); raiseFault(s, Vector.GP, 0, true); return Exit.FAULT;
-    }
-    if (!code32) next &= 0xffff;
-    const kind = info & Info.KIND_MASK;
-    // Counted as retired here, where the record is at hand (cost/event.ts); the paths
-    // that leave without retiring (complex, fault, a REP yielding mid-way) take it back.
-    d[RETIRE_COUNTER_WORD + d[at + Dw.COUNTER]]++;
-    // The memory operand of a fast variant, resolved at one call site: its RAM offset
-    // when the flat path applies, else -1 and the case takes the general path.
-    let p = -1;
-    if (kind >= Kind.FAST_MEM_FIRST && kind <= Kind.FAST_MEM_LAST) {
-      const write = kind !== Kind.FAST_LOAD32 && kind !== Kind.FAST_MOVZX_R_M8 && kind !== Kind.FAST_ALU_RM32;
-      // A read-modify-write walks twice on the general path (a read, then a write that sets
-      // D), which one plain walk would not match: it takes the general path on a miss.
-      const rmw = kind === Kind.FAST_ALU_MR32 || kind === Kind.FAST_INC_M32 || kind === Kind.FAST_DEC_M32;
-      p = flatPhys(h, at, info, kind === Kind.FAST_MOVZX_R_M8 ? 1 : (info >> Info.SIZE_SHIFT) & Info.SIZE_MASK,
-        write, flatSegs, paging, write ? writeNeed : readNeed, !rmw);
-      if (p < 0) {
-        spill(s, eip, at, n); // the general path, in the host, may fault
-        if (s[Reg.HOT_FAULTED] !== 0) return Exit.FAULT; // so may the loop's walk
-      }
-    }
-    switch (kind) {
-      case Kind.FAST_ALU_RR32: case Kind.FAST_ALU_RI32: case Kind.FAST_ALU_RM32: case Kind.FAST_ALU_MR32: {
-        const ops = d[at + Dw.OPS];
-        const op = (info >> 8) & 0xff;
-        let dst = 0, a = 0, b = 0;
-        if (kind === Kind.FAST_ALU_RM32) {
-          dst = ops & 15; a = s[dst];
-          if (p >= 0) b = ramRead32(ram32, view, p);
-          else {
-            b = hostLoad32(at, info);
-            if (s[Reg.HOT_FAULTED] !== 0) return Exit.FAULT;
-          }
-          p = -1; // the result goes to the register
-        } else if (kind === Kind.FAST_ALU_MR32) {
-          b = s[ops & 15];
-          if (p < 0) {
-            eip = executeInHost(s, Kind.ALU_EG, at, info, next);
-            if (s[Reg.HOT_FAULTED] !== 0) return Exit.FAULT;
-            n++;
-            if (s[Reg.ATTENTION] !== 0) budget = 0;
-            break;
-          }
-          a = ramRead32(ram32, view, p);
-        } else { dst = (ops >> 4) & 15; a = s[dst]; b = kind === Kind.FAST_ALU_RR32 ? s[ops & 15] : d[at + Dw.IMM]; }
-        const r = alu32(s, op, a, b);
-        if (op !== AluOp.CMP) {
-          if (p < 0) s[dst] = r; else ramWrite32(ram32, view, p, r);
+  // What a slice reads once at its start. CS cannot change inside a slice (every CS load
+  // is a complex instruction or an event, which ends it), so its limit, default size and
+  // the cache's mode tag are constants there. Nor can paging, the CPL, DR7 or a segment's
+  // hidden part: the memory mirrors flatPhys() tests. With data breakpoints armed no
+  // segment counts as flat. The stack forms run inline through a flat SS with a 32-bit
+  // stack pointer (SS.B = 1).
+  let csLimit = 0, code32 = false, modeTag = 0, flatSegs = 0;
+  let paging = false, readNeed = 0, writeNeed = 0, flatStack = false;
+  let branched = false, n = 0, eip = 0, phys = 0;
+  // The budget of the slice the loop starts itself after an event (core/sliceRule.ts), or 0.
+  let nextBudget = 0;
+  for (;;) {
+    csLimit = s[Reg.SEG_LIMIT + 1];
+    code32 = s[Reg.CODE32] !== 0;
+    modeTag = s[Reg.MODE_TAG];
+    flatSegs = s[Reg.WATCHING] !== 0 ? 0 : s[Reg.FLAT_SEGS];
+    paging = s[Reg.PAGING] !== 0; readNeed = s[Reg.READ_NEED]; writeNeed = s[Reg.WRITE_NEED];
+    flatStack = s[Reg.STACK32] !== 0 && (flatSegs & (1 << 2)) !== 0;
+    // Where a slice starts counts as a target too: after an event, an IRET or a far jump.
+    branched = anyTarget;
+    n = 0;
+    eip = s[Reg.EIP];
+    phys = codePhys(h, eip, paging, readNeed, 0);
+    if (s[Reg.HOT_FAULTED] !== 0) return Exit.FAULT;
+    while (n < budget) {
+      if (branched) {
+        // A compiled block at a branch target (core/blockCompiler.ts) runs the straight-line
+        // code there in one call. It retires k instructions, none of which can fault, and
+        // leaves EIP after the last of them, in the same page.
+        branched = false;
+        const k = knownBlockless(h, phys) ? 0 : hostRunBlock(eip, phys, budget - n);
+        if (k > 0) {
+          const e = s[Reg.EIP];
+          phys += e - eip; eip = e; n += k;
+          continue;
         }
-        eip = next; n++;
-        break;
       }
-      case Kind.FAST_MOV_RR32: { const ops = d[at + Dw.OPS]; s[(ops >> 4) & 15] = s[ops & 15]; eip = next; n++; break; }
-      case Kind.FAST_MOV_RI32: s[(d[at + Dw.OPS] >> 4) & 15] = d[at + Dw.IMM]; eip = next; n++; break;
-      case Kind.FAST_LOAD32: {
-        if (p >= 0) s[d[at + Dw.OPS] & 15] = ramRead32(ram32, view, p);
-        else {
-          const v = hostLoad32(at, info);
-          if (s[Reg.HOT_FAULTED] !== 0) return Exit.FAULT;
-          s[d[at + Dw.OPS] & 15] = v;
-        }
-        eip = next; n++;
-        break;
-      }
-      case Kind.FAST_STORE32: {
-        if (p >= 0) { ramWrite32(ram32, view, p, s[d[at + Dw.OPS] & 15]); }
-        else {
-          hostStore32(at, info, s[d[at + Dw.OPS] & 15]);
-          if (s[Reg.HOT_FAULTED] !== 0) return Exit.FAULT;
-          if (s[Reg.ATTENTION] !== 0) budget = 0;
-        }
-        eip = next; n++;
-        break;
-      }
-      case Kind.FAST_STORE_IMM: {
-        const size = (info >> Info.SIZE_SHIFT) & Info.SIZE_MASK;
-        if (p < 0) {
-          hostWriteE(at, info, size, d[at + Dw.IMM]);
-          if (s[Reg.HOT_FAULTED] !== 0) return Exit.FAULT;
-          if (s[Reg.ATTENTION] !== 0) budget = 0;
-        }
-        else if (size === 4) ramWrite32(ram32, view, p, d[at + Dw.IMM]);
-        else ram[p] = <u8>d[at + Dw.IMM];
-        eip = next; n++;
-        break;
-      }
-      case Kind.FAST_MOVZX_R_M8: {
-        if (p >= 0) s[d[at + Dw.OPS] & 15] = <i32>ram[p];
-        else {
-          const v = hostReadE(at, info, 1);
-          if (s[Reg.HOT_FAULTED] !== 0) return Exit.FAULT;
-          s[d[at + Dw.OPS] & 15] = v;
-        }
-        eip = next; n++;
-        break;
-      }
-      case Kind.FAST_LEA32: s[d[at + Dw.OPS] & 15] = modrmOffset(s, d, at); eip = next; n++; break;
-      case Kind.FAST_INC_R32: case Kind.FAST_DEC_R32: {
-        const r = (d[at + Dw.OPS] >> 4) & 15;
-        s[r] = incDec32(s, s[r], kind === Kind.FAST_DEC_R32);
-        eip = next; n++;
-        break;
-      }
-      case Kind.FAST_INC_M32: case Kind.FAST_DEC_M32: {
-        if (p < 0) {
-          eip = executeInHost(s, kind === Kind.FAST_INC_M32 ? Kind.INC_E : Kind.DEC_E, at, info, next);
-          if (s[Reg.HOT_FAULTED] !== 0) return Exit.FAULT;
-          if (s[Reg.ATTENTION] !== 0) budget = 0;
-        } else {
-          ramWrite32(ram32, view, p, incDec32(s, ramRead32(ram32, view, p), kind === Kind.FAST_DEC_M32));
-          eip = next;
-        }
-        n++;
-        break;
-      }
-      case Kind.FAST_SHIFT_RI32: {
-        const r = (d[at + Dw.OPS] >> 4) & 15;
-        const c = d[at + Dw.IMM] & 0x1f; // SDM 2A SAL: the count is masked to 5 bits
-        if (c !== 0) s[r] = shiftRotate(s, (info >> 8) & 0xff, 4, s[r], c);
-        eip = next; n++;
-        break;
-      }
-      case Kind.FAST_JCC: case Kind.FAST_JMP_REL: {
-        const taken = kind === Kind.FAST_JMP_REL || jccTaken(s, (info >> 8) & 0xff);
-        if (taken) {
-          let t = next + d[at + Dw.IMM];
-          if ((info & Info.O32) === 0) t &= 0xffff;
-          // SDM 2A Jcc, JMP: a target outside CS is #GP(0).
-          if (<u32>(t >>> 0) > <u32>(csLimit >>> 0)) { spill(s, eip, at, n); raiseFault(s, Vector.GP, 0, true); return Exit.FAULT; }
-          branched = anyTarget || (blocks && <u32>(t >>> 0) <= <u32>(eip >>> 0));
-          next = t;
-        }
-        eip = next; n++;
-        break;
-      }
-      case Kind.FAST_PUSH_R32: case Kind.FAST_CALL_REL32: {
-        const sp = (s[Reg.ESP] - 4) | 0;
-        let target = 0;
-        if (kind === Kind.FAST_CALL_REL32) {
-          // SDM 2A CALL: the target is checked against the CS limit before anything is pushed.
-          target = (next + d[at + Dw.IMM]) | 0;
-          if (<u32>(target >>> 0) > <u32>(csLimit >>> 0)) { spill(s, eip, at, n); raiseFault(s, Vector.GP, 0, true); return Exit.FAULT; }
-        }
-        p = flatStack ? linPhys(h, sp, 4, true, paging, writeNeed, false) : -1;
-        if (p < 0) {
-          spill(s, eip, at, n);
-          next = executeInHost(s, kind === Kind.FAST_CALL_REL32 ? Kind.CALL_REL : Kind.PUSH_E, at, info, next);
-          if (s[Reg.HOT_FAULTED] !== 0) return Exit.FAULT;
-          if (s[Reg.ATTENTION] !== 0) budget = 0;
-        } else {
-          // PUSH ESP stores the value before the decrement (SDM 2A PUSH).
-          const v = kind === Kind.FAST_CALL_REL32 ? next : s[(d[at + Dw.OPS] >> 4) & 15];
-          ramWrite32(ram32, view, p, v);
-          s[Reg.ESP] = sp;
-          if (kind === Kind.FAST_CALL_REL32) { next = target; branched = anyTarget; }
-        }
-        eip = next; n++;
-        break;
-      }
-      case Kind.FAST_POP_R32: case Kind.FAST_RET32: {
-        const sp = s[Reg.ESP];
-        p = flatStack ? linPhys(h, sp, 4, false, paging, readNeed, false) : -1;
-        if (p < 0) {
-          spill(s, eip, at, n);
-          next = executeInHost(s, kind === Kind.FAST_RET32 ? Kind.RET_NEAR : Kind.POP_E, at, info, next);
-          if (s[Reg.HOT_FAULTED] !== 0) return Exit.FAULT;
-          if (s[Reg.ATTENTION] !== 0) budget = 0;
-        } else {
-          const v = ramRead32(ram32, view, p);
-          if (kind === Kind.FAST_RET32) {
-            // SDM 2A RET: #GP(0) for a return address outside CS, with ESP unchanged.
-            if (<u32>(v >>> 0) > <u32>(csLimit >>> 0)) { spill(s, eip, at, n); raiseFault(s, Vector.GP, 0, true); return Exit.FAULT; }
-            s[Reg.ESP] = (sp + 4 + d[at + Dw.IMM]) | 0;
-            next = v;
-            branched = anyTarget;
-          } else {
-            // POP ESP leaves the popped value in ESP: the increment comes first (SDM 2A POP).
-            s[Reg.ESP] = (sp + 4) | 0;
-            s[(d[at + Dw.OPS] >> 4) & 15] = v;
-          }
-        }
-        eip = next; n++;
-        break;
-      }
-      default: {
-        s[Reg.EIP] = next;
-        if (kind >= Kind.COMPLEX_FIRST) {
-          s[Reg.COMPLEX_AT] = at;
-          s[Reg.INSN_EIP] = eip;
-          if (events && (systemHere(h, kind, at, info) || eventHere(h, kind, at, info, next))) {
-            // Done and counted like any instruction. The host only looks around and cuts
-            // the next slice where its run loop would: where slices start decides the
-            // instruction-TLB lookups (one at each start), which are counted.
-            h.wide[Wide.RETIRED] += <f64>(n + 1);
-            return Exit.EVENT;
-          }
-          d[RETIRE_COUNTER_WORD + d[at + Dw.COUNTER]]--; // cpu/ counts it once it completes
-          h.wide[Wide.RETIRED] += <f64>n;
-          return Exit.COMPLEX;
-        }
-        spill(s, eip, at, n);
-        const mode = hostExecute(kind, at, info);
+      const start = eip;
+      let at = (phys & (DECODE_SLOTS - 1)) * DECODE_WORDS;
+      if (d[at] !== (phys ^ modeTag)) {
+        spill(s, eip, -1, n);
+        at = hostDecode((s[Reg.SEG_BASE + 1] + eip) | 0, phys, at);
         if (s[Reg.HOT_FAULTED] !== 0) return Exit.FAULT;
-        if (mode) {
-          h.wide[Wide.RETIRED] += <f64>(n + 1);
-          return Exit.MODE;
+      }
+      const info = d[at + Dw.INFO];
+      let next = eip + ((info >> Info.LEN_SHIFT) & Info.LEN_MASK);
+      // SDM 3A 5.3: every byte of the instruction must lie within the CS limit.
+      if (<u32>((next - 1) >>> 0) > <u32>(csLimit >>> 0)) {
+        s[Reg.UNCOUNTED] = 1; spill(s, eip, at, n); raiseFault(s, Vector.GP, 0, true); return Exit.FAULT;
+      }
+      if (!code32) next &= 0xffff;
+      const kind = info & Info.KIND_MASK;
+      // Counted as retired here, where the record is at hand (cost/event.ts); the paths
+      // that leave without retiring (complex, fault, a REP yielding mid-way) take it back.
+      d[RETIRE_COUNTER_WORD + d[at + Dw.COUNTER]]++;
+      // The memory operand of a fast variant, resolved at one call site: its RAM offset
+      // when the flat path applies, else -1 and the case takes the general path.
+      let p = -1;
+      if (kind >= Kind.FAST_MEM_FIRST && kind <= Kind.FAST_MEM_LAST) {
+        const write = kind !== Kind.FAST_LOAD32 && kind !== Kind.FAST_MOVZX_R_M8 && kind !== Kind.FAST_ALU_RM32;
+        // A read-modify-write walks twice on the general path (a read, then a write that sets
+        // D), which one plain walk would not match: it takes the general path on a miss.
+        const rmw = kind === Kind.FAST_ALU_MR32 || kind === Kind.FAST_INC_M32 || kind === Kind.FAST_DEC_M32;
+        p = flatPhys(h, at, info, kind === Kind.FAST_MOVZX_R_M8 ? 1 : (info >> Info.SIZE_SHIFT) & Info.SIZE_MASK,
+          write, flatSegs, paging, write ? writeNeed : readNeed, !rmw);
+        if (p < 0) {
+          spill(s, eip, at, n); // the general path, in the host, may fault
+          if (s[Reg.HOT_FAULTED] !== 0) return Exit.FAULT; // so may the loop's walk
         }
-        next = s[Reg.EIP];
-        eip = next;
-        // A device asked to look at what this instruction stored: end the slice after it.
-        if (s[Reg.ATTENTION] !== 0) budget = 0;
-        // A REP string instruction that yields mid-way has not retired yet; return so
-        // the run loop can look around (single-step trap, device stop, budget).
-        if (s[Reg.REPEATING] !== 0) {
-          s[Reg.REPEATING] = 0;
-          d[RETIRE_COUNTER_WORD + d[at + Dw.COUNTER]]--;
-          h.wide[Wide.RETIRED] += <f64>n;
-          return Exit.LIMIT;
+      }
+      switch (kind) {
+        case Kind.FAST_ALU_RR32: case Kind.FAST_ALU_RI32: case Kind.FAST_ALU_RM32: case Kind.FAST_ALU_MR32: {
+          const ops = d[at + Dw.OPS];
+          const op = (info >> 8) & 0xff;
+          let dst = 0, a = 0, b = 0;
+          if (kind === Kind.FAST_ALU_RM32) {
+            dst = ops & 15; a = s[dst];
+            if (p >= 0) b = ramRead32(ram32, view, p);
+            else {
+              b = hostLoad32(at, info);
+              if (s[Reg.HOT_FAULTED] !== 0) return Exit.FAULT;
+            }
+            p = -1; // the result goes to the register
+          } else if (kind === Kind.FAST_ALU_MR32) {
+            b = s[ops & 15];
+            if (p < 0) {
+              eip = executeInHost(s, Kind.ALU_EG, at, info, next);
+              if (s[Reg.HOT_FAULTED] !== 0) return Exit.FAULT;
+              n++;
+              if (s[Reg.ATTENTION] !== 0) budget = 0;
+              break;
+            }
+            a = ramRead32(ram32, view, p);
+          } else { dst = (ops >> 4) & 15; a = s[dst]; b = kind === Kind.FAST_ALU_RR32 ? s[ops & 15] : d[at + Dw.IMM]; }
+          const r = alu32(s, op, a, b);
+          if (op !== AluOp.CMP) {
+            if (p < 0) s[dst] = r; else ramWrite32(ram32, view, p, r);
+          }
+          eip = next; n++;
+          break;
         }
-        n++;
+        case Kind.FAST_MOV_RR32: { const ops = d[at + Dw.OPS]; s[(ops >> 4) & 15] = s[ops & 15]; eip = next; n++; break; }
+        case Kind.FAST_MOV_RI32: s[(d[at + Dw.OPS] >> 4) & 15] = d[at + Dw.IMM]; eip = next; n++; break;
+        case Kind.FAST_LOAD32: {
+          if (p >= 0) s[d[at + Dw.OPS] & 15] = ramRead32(ram32, view, p);
+          else {
+            const v = hostLoad32(at, info);
+            if (s[Reg.HOT_FAULTED] !== 0) return Exit.FAULT;
+            s[d[at + Dw.OPS] & 15] = v;
+          }
+          eip = next; n++;
+          break;
+        }
+        case Kind.FAST_STORE32: {
+          if (p >= 0) { ramWrite32(ram32, view, p, s[d[at + Dw.OPS] & 15]); }
+          else {
+            hostStore32(at, info, s[d[at + Dw.OPS] & 15]);
+            if (s[Reg.HOT_FAULTED] !== 0) return Exit.FAULT;
+            if (s[Reg.ATTENTION] !== 0) budget = 0;
+          }
+          eip = next; n++;
+          break;
+        }
+        case Kind.FAST_STORE_IMM: {
+          const size = (info >> Info.SIZE_SHIFT) & Info.SIZE_MASK;
+          if (p < 0) {
+            hostWriteE(at, info, size, d[at + Dw.IMM]);
+            if (s[Reg.HOT_FAULTED] !== 0) return Exit.FAULT;
+            if (s[Reg.ATTENTION] !== 0) budget = 0;
+          }
+          else if (size === 4) ramWrite32(ram32, view, p, d[at + Dw.IMM]);
+          else ram[p] = <u8>d[at + Dw.IMM];
+          eip = next; n++;
+          break;
+        }
+        case Kind.FAST_MOVZX_R_M8: {
+          if (p >= 0) s[d[at + Dw.OPS] & 15] = <i32>ram[p];
+          else {
+            const v = hostReadE(at, info, 1);
+            if (s[Reg.HOT_FAULTED] !== 0) return Exit.FAULT;
+            s[d[at + Dw.OPS] & 15] = v;
+          }
+          eip = next; n++;
+          break;
+        }
+        case Kind.FAST_LEA32: s[d[at + Dw.OPS] & 15] = modrmOffset(s, d, at); eip = next; n++; break;
+        case Kind.FAST_INC_R32: case Kind.FAST_DEC_R32: {
+          const r = (d[at + Dw.OPS] >> 4) & 15;
+          s[r] = incDec32(s, s[r], kind === Kind.FAST_DEC_R32);
+          eip = next; n++;
+          break;
+        }
+        case Kind.FAST_INC_M32: case Kind.FAST_DEC_M32: {
+          if (p < 0) {
+            eip = executeInHost(s, kind === Kind.FAST_INC_M32 ? Kind.INC_E : Kind.DEC_E, at, info, next);
+            if (s[Reg.HOT_FAULTED] !== 0) return Exit.FAULT;
+            if (s[Reg.ATTENTION] !== 0) budget = 0;
+          } else {
+            ramWrite32(ram32, view, p, incDec32(s, ramRead32(ram32, view, p), kind === Kind.FAST_DEC_M32));
+            eip = next;
+          }
+          n++;
+          break;
+        }
+        case Kind.FAST_SHIFT_RI32: {
+          const r = (d[at + Dw.OPS] >> 4) & 15;
+          const c = d[at + Dw.IMM] & 0x1f; // SDM 2A SAL: the count is masked to 5 bits
+          if (c !== 0) s[r] = shiftRotate(s, (info >> 8) & 0xff, 4, s[r], c);
+          eip = next; n++;
+          break;
+        }
+        case Kind.FAST_JCC: case Kind.FAST_JMP_REL: {
+          const taken = kind === Kind.FAST_JMP_REL || jccTaken(s, (info >> 8) & 0xff);
+          if (taken) {
+            let t = next + d[at + Dw.IMM];
+            if ((info & Info.O32) === 0) t &= 0xffff;
+            // SDM 2A Jcc, JMP: a target outside CS is #GP(0).
+            if (<u32>(t >>> 0) > <u32>(csLimit >>> 0)) { spill(s, eip, at, n); raiseFault(s, Vector.GP, 0, true); return Exit.FAULT; }
+            branched = anyTarget || (blocks && <u32>(t >>> 0) <= <u32>(eip >>> 0));
+            next = t;
+          }
+          eip = next; n++;
+          break;
+        }
+        case Kind.FAST_PUSH_R32: case Kind.FAST_CALL_REL32: {
+          const sp = (s[Reg.ESP] - 4) | 0;
+          let target = 0;
+          if (kind === Kind.FAST_CALL_REL32) {
+            // SDM 2A CALL: the target is checked against the CS limit before anything is pushed.
+            target = (next + d[at + Dw.IMM]) | 0;
+            if (<u32>(target >>> 0) > <u32>(csLimit >>> 0)) { spill(s, eip, at, n); raiseFault(s, Vector.GP, 0, true); return Exit.FAULT; }
+          }
+          p = flatStack ? linPhys(h, sp, 4, true, paging, writeNeed, false) : -1;
+          if (p < 0) {
+            spill(s, eip, at, n);
+            next = executeInHost(s, kind === Kind.FAST_CALL_REL32 ? Kind.CALL_REL : Kind.PUSH_E, at, info, next);
+            if (s[Reg.HOT_FAULTED] !== 0) return Exit.FAULT;
+            if (s[Reg.ATTENTION] !== 0) budget = 0;
+          } else {
+            // PUSH ESP stores the value before the decrement (SDM 2A PUSH).
+            const v = kind === Kind.FAST_CALL_REL32 ? next : s[(d[at + Dw.OPS] >> 4) & 15];
+            ramWrite32(ram32, view, p, v);
+            s[Reg.ESP] = sp;
+            if (kind === Kind.FAST_CALL_REL32) { next = target; branched = anyTarget; }
+          }
+          eip = next; n++;
+          break;
+        }
+        case Kind.FAST_POP_R32: case Kind.FAST_RET32: {
+          const sp = s[Reg.ESP];
+          p = flatStack ? linPhys(h, sp, 4, false, paging, readNeed, false) : -1;
+          if (p < 0) {
+            spill(s, eip, at, n);
+            next = executeInHost(s, kind === Kind.FAST_RET32 ? Kind.RET_NEAR : Kind.POP_E, at, info, next);
+            if (s[Reg.HOT_FAULTED] !== 0) return Exit.FAULT;
+            if (s[Reg.ATTENTION] !== 0) budget = 0;
+          } else {
+            const v = ramRead32(ram32, view, p);
+            if (kind === Kind.FAST_RET32) {
+              // SDM 2A RET: #GP(0) for a return address outside CS, with ESP unchanged.
+              if (<u32>(v >>> 0) > <u32>(csLimit >>> 0)) { spill(s, eip, at, n); raiseFault(s, Vector.GP, 0, true); return Exit.FAULT; }
+              s[Reg.ESP] = (sp + 4 + d[at + Dw.IMM]) | 0;
+              next = v;
+              branched = anyTarget;
+            } else {
+              // POP ESP leaves the popped value in ESP: the increment comes first (SDM 2A POP).
+              s[Reg.ESP] = (sp + 4) | 0;
+              s[(d[at + Dw.OPS] >> 4) & 15] = v;
+            }
+          }
+          eip = next; n++;
+          break;
+        }
+        default: {
+          s[Reg.EIP] = next;
+          if (kind >= Kind.COMPLEX_FIRST) {
+            s[Reg.COMPLEX_AT] = at;
+            s[Reg.INSN_EIP] = eip;
+            if (events && (systemHere(h, kind, at, info) || eventHere(h, kind, at, info, next))) {
+              // Done and counted like any instruction. The slice ends, and the next starts
+              // where the run loop would start it: where slices start decides the
+              // instruction-TLB lookups (one at each start), which are counted. The loop
+              // starts it itself when the slice rule needs nothing only the host knows.
+              h.wide[Wide.RETIRED] += <f64>(n + 1);
+              nextBudget = nextSliceHere(h);
+              if (nextBudget < 0) return Exit.EVENT;
+              budget = 0;
+              continue;
+            }
+            d[RETIRE_COUNTER_WORD + d[at + Dw.COUNTER]]--; // cpu/ counts it once it completes
+            h.wide[Wide.RETIRED] += <f64>n;
+            return Exit.COMPLEX;
+          }
+          spill(s, eip, at, n);
+          const mode = hostExecute(kind, at, info);
+          if (s[Reg.HOT_FAULTED] !== 0) return Exit.FAULT;
+          if (mode) {
+            h.wide[Wide.RETIRED] += <f64>(n + 1);
+            return Exit.MODE;
+          }
+          next = s[Reg.EIP];
+          eip = next;
+          // A device asked to look at what this instruction stored: end the slice after it.
+          if (s[Reg.ATTENTION] !== 0) budget = 0;
+          // A REP string instruction that yields mid-way has not retired yet; return so
+          // the run loop can look around (single-step trap, device stop, budget).
+          if (s[Reg.REPEATING] !== 0) {
+            s[Reg.REPEATING] = 0;
+            d[RETIRE_COUNTER_WORD + d[at + Dw.COUNTER]]--;
+            h.wide[Wide.RETIRED] += <f64>n;
+            return Exit.LIMIT;
+          }
+          n++;
+        }
+      }
+      // Carry the physical address along while the next instruction is in the same page.
+      const within = (phys & 0xfff) + (eip - start);
+      if (within >= 0 && within < 0x1000) phys = phys + (eip - start);
+      else {
+        phys = codePhys(h, eip, paging, readNeed, n);
+        if (s[Reg.HOT_FAULTED] !== 0) return Exit.FAULT;
       }
     }
-    // Carry the physical address along while the next instruction is in the same page.
-    const within = (phys & 0xfff) + (eip - start);
-    if (within >= 0 && within < 0x1000) phys = phys + (eip - start);
-    else {
-      phys = codePhys(h, eip, paging, readNeed, n);
-      if (s[Reg.HOT_FAULTED] !== 0) return Exit.FAULT;
-    }
+    if (nextBudget === 0) break;
+    budget = nextBudget;
+    nextBudget = 0;
   }
   s[Reg.EIP] = eip;
   h.wide[Wide.RETIRED] += <f64>n;
