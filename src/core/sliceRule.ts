@@ -53,7 +53,7 @@ export function stepsToRunEnd(h: HotViews): i32 {
  * when the host must decide (a stop or reschedule request or a cycle deadline, IF = 1 with
  * interrupts possibly pending, a fold due, anything sliceQuiet() rejects, the run's end).
  */
-export function nextSliceHere(h: HotViews): i32 {
+/* @inline */ export function nextSliceHere(h: HotViews): i32 {
   const c = h.slice;
   if (c[SliceWord.FREE] === 0 || (h.s[Reg.EFLAGS] & Flag.IF) !== 0 || !sliceQuiet(h)) return -1;
   if (c[SliceWord.UNFOLDED] + 1 >= <f64>FOLD_EVERY) return -1;
