@@ -93,9 +93,7 @@ export function deliverProtected(h: HotViews, vector: i32, error: i32, hasError:
     if (frame < 0) return false;
     // Commit, in deliverOnce()'s order: the TLB hits of the gate, the code descriptor,
     // the TSS, the stack descriptor and the frame; CPL; SS:ESP; the frame; CS.
-    if (paging) {
-      dataHits(h, gateLin, csLin, tssLin, ssLin, frameLin, 2 + 2 + 2 + 2 + n + 2);
-    }
+    if (paging) dataHits(h, gateLin, csLin, tssLin, ssLin, frameLin, 2 + 2 + 2 + 2 + n + 2);
     h.counts[Event.PRIVILEGE_CHANGE]++;
     s[Reg.CPL] = dpl;
     const oldSs = s[Reg.SEG_SEL + Seg.SS], oldEsp = s[Reg.ESP];
@@ -111,9 +109,7 @@ export function deliverProtected(h: HotViews, vector: i32, error: i32, hasError:
     if (frameLin === -1) return false;
     frame = dataPhys(h, frameLin, s[Reg.WRITE_NEED], 4, true);
     if (frame < 0) return false;
-    if (paging) {
-      dataHits(h, gateLin, csLin, frameLin, frameLin, frameLin, 2 + 2 + n);
-    }
+    if (paging) dataHits(h, gateLin, csLin, frameLin, frameLin, frameLin, 2 + 2 + n);
     s[Reg.ESP] = (s[Reg.ESP] - n * 4) | 0;
   }
   ramWrite32(h.ram32, h.view, frame, flags);
@@ -163,9 +159,7 @@ export function iretProtected(h: HotViews): bool {
   const paging = s[Reg.PAGING] !== 0;
   if (rpl === cpl) {
     // iret() peeks the frame, reads the code descriptor, then pops the three dwords.
-    if (paging) {
-      dataHits(h, frameLin, csLin, frameLin, frameLin, frameLin, 3 + 2 + 3);
-    }
+    if (paging) dataHits(h, frameLin, csLin, frameLin, frameLin, frameLin, 3 + 2 + 3);
     s[Reg.ESP] = (s[Reg.ESP] + 12) | 0;
     loadCode(s, sel, clo, chi, cpl);
   } else {
@@ -179,9 +173,7 @@ export function iretProtected(h: HotViews): bool {
     if (sd < 0) return false;
     const ssLin = gdtEntry(h, ss);
     const slo = ramRead32(h.ram32, h.view, sd), shi = ramRead32(h.ram32, h.view, sd + 4);
-    if (paging) {
-      dataHits(h, frameLin, csLin, outerLin, ssLin, ssLin, 3 + 2 + 2 + 2);
-    }
+    if (paging) dataHits(h, frameLin, csLin, outerLin, ssLin, ssLin, 3 + 2 + 2 + 2);
     h.counts[Event.PRIVILEGE_CHANGE]++;
     s[Reg.CPL] = rpl;
     loadCode(s, sel, clo, chi, rpl);
