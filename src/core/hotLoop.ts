@@ -584,7 +584,7 @@ function runStretch(h: HotViews, budget: i32, events: bool): i32 {
               h.wide[Wide.RETIRED] += <f64>(n + 1);
               nextBudget = nextSliceHere(h);
               if (nextBudget < 0) return Exit.EVENT;
-              budget = 0;
+              budget = 0; // ends this slice; the loop around it starts the next
               continue;
             }
             d[RETIRE_COUNTER_WORD + d[at + Dw.COUNTER]]--; // cpu/ counts it once it completes
