@@ -3,15 +3,18 @@
 // tables are written straight into guest RAM and the core's accessors read through them;
 // every expected value is a hand calculation from the mapping set up beside it.
 import { describe, expect, it } from "vitest";
-import { Machine } from "../src/vmm/machine.js";
+import fs from "node:fs";
+import path from "node:path";
+import { Machine, type MachineOptions } from "../src/vmm/machine.js";
 import { Reg, Cr0, Cr4 } from "../src/state/layout.js";
 import { TlbModel } from "../src/core/tlbModel.js";
+import { expectTwinRuns } from "./fixtures/twin-runs.js";
 
 const PD = 0x10000, PT = 0x11000;
 
 /** Ring 0, paging on, PD[0] -> PT; `map(page, frame)` writes PTE = frame | P | RW | flags. */
-function pagedMachine(flags = 0) {
-  const m = new Machine({ ramBytes: 4 << 20 });
+function pagedMachine(flags = 0, tlb?: MachineOptions["tlb"]) {
+  const m = new Machine({ ramBytes: 4 << 20, tlb });
   const cpu = m.cpu, v = cpu.view;
   v.setUint32(PD, PT | 0x3, true);
   const map = (page: number, frame: number, extra = flags) => v.setUint32(PT + page * 4, frame | 0x3 | extra, true);
@@ -76,6 +79,38 @@ describe("TLB model", () => {
     cpu.wr32(0x30000c, 6); // D now cached: a hit
     expect(cpu.dtlb.hits - h0).toBe(2);
     expect(cpu.itlb.misses).toBe(0);
+  });
+
+  it("puts a page in set page % sets when the set count is not a power of two (48 entries, 4 ways: 12 sets)", () => {
+    const { cpu } = pagedMachine(0, { dtlb: { entries: 48, ways: 4, replacement: "lru" } });
+    // 0x300 = 768 = 64 * 12, so pages 0x300, 0x30c, 0x318, 0x324 and 0x330 all fall in set
+    // 0; page 0x310 = 784 falls in set 4 (a mask of 15 would put it in set 0 too).
+    for (const page of [0x300, 0x30c, 0x318, 0x324]) cpu.rd32(page << 12);
+    cpu.rd32(0x310 << 12);
+    expect(cpu.dtlb.contents()).toEqual(expect.arrayContaining([0x300, 0x30c, 0x318, 0x324, 0x310]));
+    cpu.rd32(0x330 << 12); // a fifth page in set 0 evicts its least recently used, 0x300
+    expect(cpu.dtlb.contents()).not.toContain(0x300);
+    expect(cpu.dtlb.contents()).toEqual(expect.arrayContaining([0x30c, 0x318, 0x324, 0x330, 0x310]));
+    cpu.invalidatePage(0x318 << 12); // INVLPG finds the page in the same set
+    expect(cpu.dtlb.contents()).not.toContain(0x318);
+    expect(cpu.dtlb.contents()).toHaveLength(4);
+  });
+
+  it("runs a paging guest with 12- and 6-set TLBs the same on both engines (the loop's walk, fill and INVLPG)", () => {
+    // The wasm engine's loop fills and flushes the TLB models itself (core/pageWalk.ts,
+    // core/tlbHit.ts): its build of the set arithmetic against the TS engine's, state for state.
+    const tlb = { dtlb: { entries: 48, ways: 4, replacement: "lru" as const }, itlb: { entries: 24, ways: 4, replacement: "lru" as const } };
+    const image = new Uint8Array(fs.readFileSync(path.resolve(__dirname, "../guests/bench-kernel.img")));
+    const twin = (engine: "ts" | "wasm") => {
+      const m = new Machine({ ramBytes: 32 << 20, engine, tlb });
+      const serial: number[] = [];
+      m.onSerial = (b: number) => serial.push(b);
+      m.loadImage(image, { name: "bench-kernel.img" });
+      return { m, serial };
+    };
+    const ts = twin("ts"), wasm = twin("wasm");
+    expectTwinRuns(ts, wasm, 1_000_000, 100_000);
+    expect(ts.m.cpu.dtlb.evictions).toBeGreaterThan(0);
   });
 
   it("rejects a geometry that does not divide into sets", () => {
