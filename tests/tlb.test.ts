@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import fs from "node:fs";
 import path from "node:path";
 import { Machine, type MachineOptions } from "../src/vmm/machine.js";
+import { Machine as BuiltMachine } from "../dist/index.js";
 import { Reg, Cr0, Cr4 } from "../src/state/layout.js";
 import { TlbModel } from "../src/core/tlbModel.js";
 import { expectTwinRuns } from "./fixtures/twin-runs.js";
@@ -98,11 +99,12 @@ describe("TLB model", () => {
 
   it("runs a paging guest with 12- and 6-set TLBs the same on both engines (the loop's walk, fill and INVLPG)", () => {
     // The wasm engine's loop fills and flushes the TLB models itself (core/pageWalk.ts,
-    // core/tlbHit.ts): its build of the set arithmetic against the TS engine's, state for state.
+    // core/tlbHit.ts): its build of the set arithmetic (asc) against the TS engine's (tsc,
+    // dist/), state for state.
     const tlb = { dtlb: { entries: 48, ways: 4, replacement: "lru" as const }, itlb: { entries: 24, ways: 4, replacement: "lru" as const } };
     const image = new Uint8Array(fs.readFileSync(path.resolve(__dirname, "../guests/bench-kernel.img")));
     const twin = (engine: "ts" | "wasm") => {
-      const m = new Machine({ ramBytes: 32 << 20, engine, tlb });
+      const m = new BuiltMachine({ ramBytes: 32 << 20, engine, tlb });
       const serial: number[] = [];
       m.onSerial = (b: number) => serial.push(b);
       m.loadImage(image, { name: "bench-kernel.img" });
