@@ -8,6 +8,7 @@ import {
   totalBytes, ITLB_MAP_OFFSET, VECTOR_EVENTS_OFFSET, DTLB_MODEL_OFFSET, ITLB_MODEL_OFFSET, TlbModelLayout,
 } from "../src/state/layout.js";
 import { HotViews, runHot } from "../src/core/hotLoop.js";
+import { deliverProtected, iretProtected } from "../src/core/protectedEvent.js";
 import { BLOCK_SLOTS } from "../src/core/hotViews.js";
 import { SliceWord } from "../src/core/sliceRule.js";
 import { Words, Bytes, Halves, Doubles, viewAt } from "../src/state/flatViews.js";
@@ -86,6 +87,20 @@ export function setObservedWalks(on: bool): void {
 export function setBlocks(on: bool, loopHeadsOnly: bool): void {
   H!.blocks = on;
   H!.loopHeadsOnly = loopHeadsOnly;
+}
+
+/**
+ * `n` pairs of INT `vector` (software, so the gate's DPL is checked) and IRETD through
+ * core/protectedEvent.ts as this module compiled it, on the engine's state, for
+ * bench/int-iret.mjs; the pairs done before one declined. A pair leaves the registers as
+ * they were; it counts, and writes its frame on the ring-0 stack.
+ */
+export function eventPairs(n: i32, vector: i32): i32 {
+  const eip = S[Reg.EIP];
+  for (let i = 0; i < n; i++) {
+    if (!deliverProtected(H!, vector, 0, false, true, eip) || !iretProtected(H!)) return i;
+  }
+  return n;
 }
 
 /** The wasm engine: runs at most `budget` steps (core/hotLoop.ts runHot). */

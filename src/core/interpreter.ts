@@ -86,9 +86,14 @@ export class Core extends CoreFlags implements ByteSource, HotHost {
   /**
    * Set by the wasm engine (vmm/wasmEngine.ts): its blocks are WebAssembly
    * (core/wasmBlockEmitter.ts), and its loop's HotViews live in the module, so turning
-   * blocks on, or a walk observer, goes through it too.
+   * blocks on, or a walk observer, goes through it too. `eventPairs` runs `n` INT `vector`
+   * + IRETD pairs through the module's own build of core/protectedEvent.ts on this state,
+   * for bench/int-iret.mjs, and says how many it did before one declined.
    */
-  wasmLoop: { emitter: BlockEmitter; setBlocks(on: boolean): void; setObservedWalks(on: boolean): void } | null = null;
+  wasmLoop: {
+    emitter: BlockEmitter; setBlocks(on: boolean): void; setObservedWalks(on: boolean): void;
+    eventPairs(n: number, vector: number): number;
+  } | null = null;
 
   /**
    * For the wasm engine: its loop keeps HotViews.blockSkip and .slice in its own memory;

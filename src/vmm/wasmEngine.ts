@@ -33,6 +33,7 @@ interface CoreExports {
   setObservedWalks(on: number): void;
   blockSkip(): number;
   sliceWords(): number;
+  eventPairs(n: number, vector: number): number;
 }
 
 const compiled = new Map<string, WebAssembly.Module>();
@@ -111,6 +112,7 @@ export function createWasmCpu(ramBytes: number, tlbs: { itlb?: TlbConfig; dtlb?:
     emitter: wasmEmitter({ ...support, memory, base, hotViews: exports.hotViews() >>> 0 }),
     setBlocks: (on) => exports.setBlocks(on ? 1 : 0, LOOP_BLOCKS_ONLY ? 1 : 0),
     setObservedWalks: (on) => exports.setObservedWalks(on ? 1 : 0),
+    eventPairs: (n, vector) => exports.eventPairs(n, vector),
   };
   return cpu;
 }
