@@ -5,7 +5,7 @@
 // The wasm build reads fault.wasm.ts instead (docs/engine-decision.md, decision 3): it
 // records the fault the same way and has the host throw this same FAULT.
 
-import { Reg } from "../state/layout.js";
+import { recordFault } from "./faultFlag.js";
 export { Vector } from "./vector.js";
 
 export class CpuFault {
@@ -22,9 +22,7 @@ export const FAULT = new CpuFault();
  * caller, which is usually optimized already.
  */
 export function fault(s: Int32Array, vector: number, error: number, hasError: boolean): CpuFault {
-  s[Reg.EXIT_VECTOR] = vector;
-  s[Reg.EXIT_ERROR] = error;
-  s[Reg.EXIT_HAS_ERROR] = hasError ? 1 : 0;
+  recordFault(s, vector, error, hasError);
   return FAULT;
 }
 
