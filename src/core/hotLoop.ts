@@ -316,10 +316,11 @@ export function runHot(h: HotViews, budget: i32, settle: bool, events: bool): i3
   do {
     let exit = runStretch(h, budget, settle && events);
     if (!settle || (exit !== Exit.COMPLEX && exit !== Exit.FAULT && exit !== Exit.EVENT)) return exit;
-    if (exit === Exit.FAULT && events && faultHere(h)) exit = Exit.EVENT;
     // The host's next slice, cut where its run loop would cut it, or 0 to return to that
-    // loop; after an event the loop knows it itself unless the host must decide.
-    budget = exit === Exit.EVENT ? nextSliceHere(h) : -1;
+    // loop. After a fault delivered here the loop knows it itself, unless the host must
+    // decide; an Exit.EVENT from runStretch is one after which the slice rule said so.
+    budget = -1;
+    if (exit === Exit.FAULT && events && faultHere(h)) { exit = Exit.EVENT; budget = nextSliceHere(h); }
     if (budget < 0) budget = hostSettle(exit);
   } while (budget > 0);
   return Exit.SETTLED;

@@ -102,7 +102,7 @@ export class Cpu extends CpuSystem {
     const end = w[Wide.RETIRED] + w[Wide.EVENTS_DELIVERED] + limit;
     this.hot.slice[SliceWord.RUN_END] = end;
     this.runUntil = untilCycle;
-    this.stopRequested = false; // and Reg.SLICE_FREE for this run
+    this.stopRequested = false; // and SliceWord.FREE for this run, now that runUntil is set
     this.pendingException = false;
     try {
       while (w[Wide.RETIRED] + w[Wide.EVENTS_DELIVERED] < end) {
