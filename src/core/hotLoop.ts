@@ -373,6 +373,9 @@ function runStretch(h: HotViews, budget: i32, events: bool): i32 {
         if (k > 0) {
           const e = s[Reg.EIP];
           phys += e - eip; eip = e; n += k;
+          // Where a block left (a taken branch, or an instruction it cannot hold) is a
+          // target too: a loop's head reached from its tail's block, or code after a PUSH.
+          branched = anyTarget;
           continue;
         }
       }
