@@ -3,16 +3,11 @@
 // state that lives in this module's memory, which the TypeScript Core shares
 // (vmm/wasmEngine.ts). It also exports the portable slice's functions one by one, so
 // tests can run the two builds on the same bytes (tests/engine-portable.test.ts).
-import {
-  Reg, STATE_BYTES, DECODE_OFFSET, RAM_OFFSET, COUNTER_OFFSET, WIDE_OFFSET, DTLB_MAP_OFFSET, CODE_PAGE_OFFSET,
-  totalBytes, ITLB_MAP_OFFSET, VECTOR_EVENTS_OFFSET, DTLB_MODEL_OFFSET, ITLB_MODEL_OFFSET, TlbModelLayout,
-} from "../src/state/layout.js";
+import { Reg, STATE_BYTES, DECODE_OFFSET, RAM_OFFSET, COUNTER_OFFSET, BLOCK_SLOTS, WASM_FLAT_BASE } from "../src/state/layout.js";
 import { HotViews, runHot } from "../src/core/hotLoop.js";
 import { deliverProtected, iretProtected } from "../src/core/protectedEvent.js";
-import { BLOCK_SLOTS } from "../src/core/hotViews.js";
 import { SliceWord } from "../src/core/sliceRule.js";
-import { Words, Bytes, Halves, Doubles, viewAt } from "../src/state/flatViews.js";
-import { TlbHitViews } from "../src/core/tlbHit.js";
+import { Words, viewAt } from "../src/state/flatViews.js";
 import { WALK_REF_WORDS } from "../src/core/pageWalk.js";
 import { lazyCf, lazyZf, lazySf, lazyPf, lazyAf, lazyOf, lazyEflags, lazyCond, writeEflags } from "../src/core/lazyFlags.js";
 import { mul32, imul32, divu64, wide } from "../src/core/arith.js";
@@ -34,33 +29,22 @@ let S: Words = viewAt<Words>(0);
 let H: HotViews | null = null;
 
 /**
- * Allocates the flat state for `ramBytes` of guest RAM (once; the stub runtime never
- * frees) and returns its byte address in linear memory, which the host made big enough
- * (vmm/wasmEngine.ts) and which is all zeros, as the state starts.
+ * Sets up the flat state for `ramBytes` of guest RAM (once) at WASM_FLAT_BASE and returns
+ * that address. The host made the memory big enough (vmm/wasmEngine.ts), and it is all
+ * zeros, as the state starts: it is not an ArrayBuffer, whose constructor would zero it
+ * and so make the OS back every page of the guest's RAM at start-up (about 130 ms for 32
+ * MiB). The loop's views of it are constants (core/hotViews.wasm.ts); what else the loop
+ * keeps is allocated here, below WASM_FLAT_BASE, and nothing allocates after this call.
  */
 export function allocateState(ramBytes: i32): usize {
-  // Not an ArrayBuffer, whose constructor zeroes it: that would make the OS back every
-  // page of the guest's RAM at start-up (about 130 ms for 32 MiB), all to write zeros.
-  flat = heap.alloc(<usize>totalBytes(<f64>ramBytes));
-  const base = flat;
-  S = viewAt<Words>(base);
-  // The loop's views, made once: nothing allocates after this call, so memory never
-  // grows under the host's views. The DataView is a placeholder: flatViews.wasm.ts reads
-  // unaligned words straight from RAM.
-  H = new HotViews(S, viewAt<Words>(base + DECODE_OFFSET), viewAt<Bytes>(base + RAM_OFFSET), viewAt<Words>(base + RAM_OFFSET),
-    new DataView(new ArrayBuffer(0)), viewAt<Words>(base + DTLB_MAP_OFFSET), viewAt<Words>(base + ITLB_MAP_OFFSET),
-    tlbHitViews(base + DTLB_MODEL_OFFSET), tlbHitViews(base + ITLB_MODEL_OFFSET), viewAt<Bytes>(base + CODE_PAGE_OFFSET),
-    viewAt<Doubles>(base + WIDE_OFFSET), viewAt<Doubles>(base + COUNTER_OFFSET),
-    viewAt<Doubles>(base + VECTOR_EVENTS_OFFSET), ramBytes, false, false, new StaticArray<i32>(2 * BLOCK_SLOTS),
-    new StaticArray<f64>(SliceWord.COUNT), new StaticArray<i32>(WALK_REF_WORDS), false);
-  return base;
-}
-
-/** The views of the TLB model at byte address `at` that a hit touches (state/layout.ts TlbModelLayout). */
-function tlbHitViews(at: usize): TlbHitViews {
-  return new TlbHitViews(viewAt<Doubles>(at), viewAt<Words>(at), viewAt<Doubles>(at + TlbModelLayout.STAMP),
-    viewAt<Halves>(at + TlbModelLayout.SLOT_OF), viewAt<Words>(at + TlbModelLayout.PAGE),
-    viewAt<Words>(at + TlbModelLayout.VPID), viewAt<Bytes>(at + TlbModelLayout.GLOBAL));
+  if (flat !== 0) abort();
+  flat = <usize>WASM_FLAT_BASE;
+  S = viewAt<Words>(flat);
+  H = new HotViews(ramBytes, false, false, new StaticArray<i32>(2 * BLOCK_SLOTS), new StaticArray<f64>(SliceWord.COUNT),
+    new StaticArray<i32>(WALK_REF_WORDS), false);
+  // The module's static data and these objects must end below the flat state.
+  if (heap.alloc(1) >= flat) abort();
+  return flat;
 }
 
 /** Address of the loop's HotViews (flatPhysAt's first argument in a compiled block). */

@@ -21,10 +21,9 @@
 // wasm checks this file and jsEmitter against the wasm loop on every guest;
 // tests/blocks.test.ts checks each engine's blocks against its own loop.
 
-import { Reg, RETIRE_COUNTER_WORD, DECODE_SLOTS, DECODE_WORDS } from "../state/layout.js";
+import { Reg, RETIRE_COUNTER_WORD, DECODE_SLOTS, DECODE_WORDS, BLOCK_SLOTS } from "../state/layout.js";
 import { Kind, AluOp, ShiftOp } from "../isa/kind.js";
 import { Dw, Info, NO_REG } from "../isa/record.js";
-import { BLOCK_SLOTS } from "./hotViews.js";
 import { HotViews, alu32, aluAdd, aluSub, aluAnd, aluOr, aluXor, incDec32, ea32, flatPhysAt, jccTaken } from "./hotLoop.js";
 import { rol, ror, rcx, shl, shr, sar } from "./shift.js";
 import { ramRead32, ramWrite32 } from "../state/flatViews.js";

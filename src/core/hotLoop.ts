@@ -14,7 +14,7 @@
 // instruction commits anything.
 
 import { Words, Bytes, Doubles, ramRead32, ramWrite32 } from "../state/flatViews.js";
-import { Reg, Flag, Cr0, DECODE_SLOTS, DECODE_WORDS, RETIRE_COUNTER_WORD, Wide } from "../state/layout.js";
+import { Reg, Flag, Cr0, DECODE_SLOTS, DECODE_WORDS, RETIRE_COUNTER_WORD, Wide, BLOCK_SLOTS } from "../state/layout.js";
 import { Kind, AluOp } from "../isa/kind.js";
 import { Dw, Info, NO_REG } from "../isa/record.js";
 import { Lazy, lazyCond, setLazyKeepCarry } from "./lazyFlags.js";
@@ -22,7 +22,7 @@ import { shiftRotate } from "./shift.js";
 import { raiseFault } from "./fault.js";
 import { Vector } from "./vector.js";
 import { tlbHit, tlbInvalidate, FlushCause } from "./tlbHit.js";
-import { HotViews, BLOCK_SLOTS } from "./hotViews.js";
+import { HotViews } from "./hotViews.js";
 import { pageWalk, Access } from "./pageWalk.js";
 import { nextSliceHere } from "./sliceRule.js";
 import { deliverProtected, iretProtected, countEvent } from "./protectedEvent.js";

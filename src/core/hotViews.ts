@@ -1,21 +1,10 @@
 // Portable (docs/engine-decision.md): the views of one flat state (state/layout.ts) that
 // the hot loop and the code it runs inline read and write. Each engine builds one over
-// the same layout: the TS Core over its ArrayBuffer, assembly/index.ts over linear memory.
+// the same layout: the TS Core over its ArrayBuffer; the wasm build reads hotViews.wasm.ts
+// instead, where the flat state lies at a fixed address and each view is a constant.
 
 import { Words, Bytes, Doubles } from "../state/flatViews.js";
-import { TlbHitViews } from "./tlbHit.js";
-
-/**
- * True when the `bytes` at physical `p` are RAM that portable code may access directly: all
- * inside RAM (beyond it are devices), and for a store (`write`) not in a page holding
- * decoded code or watched by a device (CodePage), which the general path's store must see.
- */
-export function plainRam(h: HotViews, p: i32, bytes: i32, write: bool): bool {
-  return <u32>(p >>> 0) <= <u32>(h.ramBytes - bytes) && (!write || h.codePages[p >>> 12] === 0);
-}
-
-/** Slots of the compiled-block cache (core/blockCompiler.ts BlockCache), by physical address of a block's start. */
-export const BLOCK_SLOTS: i32 = 4096;
+import { TlbHitViews } from "./tlbHitViews.js";
 
 /** The views of one flat state the loop works on (each engine builds its own over the same layout). */
 export class HotViews {

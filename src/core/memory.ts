@@ -3,11 +3,11 @@
 // invalidation of decoded code when it is written. MMIO beyond RAM goes to a bus
 // supplied from above (core imports nothing above it).
 
-import { Reg, Cr0, RAM_OFFSET, DTLB_MODEL_OFFSET, ITLB_MODEL_OFFSET, DTLB_MAP_OFFSET, VECTOR_EVENTS_OFFSET, ITLB_MAP_OFFSET, TLB_ENTRIES, CODE_PAGE_OFFSET, CODE_PAGE_BYTES, DECODE_OFFSET, DECODE_SLOTS, DECODE_WORDS, COUNTER_OFFSET, COUNTER_SLOTS, WIDE_OFFSET, Wide, RETIRE_COUNTER_WORD, RETIRE_COUNTER_SLOTS, totalBytes } from "../state/layout.js";
+import { Reg, Cr0, RAM_OFFSET, DTLB_MODEL_OFFSET, ITLB_MODEL_OFFSET, DTLB_MAP_OFFSET, VECTOR_EVENTS_OFFSET, ITLB_MAP_OFFSET, TLB_ENTRIES, CODE_PAGE_OFFSET, CODE_PAGE_BYTES, DECODE_OFFSET, DECODE_SLOTS, DECODE_WORDS, COUNTER_OFFSET, COUNTER_SLOTS, WIDE_OFFSET, Wide, RETIRE_COUNTER_WORD, RETIRE_COUNTER_SLOTS, totalBytes, BLOCK_SLOTS } from "../state/layout.js";
 import { Event, INSTRUCTION_COUNTERS } from "../cost/event.js";
 import { fault, FAULT, Vector } from "./fault.js";
 import { pageWalk, Access, WALK_REF_WORDS } from "./pageWalk.js";
-import { HotViews, BLOCK_SLOTS } from "./hotViews.js";
+import { HotViews } from "./hotViews.js";
 import { SliceWord } from "./sliceRule.js";
 import { attachMemory } from "./hotHost.js";
 import { TlbModel, TlbConfig, DEFAULT_ITLB, DEFAULT_DTLB, FlushCause, repeatTlbHits } from "./tlbModel.js";

@@ -15,7 +15,8 @@
 import { Reg, Cr0, Cr4, TlbModelLayout } from "../state/layout.js";
 import { ramRead32, ramWrite32 } from "../state/flatViews.js";
 import { Event } from "../cost/eventCounter.js";
-import { HotViews, plainRam } from "./hotViews.js";
+import { HotViews } from "./hotViews.js";
+import { plainRam } from "./plainRam.js";
 import { Tlb } from "./segmentCache.js";
 import { tlbInsert } from "./tlbHit.js";
 import { flagFault } from "./faultFlag.js";

@@ -17,7 +17,8 @@
 import { Words, ramRead32, ramWrite32 } from "../state/flatViews.js";
 import { Reg, Seg, Flag, Cr0 } from "../state/layout.js";
 import { Event } from "../cost/eventCounter.js";
-import { HotViews, plainRam } from "./hotViews.js";
+import { HotViews } from "./hotViews.js";
+import { plainRam } from "./plainRam.js";
 import { tlbHitRun } from "./tlbHit.js";
 import { lazyEflags, writeEflags } from "./lazyFlags.js";
 import { frameBelowLin, stackAboveLin } from "./stackFrame.js";

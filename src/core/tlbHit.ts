@@ -3,31 +3,15 @@
 // (core/pageWalk.ts) and the hot loop of both engines.
 
 import { TlbModelLayout } from "../state/layout.js";
-import { Words, Bytes, Halves, Doubles } from "../state/flatViews.js";
+import { Words } from "../state/flatViews.js";
+import { TlbHitViews } from "./tlbHitViews.js";
+export { TlbHitViews };
 
 /** Why a TLB was flushed, for the counters. */
 export const enum FlushCause { CR3 = 0, INVLPG = 1, MODE = 2, TASK_SWITCH = 3, COUNT = 4 }
 
 /** Replacement policies as stored in a model's POLICY word. */
 export const enum TlbPolicy { LRU = 0, FIFO = 1, RANDOM = 2 }
-
-/** The flat-state views of one TLB model (state/layout.ts TlbModelLayout). */
-export class TlbHitViews {
-  constructor(
-    /** Header as float64 (CLOCK, counters) and as int32 (POLICY, geometry). */
-    public f: Doubles,
-    public w: Words,
-    /** Last use of each entry. */
-    public stamp: Doubles,
-    /** Entry holding each linear page. */
-    public slotOf: Halves,
-    /** Linear page + 1 held by each entry, 0 when empty. */
-    public page: Words,
-    /** The VPID each entry was filled under, and whether it is global. */
-    public vpid: Words,
-    public global: Bytes,
-  ) {}
-}
 
 /** Initial xorshift32 state of the random policy; the flat state holds SEED XOR this. */
 const SEED0 = 0x2545f491;

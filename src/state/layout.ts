@@ -185,6 +185,19 @@ export const DTLB_MODEL_OFFSET = VECTOR_EVENTS_OFFSET + 4096;
 export const ITLB_MODEL_OFFSET = DTLB_MODEL_OFFSET + TlbModelLayout.BYTES;
 export const RAM_OFFSET = ITLB_MODEL_OFFSET + TlbModelLayout.BYTES;
 
+/**
+ * Slots of the compiled-block cache (core/blockCompiler.ts BlockCache), by physical address
+ * of a block's start; HotViews.blockSkip holds two words per slot.
+ */
+export const BLOCK_SLOTS: i32 = 4096;
+
+/**
+ * Where the wasm engine's module keeps the flat state in its linear memory: a fixed
+ * address, below which lie the module's static data and the few objects it allocates, so
+ * that the code asc compiles addresses every view of it as a constant (core/hotViews.wasm.ts).
+ */
+export const WASM_FLAT_BASE: i32 = 1 << 20;
+
 export function totalBytes(ramBytes: number): number {
   return RAM_OFFSET + ramBytes;
 }

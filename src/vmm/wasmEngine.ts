@@ -8,11 +8,10 @@ import fs from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Cpu } from "../cpu/cpu.js";
 import { FAULT } from "../core/fault.js";
-import { Reg, totalBytes } from "../state/layout.js";
+import { Reg, totalBytes, BLOCK_SLOTS, WASM_FLAT_BASE } from "../state/layout.js";
 import type { TlbConfig } from "../core/tlbModel.js";
 import { EngineError } from "./engine.js";
 import { BlockFunctions, wasmEmitter, LOOP_BLOCKS_ONLY } from "../core/wasmBlockEmitter.js";
-import { BLOCK_SLOTS } from "../core/hotViews.js";
 import { SliceWord } from "../core/sliceRule.js";
 
 // The build writes it to dist/; the path works from dist/vmm/ and from src/vmm/ (tests
@@ -21,9 +20,8 @@ const WASM_FILE = fileURLToPath(new URL("../../dist/vmxlab-core.wasm", import.me
 /** What compiled blocks call (assembly/blocks.ts), a module over the engine's memory. */
 const BLOCKS_WASM_FILE = fileURLToPath(new URL("../../dist/vmxlab-blocks.wasm", import.meta.url));
 
-/** Bytes of a WebAssembly page; what the module keeps below the flat state (static data, objects), with room. */
+/** Bytes of a WebAssembly page. */
 const WASM_PAGE = 65536;
-const MODULE_BYTES = 1 << 20;
 
 interface CoreExports {
   allocateState(ramBytes: number): number;
@@ -95,11 +93,12 @@ export function createWasmCpu(ramBytes: number, tlbs: { itlb?: TlbConfig; dtlb?:
   // that it never grows: growing detaches the old ArrayBuffer, and one detached buffer in a
   // process makes V8 check every typed-array access for detachment from then on (the TS
   // side of every exit, and a TS engine in the same process, ran 15-20 % slower).
-  const memory = new WebAssembly.Memory({ initial: Math.ceil((MODULE_BYTES + totalBytes(ramBytes)) / WASM_PAGE) });
+  // The module keeps its static data and objects below the flat state, at WASM_FLAT_BASE.
+  const memory = new WebAssembly.Memory({ initial: Math.ceil((WASM_FLAT_BASE + totalBytes(ramBytes)) / WASM_PAGE) });
   const buffer = memory.buffer;
   const exports = new WebAssembly.Instance(builtModule(WASM_FILE), { env: { ...env, memory } }).exports as unknown as CoreExports;
   const base = exports.allocateState(ramBytes) >>> 0;
-  if (memory.buffer !== buffer) throw new Error("the wasm engine's memory grew: MODULE_BYTES is too small");
+  if (memory.buffer !== buffer || base !== WASM_FLAT_BASE) throw new Error("the wasm engine's memory grew, or its flat state is not at WASM_FLAT_BASE");
   if (state !== undefined) new Uint8Array(buffer, base, state.byteLength).set(new Uint8Array(state));
   cpu = new Cpu(ramBytes, tlbs, buffer as ArrayBuffer, base, state !== undefined);
   cpu.wasmRun = exports.run;
