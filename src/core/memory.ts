@@ -11,7 +11,8 @@ import { HotViews } from "./hotViews.js";
 import { SliceWord } from "./sliceRule.js";
 import { attachMemory } from "./hotHost.js";
 import { TlbModel, TlbConfig, DEFAULT_ITLB, DEFAULT_DTLB, FlushCause, repeatTlbHits } from "./tlbModel.js";
-import { TlbHitViews, tlbHit } from "./tlbHit.js";
+import { tlbHit } from "./tlbHit.js";
+import { TlbHitViews } from "./tlbHitViews.js";
 import { SegAccess, Tlb, syncCodeMirrors } from "./segmentCache.js";
 
 /** Physical accesses outside RAM (devices register here through mem/). */

@@ -5,7 +5,6 @@
 import { TlbModelLayout } from "../state/layout.js";
 import { Words } from "../state/flatViews.js";
 import { TlbHitViews } from "./tlbHitViews.js";
-export { TlbHitViews };
 
 /** Why a TLB was flushed, for the counters. */
 export const enum FlushCause { CR3 = 0, INVLPG = 1, MODE = 2, TASK_SWITCH = 3, COUNT = 4 }

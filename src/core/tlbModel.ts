@@ -8,7 +8,8 @@
 // it which page to drop when it evicts one.
 
 import { TlbModelLayout, TLB_MAX_ENTRIES, TLB_ENTRIES } from "../state/layout.js";
-import { TlbHitViews, TlbPolicy, FlushCause, tlbHit, tlbInsert, tlbInvalidate } from "./tlbHit.js";
+import { TlbPolicy, FlushCause, tlbHit, tlbInsert, tlbInvalidate } from "./tlbHit.js";
+import { TlbHitViews } from "./tlbHitViews.js";
 export { FlushCause };
 
 /** Replacement policy of a TLB's sets. */
