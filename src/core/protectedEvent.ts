@@ -82,9 +82,9 @@ export function deliverProtected(h: HotViews, vector: i32, error: i32, hasError:
     const tss = systemPair(h, tssLin);
     if (tss < 0) return false;
     const esp = ramRead32(h.ram32, h.view, tss), ss = ramRead32(h.ram32, h.view, tss + 4) & 0xffff;
-    const sd = stackDescriptor(h, ss, dpl);
-    if (sd < 0) return false;
     const ssLin = gdtEntry(h, ss);
+    const sd = stackDescriptor(h, ss, ssLin, dpl);
+    if (sd < 0) return false;
     const slo = ramRead32(h.ram32, h.view, sd), shi = ramRead32(h.ram32, h.view, sd + 4);
     const ssBase = descriptorBase(slo, shi), ssLimit = descriptorLimit(slo, shi), ssAttr = descriptorAttr(shi);
     const ssAccess = accessFromAttr(ssAttr);
@@ -170,9 +170,9 @@ export function iretProtected(h: HotViews): bool {
     const outer = dataPhys(h, outerLin, s[Reg.READ_NEED], 8, false);
     if (outer < 0) return false;
     const esp = ramRead32(h.ram32, h.view, outer), ss = ramRead32(h.ram32, h.view, outer + 4) & 0xffff;
-    const sd = stackDescriptor(h, ss, rpl);
-    if (sd < 0) return false;
     const ssLin = gdtEntry(h, ss);
+    const sd = stackDescriptor(h, ss, ssLin, rpl);
+    if (sd < 0) return false;
     const slo = ramRead32(h.ram32, h.view, sd), shi = ramRead32(h.ram32, h.view, sd + 4);
     if (paging) dataHits(h, frameLin, csLin, outerLin, ssLin, ssLin, 3 + 2 + 2 + 2);
     h.counts[Event.PRIVILEGE_CHANGE]++;
@@ -210,15 +210,13 @@ export function iretProtected(h: HotViews): bool {
 }
 
 /**
- * RAM offset of the descriptor of stack selector `ss` for ring `ring` when it passes the
- * checks of a stack switch (SDM 3A 6.12.1.1: from the TSS; 2A IRET: to an outer ring):
- * RPL and DPL `ring`, a present writable data segment, in the GDT, read without a walk;
- * -1 otherwise.
+ * RAM offset of the descriptor of stack selector `ss` (at linear `lin`: gdtEntry()) for
+ * ring `ring` when it passes the checks of a stack switch (SDM 3A 6.12.1.1: from the TSS;
+ * 2A IRET: to an outer ring): RPL and DPL `ring`, a present writable data segment, in the
+ * GDT, read without a walk; -1 otherwise.
  */
-/* @inline */ function stackDescriptor(h: HotViews, ss: i32, ring: i32): i32 {
-  if ((ss & 3) !== ring) return -1;
-  const lin = gdtEntry(h, ss);
-  if (lin === -1) return -1;
+/* @inline */ function stackDescriptor(h: HotViews, ss: i32, lin: i32, ring: i32): i32 {
+  if ((ss & 3) !== ring || lin === -1) return -1;
   const p = systemPair(h, lin);
   if (p < 0 || (ramRead32(h.ram32, h.view, p + 4) & STACK_MASK) !== (STACK_WANT | (ring << 13))) return -1;
   return p;
