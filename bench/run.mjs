@@ -360,6 +360,24 @@ function ratio(a, b) {
   return typeof a === "number" && typeof b === "number" && b > 0 ? a / b : null;
 }
 
+/** Issue #4's speed targets, as ratios to Bochs measured in the same run. */
+const EACH_ENGINE_TARGET = 1.5;
+const FASTER_ENGINE_TARGET = 2;
+
+/**
+ * How guest `g` stands against the targets: null when a ratio is missing (an engine or
+ * Bochs did not run), else the list of targets it misses (empty when it meets them all).
+ */
+function targetMisses(g) {
+  const ts = g.ratioVmxlabBochs, wasm = g.ratioWasmBochs;
+  if (ts === null || wasm === null) return null;
+  const misses = [];
+  if (ts < EACH_ENGINE_TARGET) misses.push(`TS ${ts.toFixed(2)}x < ${EACH_ENGINE_TARGET}x`);
+  if (wasm < EACH_ENGINE_TARGET) misses.push(`wasm ${wasm.toFixed(2)}x < ${EACH_ENGINE_TARGET}x`);
+  if (Math.max(ts, wasm) < FASTER_ENGINE_TARGET) misses.push(`faster ${Math.max(ts, wasm).toFixed(2)}x < ${FASTER_ENGINE_TARGET}x`);
+  return misses;
+}
+
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   const cpus = os.cpus();
@@ -414,6 +432,7 @@ async function main() {
     g.ratioWasmBochs = ratio(g["vmxlab-wasm"]?.mips, g.bochs?.mips);
     g.ratioVmxlabV86NoJit = ratio(g.vmxlab?.mips, g["v86-nojit"]?.mips);
     g.ratioWasmV86NoJit = ratio(g["vmxlab-wasm"]?.mips, g["v86-nojit"]?.mips);
+    g.targetMisses = targetMisses(g);
   }
 
   const header = ["guest", "instructions"];
@@ -435,6 +454,14 @@ async function main() {
   console.log(table(rows));
   console.log("");
   console.log(`best of ${opts.repeat}; MIPS = instructions between the 0x02 and 0x03 markers / host seconds between them`);
+  // Issue #4: each engine at least 1.5x Bochs on every workload, the faster one at least 2x.
+  const met = opts.guests.filter((guest) => results[guest.name].targetMisses?.length === 0).map((guest) => guest.name);
+  const missed = opts.guests.filter((guest) => results[guest.name].targetMisses?.length > 0)
+    .map((guest) => `${guest.name} (${results[guest.name].targetMisses.join(", ")})`);
+  const unknown = opts.guests.filter((guest) => results[guest.name].targetMisses === null).map((guest) => guest.name);
+  console.log(`targets (each engine >= ${EACH_ENGINE_TARGET}x Bochs, the faster >= ${FASTER_ENGINE_TARGET}x): ` +
+    [met.length ? `met on ${met.join(", ")}` : "", missed.length ? `missed on ${missed.join("; ")}` : "",
+      unknown.length ? `not measured on ${unknown.join(", ")} (an engine or Bochs did not run)` : ""].filter(Boolean).join("; "));
 
   let startupResults = null;
   if (opts.startupRepeat > 0) {
