@@ -115,3 +115,43 @@ describe.each(ENGINES)("compiled blocks, engine %s", (engine) => {
     expect(blocks).toEqual(plain);
   });
 });
+
+describe("compiled blocks, TS engine: where a block leaves", () => {
+  it("is a branch target: a loop of two blocks, the tail's reached by the head's JMP, runs in blocks", () => {
+    // Loaded flat at 1 MiB, 32-bit flat protected mode (ndisasm -b 32 -o 0x100000):
+    //   100000  B9 E8 03 00 00   mov ecx, 1000
+    //   100005  31 C0            xor eax, eax
+    //   100007  31 DB            xor ebx, ebx
+    //   100009  83 C0 01         head: add eax, 1
+    //   10000C  01 C3            add ebx, eax
+    //   10000E  EB 04            jmp tail           ; the head's block leaves here, taken
+    //   100010  F4 90 90 90      hlt / nop x3 (never reached)
+    //   100014  83 C3 07         tail: add ebx, 7
+    //   100017  49               dec ecx
+    //   100018  75 EF            jnz head           ; the tail's block leaves here, taken
+    //   10001A  F4               hlt
+    // By hand: EAX = 1000, EBX = 1 + 2 + ... + 1000 + 7 * 1000 = 500500 + 7000 = 507500.
+    // Only the head is ever reached by a jump the loop itself takes; the tail is reached
+    // only by the head's block. Both compile after 16 arrivals, so of the 6,004 instructions
+    // all but the first turns and the ends run in blocks (about 98 %); with the tail left to
+    // the loop it would be about half.
+    const code = Uint8Array.from([0xb9, 0xe8, 0x03, 0x00, 0x00, 0x31, 0xc0, 0x31, 0xdb, 0x83, 0xc0, 0x01, 0x01, 0xc3, 0xeb, 0x04,
+      0xf4, 0x90, 0x90, 0x90, 0x83, 0xc3, 0x07, 0x49, 0x75, 0xef, 0xf4]);
+    const on = run("ts", code, true, 100_000, "flat");
+    let inBlocks = 0;
+    const m = new Machine({ engine: "ts", blocks: true, ramBytes: 32 << 20 });
+    m.loadImage(code, { format: "flat" });
+    const runBlock = m.cpu.runBlock.bind(m.cpu);
+    m.cpu.runBlock = (eip: number, phys: number, left: number) => { const k = runBlock(eip, phys, left); inBlocks += k; return k; };
+    const r = m.run({ maxInstructions: 100_000 });
+    expect(r.reason).toBe("halt");
+    expect(m.cpu.s[0]).toBe(1000); // EAX
+    expect(m.cpu.s[3]).toBe(507500); // EBX
+    expect(m.cpu.blockCache!.compiled).toBe(2);
+    expect(inBlocks / r.instructions).toBeGreaterThan(0.9);
+    expect(r).toEqual(on.r);
+    const off = run("ts", code, false, 100_000, "flat");
+    expect(off.r).toEqual(r);
+    expect(Buffer.compare(Buffer.from(new Uint8Array(m.cpu.flat)), Buffer.from(new Uint8Array(off.m.cpu.flat)))).toBe(0);
+  });
+});
