@@ -40,6 +40,11 @@ export function sliceQuiet(h: HotViews): bool {
     (s[Reg.NMI_PENDING] === 0 || s[Reg.NMI_BLOCKED] !== 0);
 }
 
+/** True when the slice now ending is the FOLD_EVERY-th since the retirement counts were last folded. */
+export function foldDue(h: HotViews): bool {
+  return h.slice[SliceWord.UNFOLDED] + 1 >= <f64>FOLD_EVERY;
+}
+
 /** Steps the next slice may take before the run's end (SliceWord.RUN_END), at most SLICE_STEPS; 0 at the end. */
 export function stepsToRunEnd(h: HotViews): i32 {
   const w = h.wide;
@@ -56,7 +61,7 @@ export function stepsToRunEnd(h: HotViews): i32 {
 /* @inline */ export function nextSliceHere(h: HotViews): i32 {
   const c = h.slice;
   if (c[SliceWord.FREE] === 0 || (h.s[Reg.EFLAGS] & Flag.IF) !== 0 || !sliceQuiet(h)) return -1;
-  if (c[SliceWord.UNFOLDED] + 1 >= <f64>FOLD_EVERY) return -1;
+  if (foldDue(h)) return -1;
   const steps = stepsToRunEnd(h);
   if (steps === 0) return -1;
   c[SliceWord.UNFOLDED] += 1;

@@ -11,7 +11,7 @@ import { CpuSystem } from "./system.js";
 import { Source, TripleFault, Unsupported } from "./interrupts.js";
 import { DeviceUnsupported } from "../dev/portBus.js";
 import { Event } from "../cost/event.js";
-import { FOLD_EVERY, SliceWord, sliceQuiet, stepsToRunEnd } from "../core/sliceRule.js";
+import { SliceWord, foldDue, sliceQuiet, stepsToRunEnd } from "../core/sliceRule.js";
 
 export type StopReason = "limit" | "halt" | "shutdown" | "stop" | "unsupported" | "exception" | "deadline";
 
@@ -94,7 +94,7 @@ export class Cpu extends CpuSystem {
   /** Folds now and then (SliceWord.UNFOLDED), so that the int32 counts stay far below 2^31 (state/layout.ts). */
   private sliceEnded(): void {
     const c = this.hot.slice;
-    if (++c[SliceWord.UNFOLDED] >= FOLD_EVERY) { c[SliceWord.UNFOLDED] = 0; this.foldRetirements(); }
+    if (foldDue(this.hot)) { c[SliceWord.UNFOLDED] = 0; this.foldRetirements(); } else c[SliceWord.UNFOLDED] += 1;
   }
 
   private runSlices(limit: number, untilCycle: number): StopReason {
