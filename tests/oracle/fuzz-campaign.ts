@@ -6,9 +6,9 @@
  */
 import { OPCODES } from '../../src/isa/opcodes.js';
 import { SnippetRunner } from '../../src/vmm/snippet.js';
-import { NativeOracle } from './native/oracle.js';
+import { NativeOracle, type OracleMode } from './native/oracle.js';
 import type { SnippetResult } from './native/types.js';
-import { ELIGIBLE_ROWS, generateCase, type GenCase } from './generate.js';
+import { eligibleRows, generateCase, type GenCase } from './generate.js';
 import { compareResults, formatRepro, mismatchClass, runEmu, shrink, snapshot, subCase, type FieldDiff } from './compare.js';
 
 export interface Mismatch {
@@ -21,6 +21,8 @@ export interface Mismatch {
 
 export interface CampaignResult {
   seed: number;
+  /** How the host ran the cases (OracleMode). */
+  mode: OracleMode;
   cases: number;
   mismatches: Mismatch[];
   /** Distinct classes, most frequent first, with a (shrunk where possible) reproducer. */
@@ -50,6 +52,7 @@ export async function runCampaign(opt: CampaignOptions): Promise<CampaignResult>
   const t0 = Date.now();
   const batch = opt.batch ?? 2000;
   const oracle = await NativeOracle.open();
+  const mode = NativeOracle.mode();
   const runner = new SnippetRunner({ paging: opt.paging, engine: opt.engine });
   const coverage = new Array<number>(OPCODES.length).fill(0);
   const status: Record<string, number> = {};
@@ -57,7 +60,7 @@ export async function runCampaign(opt: CampaignOptions): Promise<CampaignResult>
   try {
     const gen = (start: number): GenCase[] => {
       const out: GenCase[] = [];
-      for (let i = start; i < Math.min(opt.cases, start + batch); i++) out.push(generateCase(opt.seed, i));
+      for (let i = start; i < Math.min(opt.cases, start + batch); i++) out.push(generateCase(opt.seed, i, { mode }));
       return out;
     };
     let cur = gen(0);
@@ -114,8 +117,8 @@ export async function runCampaign(opt: CampaignOptions): Promise<CampaignResult>
       }
       classes.push({ cls, count: ms.length, repro });
     }
-    const notGenerated = ELIGIBLE_ROWS.filter((r) => coverage[r] === 0);
-    return { seed: opt.seed, cases: opt.cases, mismatches, classes, coverage, notGenerated, status, ms: Date.now() - t0 };
+    const notGenerated = eligibleRows(mode).filter((r) => coverage[r] === 0);
+    return { seed: opt.seed, mode, cases: opt.cases, mismatches, classes, coverage, notGenerated, status, ms: Date.now() - t0 };
   } finally {
     oracle.close();
   }
@@ -128,7 +131,7 @@ export function rowName(i: number): string {
 
 /** A text summary: classes with counts and one reproducer each (up to `limit`). */
 export function summary(r: CampaignResult, limit = 10): string {
-  const lines = [`seed 0x${r.seed.toString(16)}: ${r.cases} cases, ${r.mismatches.length} mismatches in ${r.classes.length} classes (${(r.ms / 1000).toFixed(1)} s)`];
+  const lines = [`seed 0x${r.seed.toString(16)} (${r.mode} oracle): ${r.cases} cases, ${r.mismatches.length} mismatches in ${r.classes.length} classes (${(r.ms / 1000).toFixed(1)} s)`];
   lines.push(`native outcomes: ${Object.entries(r.status).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   for (const c of r.classes) lines.push(`  ${String(c.count).padStart(6)}  ${c.cls}`);
   for (const c of r.classes.slice(0, limit)) lines.push('', c.repro);

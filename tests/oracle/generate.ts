@@ -36,10 +36,24 @@
  * there), so the 67 prefix is only put on instructions without a memory
  * operand (where it does nothing) and on LOOP/LOOPcc/JECXZ (where it selects
  * CX). Memory forms, string instructions and XLAT never get 67.
+ *
+ * Long mode (GenerateOptions.mode 'long', for the harness's 64-bit build:
+ * docs/oracle.md): the host runs the same bytes in 64-bit mode, so the generator
+ * keeps to the IA-32 encodings that mean the same there. It leaves out the rows
+ * longModeExclusion() names (the stack is 8 bytes wide, 40-4F are REX prefixes,
+ * BCD and a few others are invalid, moffs is 8 bytes); it never puts 67 on
+ * LOOP/JECXZ (there 67 selects ECX, not CX) and avoids ModRM [disp32] (mod 00,
+ * r/m 101), which is RIP-relative in 64-bit mode (SDM 2A 2.2.1.6; the SIB form
+ * with no base serves instead). Addresses are 64-bit sums of zero-extended
+ * registers and a sign-extended displacement (SDM 1 3.3.7), so memory operands
+ * are chosen whose 32-bit sum does not wrap, index registers are 0..0x400, and
+ * the other registers start zero-extended and stay below 4 GiB; the low halves
+ * then evolve as in IA-32.
  */
 import { OPCODES, type OpcodeRow } from '../../src/isa/opcodes.js';
 import { Kind } from '../../src/isa/kind.js';
 import { CODE_BASE, DATA_BASE, DEFAULT_ESP, STACK_BASE, STACK_SIZE, type SnippetCase } from './native/types.js';
+import type { OracleMode } from './native/oracle.js';
 
 export const REGION_LO = DATA_BASE;
 export const REGION_HI = STACK_BASE + STACK_SIZE; // data and stack are contiguous
@@ -132,7 +146,31 @@ export function exclusionReason(row: OpcodeRow): string | undefined {
   return undefined;
 }
 
+/**
+ * Why an eligible row means something else in 64-bit mode, or undefined when its
+ * encoding and effect on the low 32 bits of registers, on flags and on memory are
+ * the same there (SDM 2A 2.2.1 and each instruction's "64-bit mode" notes).
+ */
+export function longModeExclusion(row: OpcodeRow): string | undefined {
+  const k = row.kind;
+  if ([Kind.PUSH_E, Kind.PUSH_I, Kind.PUSH_SEG, Kind.PUSHA, Kind.POP_E, Kind.POPA, Kind.PUSHF, Kind.POPF,
+    Kind.CALL_REL, Kind.CALL_E, Kind.RET_NEAR, Kind.ENTER, Kind.LEAVE].includes(k)) return 'the stack is 8 bytes wide in 64-bit mode';
+  if (k === Kind.JMP_E) return 'JMP r/m takes a 64-bit operand in 64-bit mode';
+  if ([Kind.DAA, Kind.DAS, Kind.AAA, Kind.AAS, Kind.AAM, Kind.AAD, Kind.SALC, Kind.BOUND].includes(k)) return 'invalid in 64-bit mode';
+  if (row.map === 0 && row.opcode === 0x82) return 'opcode 82 is invalid in 64-bit mode';
+  if (row.map === 0 && row.opcode >= 0x40 && row.opcode <= 0x4f) return '40-4F are REX prefixes in 64-bit mode';
+  if (row.operands.some((o) => o[0] === 'O')) return 'moffs is 8 bytes in 64-bit mode';
+  if (k === Kind.MOV_E_SEG) return "Linux's 64-bit selectors differ from the 32-bit ones the snippet runner holds";
+  return undefined;
+}
+
 export const ELIGIBLE_ROWS: number[] = OPCODES.map((_, i) => i).filter((i) => exclusionReason(OPCODES[i]!) === undefined);
+export const ELIGIBLE_ROWS_LONG: number[] = ELIGIBLE_ROWS.filter((i) => longModeExclusion(OPCODES[i]!) === undefined);
+
+/** The rows a campaign in `mode` generates. */
+export function eligibleRows(mode: OracleMode = 'ia32'): number[] {
+  return mode === 'long' ? ELIGIBLE_ROWS_LONG : ELIGIBLE_ROWS;
+}
 
 // ---------------------------------------------------------------------------------------
 // Abstract state
@@ -212,7 +250,7 @@ class Gen {
   fixups: Item[] = [];
   claimed = 0;
 
-  constructor(readonly r: Rng) {
+  constructor(readonly r: Rng, readonly long = false) {
     this.data = new Uint8Array(256);
     for (let i = 0; i < 256; i++) this.data[i] = r.chance(0.15) ? r.pick(EDGE8) : r.int(256);
     const esp = (0x31a000 + r.int(0x3000) * 1) & (r.chance(0.9) ? ~3 : ~0);
@@ -339,6 +377,7 @@ class Gen {
         base = baseField;
         if (baseField === 5 && mod === 0) { base = -1; dispSize = 4; }
       } else if (rm === 5 && mod === 0) {
+        if (this.long) continue; // RIP-relative in 64-bit mode
         dispSize = 4;
       } else base = rm;
       const tail = (disp: number): number[] => {
@@ -355,10 +394,7 @@ class Gen {
         if (opt.exact && this.exact(4) === undefined) continue;
         const esp = this.needEsp();
         let off = 0;
-        if (index >= 0) {
-          const iv = this.need(index, (v) => Math.abs((v | 0) * (1 << scale)) <= 0x400, () => small(r));
-          off += (iv | 0) * (1 << scale);
-        }
+        if (index >= 0) off += this.needIndex(index, scale);
         const disp = dispSize === 4 ? r.range(-0x400, 0x400) : dispSize === 1 ? r.range(-128, 127) : 0;
         off += disp;
         const lo = esp.lo + off, hi = esp.hi + off;
@@ -371,23 +407,44 @@ class Gen {
         let sum = 0;
         if (base >= 0) sum += this.needAny(base);
         if (index >= 0) sum += this.needAny(index) * (1 << scale);
+        // Long mode adds the zero-extended registers and the sign-extended displacement
+        // without wrapping at 4 GiB: only a displacement that reaches T exactly will do.
+        if (this.long && (T - sum < -0x80000000 || T - sum > 0x7fffffff)) continue;
         const disp = (T - sum) >>> 0;
         return { mod, rm, tail: tail(disp), ea: T };
       }
       const disp = dispSize === 1 ? r.range(-128, 127) : 0;
+      // In IA-32 the sum wraps at 4 GiB; in long mode it must not need to (wrap()).
       if (index === base) {
         const c = 1 + (1 << scale);
-        const v = this.need(base, (v) => inRegion(((v * c + disp) >>> 0)), () => Math.floor((T - disp + c - 1) / c));
-        const ea = (v * c + disp) >>> 0;
+        const v = this.need(base, (v) => inRegion(this.wrap(v * c + disp)), () => Math.floor((T - disp + c - 1) / c));
+        const ea = this.wrap(v * c + disp);
         if (!inRegion(ea)) continue;
         return { mod, rm, tail: tail(disp), ea };
       }
       let iv = 0;
-      if (index >= 0) iv = (this.need(index, (v) => Math.abs((v | 0) * (1 << scale)) <= 0x400, () => small(r)) | 0) * (1 << scale);
-      const bv = this.need(base, (v) => inRegion((v + iv + disp) >>> 0), () => (T - iv - disp) >>> 0);
+      if (index >= 0) iv = this.needIndex(index, scale);
+      const bv = this.need(base, (v) => inRegion(this.wrap(v + iv + disp)), () => (T - iv - disp) >>> 0);
       const ea = (bv + iv + disp) >>> 0;
       return { mod, rm, tail: tail(disp), ea };
     }
+  }
+
+  /**
+   * An index register scaled by 2^scale within +-0x400 bytes (long mode: 0..0x400, as the
+   * register is zero-extended there); returns the scaled value.
+   */
+  private needIndex(index: number, scale: number): number {
+    const r = this.r;
+    const v = this.long
+      ? this.need(index, (v) => v * (1 << scale) <= 0x400, () => r.int(0x401 >> scale))
+      : this.need(index, (v) => Math.abs((v | 0) * (1 << scale)) <= 0x400, () => small(r));
+    return (v | 0) * (1 << scale);
+  }
+
+  /** A 32-bit address sum as the CPU forms it: wrapped in IA-32; in long mode, -1 (no address) when it would need to wrap. */
+  private wrap(sum: number): number {
+    return this.long ? (sum >= 0 && sum < 0x100000000 ? sum : -1) : sum >>> 0;
   }
 
   // --- flags ------------------------------------------------------------------------------
@@ -601,7 +658,7 @@ class Gen {
     if (lock) prefixes.push(0xf0);
     if (o16) prefixes.push(0x66);
     const a16 = !memForm && !stringOp && kind !== Kind.XLAT && !ops.some((o) => o[0] === 'O') && r.chance(kind === Kind.LOOP ? 0.3 : 0.04);
-    if (a16) prefixes.push(0x67);
+    if (a16 && !(this.long && kind === Kind.LOOP)) prefixes.push(0x67);
     if (r.chance(0.1)) prefixes.push(r.pick([0x26, 0x36, 0x3e]));
     // Shuffle the prefix order.
     for (let i = prefixes.length - 1; i > 0; i--) {
@@ -991,21 +1048,23 @@ function stackValue(r: Rng): number {
 }
 
 export interface GenerateOptions {
-  /** Restrict to these row indices (default: all eligible rows). */
+  /** Restrict to these row indices (default: all rows eligible in `mode`). */
   rows?: readonly number[];
+  /** How the oracle runs the case (OracleMode; default 'ia32'). */
+  mode?: OracleMode;
   /** Main instructions per case: 1..maxInstructions (default 3). */
   maxInstructions?: number;
 }
 
 /** Generates case `index` of the campaign with seed `seed`. */
 export function generateCase(seed: number, index: number, opt: GenerateOptions = {}): GenCase {
-  const rows = opt.rows ?? ELIGIBLE_ROWS;
+  const rows = opt.rows ?? eligibleRows(opt.mode);
   const maxN = opt.maxInstructions ?? 3;
   for (let attempt = 0; ; attempt++) {
     const r = new Rng(caseSeed(seed, index) + attempt * 0x1000193);
     const n = 1 + r.int(maxN);
     const eflags = (r.u32() & ARITH_FLAGS) | (r.chance(0.2) ? 0x400 : 0);
-    const g = new Gen(r);
+    const g = new Gen(r, opt.mode === 'long');
     g.generate(n, () => rows[r.int(rows.length)]!);
     const c = g.finish(seed, index, eflags);
     if (c !== undefined) return c;

@@ -1,5 +1,9 @@
 // Tests of the silicon oracle harness itself (tests/oracle/native), against
-// expectations calculated by hand beside each test.
+// expectations calculated by hand beside each test. They hold in both of its modes
+// (OracleMode): where 64-bit mode differs (a push is 8 bytes; INT 0x80 has no gate on
+// some 64-bit kernels), the test says what each mode gives. Memory operands use the
+// SIB form with no base (04 25 disp32), which means [disp32] in both modes; 05 disp32
+// would be RIP-relative in 64-bit mode, and A1/A3 take an 8-byte address there.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CODE_BASE,
@@ -17,6 +21,10 @@ import {
 
 const reason = NativeOracle.unavailableReason();
 if (reason !== undefined) console.warn(`silicon oracle tests skipped: ${reason}`);
+/** Whether snippets run in 64-bit mode (docs/oracle.md, "Long mode"). */
+const LONG = reason === undefined && NativeOracle.mode() === 'long';
+/** Bytes a PUSH of a register moves ESP by: the stack width. */
+const PUSH = LONG ? 8 : 4;
 
 const ARITH = EFLAGS.CF | EFLAGS.PF | EFLAGS.AF | EFLAGS.ZF | EFLAGS.SF | EFLAGS.OF;
 
@@ -68,9 +76,9 @@ describe.skipIf(reason !== undefined)('silicon oracle harness', () => {
   });
 
   it('mov [0x300010], eax changes four data bytes, little-endian', async () => {
-    // A3 10 00 30 00 = mov [0x00300010], eax. Data starts as bytes 0..31.
+    // 89 04 25 10 00 30 00 = mov [0x00300010], eax. Data starts as bytes 0..31.
     const init = Array.from({ length: 32 }, (_, i) => i);
-    const r = await run1(mk([0xa3, 0x10, 0x00, 0x30, 0x00], { eax: 0xdeadbeef }, 0, init));
+    const r = await run1(mk([0x89, 0x04, 0x25, 0x10, 0x00, 0x30, 0x00], { eax: 0xdeadbeef }, 0, init));
     expect(r.status).toBe('ok');
     expect(r.data.length).toBe(DATA_SIZE);
     const expected = new Uint8Array(DATA_SIZE);
@@ -92,35 +100,35 @@ describe.skipIf(reason !== undefined)('silicon oracle harness', () => {
   });
 
   it('an unchanged byte rewritten with its own value is not a write', async () => {
-    // 88 05 00 00 30 00 = mov [0x300000], al with al = 0x5A and data[0] = 0x5A.
-    const r = await run1(mk([0x88, 0x05, 0x00, 0x00, 0x30, 0x00], { eax: 0x5a }, 0, [0x5a]));
+    // 88 04 25 00 00 30 00 = mov [0x300000], al with al = 0x5A and data[0] = 0x5A.
+    const r = await run1(mk([0x88, 0x04, 0x25, 0x00, 0x00, 0x30, 0x00], { eax: 0x5a }, 0, [0x5a]));
+    expect(r.status).toBe('ok');
     expect(r.writes).toEqual([]);
     expect(r.data[0]).toBe(0x5a);
   });
 
   it('reads the initial data region and leaves nothing behind for the next case', async () => {
-    // 8B 05 00 00 30 00 = mov eax, [0x00300000]; data 78 56 34 12 -> eax 0x12345678.
+    // 8B 04 25 00 00 30 00 = mov eax, [0x00300000]; data 78 56 34 12 -> eax 0x12345678.
     // The same load in the next case, with no data, must read zero.
-    const [a, b] = await oracle.run([
-      mk([0x8b, 0x05, 0x00, 0x00, 0x30, 0x00], {}, 0, [0x78, 0x56, 0x34, 0x12]),
-      mk([0x8b, 0x05, 0x00, 0x00, 0x30, 0x00]),
-    ]);
+    const load = [0x8b, 0x04, 0x25, 0x00, 0x00, 0x30, 0x00];
+    const [a, b] = await oracle.run([mk(load, {}, 0, [0x78, 0x56, 0x34, 0x12]), mk(load, { eax: 9 })]);
     expect(a!.regs[EAX]).toBe(0x12345678);
     expect(b!.regs[EAX]).toBe(0);
   });
 
-  it('push eax writes the stack and moves esp down by 4', async () => {
-    // 50 = push eax: esp 0x31F000 -> 0x31EFFC, bytes 44 33 22 11 at 0x31EFFC.
+  it('push eax writes the stack and moves esp down by the stack width', async () => {
+    // 50 = push eax: esp 0x31F000 -> 0x31EFFC, bytes 44 33 22 11 at 0x31EFFC. In 64-bit
+    // mode it pushes RAX (zero-extended on entry): esp 0x31EFF8, 44 33 22 11 00 00 00 00.
     const r = await run1(mk([0x50], { eax: 0x11223344 }));
     expect(r.status).toBe('ok');
-    expect(r.regs[ESP]).toBe(DEFAULT_ESP - 4);
-    const off = DEFAULT_ESP - 4 - STACK_BASE;
-    expect(Array.from(r.stack.subarray(off, off + 4))).toEqual([0x44, 0x33, 0x22, 0x11]);
+    expect(r.regs[ESP]).toBe(DEFAULT_ESP - PUSH);
+    const off = DEFAULT_ESP - PUSH - STACK_BASE;
+    expect(Array.from(r.stack.subarray(off, off + PUSH))).toEqual([0x44, 0x33, 0x22, 0x11, ...(LONG ? [0, 0, 0, 0] : [])]);
     expect(r.stack.reduce((s, v) => s + v, 0)).toBe(0x44 + 0x33 + 0x22 + 0x11);
     // The next case starts with a zeroed stack again.
-    const r2 = await run1(mk([0x58])); // 58 = pop eax: reads the zero at 0x31F000
+    const r2 = await run1(mk([0x58], { eax: 5 })); // 58 = pop eax: reads the zero at 0x31F000
     expect(r2.regs[EAX]).toBe(0);
-    expect(r2.regs[ESP]).toBe(DEFAULT_ESP + 4);
+    expect(r2.regs[ESP]).toBe(DEFAULT_ESP + PUSH);
   });
 
   it('div ecx with ecx = 0 raises #DE (vector 0) at the div', async () => {
@@ -151,11 +159,11 @@ describe.skipIf(reason !== undefined)('silicon oracle harness', () => {
 
   it('int 0x21 and hlt raise #GP (vector 13); int3 traps with vector 3 after the int3', async () => {
     // int n with a DPL-0 gate: #GP with error code n*8 + 2 (IDT, EXT=0) = 0x10A.
-    // hlt at CPL 3: #GP(0). CC = int3: a trap, eip is after it.
-    const [a, b, c] = await oracle.run([mk([0xcd, 0x21]), mk([0xf4]), mk([0x40, 0xcc], { eax: 1 })]);
+    // hlt at CPL 3: #GP(0). FF C0 = inc eax; CC = int3: a trap, eip is after it.
+    const [a, b, c] = await oracle.run([mk([0xcd, 0x21]), mk([0xf4]), mk([0xff, 0xc0, 0xcc], { eax: 1 })]);
     expect([a!.status, a!.vector, a!.errorCode]).toEqual(['fault', 13, 0x10a]);
     expect([b!.status, b!.vector, b!.errorCode]).toEqual(['fault', 13, 0]);
-    expect([c!.status, c!.vector, c!.eip, c!.regs[EAX]]).toEqual(['fault', 3, CODE_BASE + 2, 2]);
+    expect([c!.status, c!.vector, c!.eip, c!.regs[EAX]]).toEqual(['fault', 3, CODE_BASE + 3, 2]);
   });
 
   it('TF set by popfd single-steps: #DB (vector 1) after the instruction following popfd', async () => {
@@ -167,10 +175,11 @@ describe.skipIf(reason !== undefined)('silicon oracle harness', () => {
   });
 
   it('AC set by popfd makes a misaligned load raise #AC (vector 17); the next case is unaffected', async () => {
-    // 9C; 81 0C 24 00 00 04 00 = or dword [esp], 0x40000; 9D; A1 01 00 30 00 = mov eax, [0x300001].
+    // 9C; 81 0C 24 00 00 04 00 = or dword [esp], 0x40000; 9D; 8B 04 25 01 00 30 00 = mov eax, [0x300001].
+    const load = [0x8b, 0x04, 0x25, 0x01, 0x00, 0x30, 0x00];
     const [a, b] = await oracle.run([
-      mk([0x9c, 0x81, 0x0c, 0x24, 0x00, 0x00, 0x04, 0x00, 0x9d, 0xa1, 0x01, 0x00, 0x30, 0x00]),
-      mk([0xa1, 0x01, 0x00, 0x30, 0x00], {}, 0, [0, 1, 2, 3, 4]),
+      mk([0x9c, 0x81, 0x0c, 0x24, 0x00, 0x00, 0x04, 0x00, 0x9d, ...load]),
+      mk(load, {}, 0, [0, 1, 2, 3, 4]),
     ]);
     expect([a!.status, a!.vector, a!.errorCode, a!.eip]).toEqual(['fault', 17, 0, CODE_BASE + 9]);
     expect([b!.status, b!.regs[EAX]]).toEqual(['ok', 0x04030201]);
@@ -178,29 +187,34 @@ describe.skipIf(reason !== undefined)('silicon oracle harness', () => {
 
   it('system calls from a snippet are stopped (vector 256, errorCode = number)', async () => {
     // B8 01 00 00 00 = mov eax, 1 (exit); CD 80 = int 0x80. It must not end the harness.
-    // B8 02 00 00 00; 0F 05 = syscall with eax 2 (fork) -- on Intel SYSCALL is #UD
-    // in compatibility mode, on AMD it enters the kernel and is stopped.
+    // B8 02 00 00 00; 0F 05 = syscall with eax 2 (fork in ia32; open in 64-bit mode) -- on
+    // Intel SYSCALL is #UD in compatibility mode, on AMD it enters the kernel and is stopped.
     const [a, b, c] = await oracle.run([
       mk([0xb8, 0x01, 0x00, 0x00, 0x00, 0xcd, 0x80]),
       mk([0xb8, 0x02, 0x00, 0x00, 0x00, 0x0f, 0x05]),
-      mk([0x40]),
+      mk([0xff, 0xc0]),
     ]);
-    expect([a!.status, a!.vector, a!.errorCode, a!.eip]).toEqual(['fault', 256, 1, CODE_BASE + 7]);
+    // In 64-bit mode INT 0x80 is the 32-bit system call gate where the kernel emulates
+    // IA-32, else no gate: #GP(0x80 * 8 + 2).
+    const int80 = [a!.status, a!.vector, a!.errorCode, a!.eip];
+    if (LONG && a!.vector === 13) expect(int80).toEqual(['fault', 13, 0x402, CODE_BASE + 5]);
+    else expect(int80).toEqual(['fault', 256, 1, CODE_BASE + 7]);
     expect(b!.status).toBe('fault');
-    expect([256, 6]).toContain(b!.vector);
+    if (LONG) expect([b!.vector, b!.errorCode, b!.eip]).toEqual([256, 2, CODE_BASE + 7]);
+    else expect([256, 6]).toContain(b!.vector);
     expect([c!.status, c!.regs[EAX]]).toEqual(['ok', 1]);
   });
 
   it('a snippet that loads null into DS/ES/FS/GS does not break the harness', async () => {
     // 31 C0 xor eax, eax; 8E D8 mov ds, ax; 8E C0 mov es, ax; 8E E0 mov fs, ax; 8E E8 mov gs, ax.
-    const [a, b] = await oracle.run([mk([0x31, 0xc0, 0x8e, 0xd8, 0x8e, 0xc0, 0x8e, 0xe0, 0x8e, 0xe8]), mk([0x40])]);
+    const [a, b] = await oracle.run([mk([0x31, 0xc0, 0x8e, 0xd8, 0x8e, 0xc0, 0x8e, 0xe0, 0x8e, 0xe8]), mk([0xff, 0xc0])]);
     expect(a!.status).toBe('ok');
     expect([b!.status, b!.regs[EAX]]).toEqual(['ok', 1]);
   });
 
   it('jmp $ hits the timeout instead of hanging; the harness carries on', async () => {
     // EB FE = jmp $.
-    const [a, b] = await oracle.run([mk([0xeb, 0xfe]), mk([0x40], { eax: 41 })]);
+    const [a, b] = await oracle.run([mk([0xeb, 0xfe]), mk([0xff, 0xc0], { eax: 41 })]);
     expect(a!.status).toBe('timeout');
     expect(a!.eip).toBe(CODE_BASE);
     expect(b!.status).toBe('ok');
@@ -226,13 +240,13 @@ describe.skipIf(reason !== undefined)('silicon oracle harness', () => {
   });
 
   it('a snippet with a bad esp faults without disturbing the harness', async () => {
-    // 50 = push eax with esp = 0: the write to 0xFFFFFFFC faults (#PF), the
-    // next case runs normally.
+    // 50 = push eax with esp = 0: the write to 0xFFFFFFFC (64-bit mode: to the kernel's
+    // half, 0xFFFFFFFFFFFFFFF8) faults (#PF), the next case runs normally.
     const [a, b] = await oracle.run([mk([0x50], { esp: 0 }), mk([0x50], { eax: 7 })]);
     expect(a!.status).toBe('fault');
     expect(a!.vector).toBe(14);
     expect(b!.status).toBe('ok');
-    expect(b!.stack[DEFAULT_ESP - 4 - STACK_BASE]).toBe(7);
+    expect(b!.stack[DEFAULT_ESP - PUSH - STACK_BASE]).toBe(7);
   });
 
   it('rep stosb with DF=1 fills downwards and DF is cleared for the next case', async () => {
@@ -273,7 +287,7 @@ describe.skipIf(reason !== undefined)('silicon oracle harness', () => {
     for (let i = 0; i < 10_000; i++) {
       // add eax, [0x300000 + (i & 0xfc)]; mov [0x300000 + (i & 0xfc)], eax; push eax
       const off = i & 0xfc;
-      cases.push(mk([0x03, 0x05, off, 0x00, 0x30, 0x00, 0xa3, off, 0x00, 0x30, 0x00, 0x50], { eax: i }, i & 0xcd5, data));
+      cases.push(mk([0x03, 0x04, 0x25, off, 0x00, 0x30, 0x00, 0x89, 0x04, 0x25, off, 0x00, 0x30, 0x00, 0x50], { eax: i }, i & 0xcd5, data));
     }
     const t0 = performance.now();
     const res = await oracle.run(cases);

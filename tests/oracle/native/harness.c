@@ -1,11 +1,17 @@
 /*
  * vmxlab silicon oracle harness.
  *
- * Runs 32-bit instruction snippets natively on the host CPU, one after the
- * other, in a single 32-bit Linux process, and reports the final register,
- * flag and memory state of each.  Built by tests/oracle/native/oracle.ts with
+ * Runs instruction snippets natively on the host CPU, one after the other,
+ * in a single Linux process, and reports the final register, flag and memory
+ * state of each.  Built by tests/oracle/native/oracle.ts with
  *
- *     gcc -m32 -O1 -no-pie -o harness harness.c
+ *     gcc -m32 -O1 -no-pie -o harness harness.c      (ia32: 32-bit code)
+ *     gcc -m64 -O1 -no-pie -o harness harness.c      (long: 64-bit mode)
+ *
+ * The -m64 build is for hosts that cannot run 32-bit processes: it runs the
+ * snippet's bytes in 64-bit mode, where only a subset of IA-32 encodes and
+ * behaves the same (docs/oracle.md, "Long mode"); the generator keeps to it.
+ * Registers go in zero-extended and come out as their low 32 bits.
  *
  * See docs/oracle.md for the memory map, the wire format and what a snippet
  * may not do.
@@ -41,8 +47,8 @@
 #include <ucontext.h>
 #include <unistd.h>
 
-#if !defined(__i386__)
-#error "harness.c must be compiled with gcc -m32"
+#if !defined(__i386__) && !defined(__x86_64__)
+#error "harness.c must be compiled with gcc -m32 or -m64 for x86"
 #endif
 
 #define CODE_BASE 0x00200000u
@@ -79,15 +85,17 @@ uint32_t vx_in_regs[8];
 uint32_t vx_in_eflags;
 uint32_t vx_out_regs[8];
 uint32_t vx_out_eflags;
-uint32_t vx_saved_esp;
-uint32_t vx_entry = CODE_BASE;
+uintptr_t vx_saved_esp;
+uintptr_t vx_entry = CODE_BASE;
 uint32_t vx_scratch[32];
 
 volatile uint32_t vx_status, vx_vector, vx_err, vx_eip, vx_cr2;
 static volatile sig_atomic_t vx_in_snippet;
 static volatile uint32_t vx_case_seq, vx_tick_seq;
+#if defined(__i386__)
 static uint32_t h_cs, h_ss;
 uint32_t vx_hseg[4]; /* the harness's DS ES FS GS */
+#endif
 
 void vx_run(void);
 extern char vx_return[];
@@ -102,6 +110,7 @@ extern char vx_landing[];
  * A signal handler that aborts a snippet resumes at vx_landing with ESP equal
  * to vx_saved_esp.
  */
+#if defined(__i386__)
 __asm__(
     ".text\n"
     ".globl vx_run\n"
@@ -157,6 +166,67 @@ __asm__(
     "    popl %ebp\n"
     "    ret\n"
     ".size vx_run, .-vx_run\n");
+#else
+/* The same in 64-bit mode.  Every 32-bit load zero-extends, so the snippet
+ * starts with clean upper halves and 32-bit addresses; RSP too.  The snippet
+ * cannot touch R12-R15 (the generator emits no REX prefix), but they are
+ * callee-saved and kept anyway. */
+__asm__(
+    ".text\n"
+    ".globl vx_run\n"
+    ".type vx_run, @function\n"
+    "vx_run:\n"
+    "    pushq %rbp\n"
+    "    pushq %rbx\n"
+    "    pushq %r12\n"
+    "    pushq %r13\n"
+    "    pushq %r14\n"
+    "    pushq %r15\n"
+    "    movq %rsp, vx_saved_esp(%rip)\n"
+    "    fninit\n"
+    "    movl $vx_scratch+64, %esp\n"
+    "    movl $0x1f80, (%rsp)\n"
+    "    ldmxcsr (%rsp)\n"
+    "    movl vx_in_eflags(%rip), %eax\n"
+    "    pushq %rax\n"
+    "    popfq\n"
+    "    movl vx_in_regs+0(%rip), %eax\n"
+    "    movl vx_in_regs+4(%rip), %ecx\n"
+    "    movl vx_in_regs+8(%rip), %edx\n"
+    "    movl vx_in_regs+12(%rip), %ebx\n"
+    "    movl vx_in_regs+20(%rip), %ebp\n"
+    "    movl vx_in_regs+24(%rip), %esi\n"
+    "    movl vx_in_regs+28(%rip), %edi\n"
+    "    movl vx_in_regs+16(%rip), %esp\n"
+    "    jmp *vx_entry(%rip)\n"
+    ".globl vx_return\n"
+    "vx_return:\n"
+    "    movl %esp, vx_out_regs+16(%rip)\n"
+    "    movl $vx_scratch+128, %esp\n"
+    "    movl %eax, vx_out_regs+0(%rip)\n"
+    "    pushfq\n"
+    "    popq %rax\n"
+    "    movl %eax, vx_out_eflags(%rip)\n"
+    "    movl %ecx, vx_out_regs+4(%rip)\n"
+    "    movl %edx, vx_out_regs+8(%rip)\n"
+    "    movl %ebx, vx_out_regs+12(%rip)\n"
+    "    movl %ebp, vx_out_regs+20(%rip)\n"
+    "    movl %esi, vx_out_regs+24(%rip)\n"
+    "    movl %edi, vx_out_regs+28(%rip)\n"
+    "    pushq $0x202\n" /* clears DF, AC, TF and the arithmetic flags */
+    "    popfq\n"
+    ".globl vx_landing\n"
+    "vx_landing:\n"
+    "    movq vx_saved_esp(%rip), %rsp\n"
+    "    popq %r15\n"
+    "    popq %r14\n"
+    "    popq %r13\n"
+    "    popq %r12\n"
+    "    popq %rbx\n"
+    "    popq %rbp\n"
+    "    ret\n"
+    ".size vx_run, .-vx_run\n");
+#endif
 
 /* ---- signals ------------------------------------------------------------ */
 
@@ -165,6 +235,18 @@ __asm__(
 static void abort_snippet(ucontext_t *uc, uint32_t status)
 {
     greg_t *g = uc->uc_mcontext.gregs;
+#if defined(__x86_64__)
+    vx_out_regs[0] = (uint32_t)g[REG_RAX];
+    vx_out_regs[1] = (uint32_t)g[REG_RCX];
+    vx_out_regs[2] = (uint32_t)g[REG_RDX];
+    vx_out_regs[3] = (uint32_t)g[REG_RBX];
+    vx_out_regs[4] = (uint32_t)g[REG_RSP];
+    vx_out_regs[5] = (uint32_t)g[REG_RBP];
+    vx_out_regs[6] = (uint32_t)g[REG_RSI];
+    vx_out_regs[7] = (uint32_t)g[REG_RDI];
+    vx_eip = (uint32_t)g[REG_RIP];
+    uint32_t cr2 = (uint32_t)g[REG_CR2];
+#else
     vx_out_regs[0] = (uint32_t)g[REG_EAX];
     vx_out_regs[1] = (uint32_t)g[REG_ECX];
     vx_out_regs[2] = (uint32_t)g[REG_EDX];
@@ -173,15 +255,17 @@ static void abort_snippet(ucontext_t *uc, uint32_t status)
     vx_out_regs[5] = (uint32_t)g[REG_EBP];
     vx_out_regs[6] = (uint32_t)g[REG_ESI];
     vx_out_regs[7] = (uint32_t)g[REG_EDI];
+    vx_eip = (uint32_t)g[REG_EIP];
+    uint32_t cr2 = (uint32_t)uc->uc_mcontext.cr2;
+#endif
     /* As PUSHF would show it: RF is never visible. */
     vx_out_eflags = (uint32_t)g[REG_EFL] & ~EFLAGS_RF;
-    vx_eip = (uint32_t)g[REG_EIP];
     if (status == ST_FAULT) {
         vx_vector = (uint32_t)g[REG_TRAPNO];
         vx_err = (uint32_t)g[REG_ERR];
         /* The kernel leaves the last page-fault address in cr2 for every
          * signal; it means something only for #PF. */
-        vx_cr2 = vx_vector == 14 ? (uint32_t)uc->uc_mcontext.cr2 : 0;
+        vx_cr2 = vx_vector == 14 ? cr2 : 0;
     } else {
         vx_vector = 0;
         vx_err = 0;
@@ -189,15 +273,22 @@ static void abort_snippet(ucontext_t *uc, uint32_t status)
     }
     vx_status = status;
     vx_in_snippet = 0;
+    g[REG_EFL] = (greg_t)BASE_FLAGS;
+#if defined(__x86_64__)
+    /* CS and SS are never changed by a long-mode snippet; FS and GS (TLS)
+     * are not loaded by one (the generator emits no segment loads). */
+    g[REG_RIP] = (greg_t)(uintptr_t)vx_landing;
+    g[REG_RSP] = (greg_t)vx_saved_esp;
+#else
     g[REG_EIP] = (greg_t)(uintptr_t)vx_landing;
     g[REG_UESP] = (greg_t)vx_saved_esp;
-    g[REG_EFL] = (greg_t)BASE_FLAGS;
     g[REG_CS] = (greg_t)h_cs;
     g[REG_SS] = (greg_t)h_ss;
     g[REG_DS] = (greg_t)vx_hseg[0];
     g[REG_ES] = (greg_t)vx_hseg[1];
     g[REG_FS] = (greg_t)vx_hseg[2];
     g[REG_GS] = (greg_t)vx_hseg[3];
+#endif
 }
 
 static void on_fault(int sig, siginfo_t *si, void *ctx)
@@ -237,6 +328,18 @@ static void on_sys(int sig, siginfo_t *si, void *ctx)
  */
 extern char __executable_start[], etext[];
 
+#if defined(__x86_64__)
+static long raw_syscall(long nr, long a, long b, long c)
+{
+    long r;
+    __asm__ volatile("syscall" : "=a"(r) : "a"(nr), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
+    return r;
+}
+#define NR_READ 0
+#define NR_WRITE 1
+#define NR_RT_SIGRETURN 15
+#define NR_EXIT_GROUP 231
+#else
 static long raw_syscall(long nr, long a, long b, long c)
 {
     long r;
@@ -248,6 +351,7 @@ static long raw_syscall(long nr, long a, long b, long c)
 #define NR_SIGRETURN 119
 #define NR_RT_SIGRETURN 173
 #define NR_EXIT_GROUP 252
+#endif
 
 static void raw_say(const char *msg)
 {
@@ -262,6 +366,24 @@ static __attribute__((noreturn)) void raw_exit(int code)
 
 static void install_seccomp(void)
 {
+#if defined(__x86_64__)
+    /* As below, and the upper half of the instruction pointer must be zero
+     * (the harness's text lies below 4 GiB: -no-pie). */
+    struct sock_filter f[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NR_RT_SIGRETURN, 6, 0),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, instruction_pointer) + 4),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 3),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, instruction_pointer)),
+        BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, (uint32_t)(uintptr_t)__executable_start, 0, 1),
+        BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, (uint32_t)(uintptr_t)etext, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+#else
     struct sock_filter f[] = {
         BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
         BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_I386, 1, 0),
@@ -275,6 +397,7 @@ static void install_seccomp(void)
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
     };
+#endif
     struct sock_fprog prog = {(unsigned short)(sizeof f / sizeof f[0]), f};
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
         prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) != 0)
@@ -315,12 +438,14 @@ static void setup(void)
     if (p != (void *)MEM_BASE)
         die("cannot map the data and stack regions at 0x00300000");
 
+#if defined(__i386__)
     __asm__ volatile("movl %%cs, %0" : "=r"(h_cs));
     __asm__ volatile("movl %%ss, %0" : "=r"(h_ss));
     __asm__ volatile("movl %%ds, %0" : "=r"(vx_hseg[0]));
     __asm__ volatile("movl %%es, %0" : "=r"(vx_hseg[1]));
     __asm__ volatile("movl %%fs, %0" : "=r"(vx_hseg[2]));
     __asm__ volatile("movl %%gs, %0" : "=r"(vx_hseg[3]));
+#endif
 
     /* Handlers run on their own stack: the snippet's ESP may be anything,
      * and the stack region must not be written by signal delivery. */

@@ -1,6 +1,10 @@
 /**
- * The silicon oracle: runs 32-bit snippets natively through harness.c, built
- * with `gcc -m32` on first use and cached by a hash of its source.
+ * The silicon oracle: runs snippets natively through harness.c, built on
+ * first use and cached by a hash of its source. Two modes (OracleMode): 'ia32'
+ * (a `gcc -m32` process runs the snippet as 32-bit code) where the host can run
+ * 32-bit processes, else 'long' (a `gcc -m64` process runs the same bytes in
+ * 64-bit mode, which agrees with IA-32 only on a subset the generator keeps to:
+ * docs/oracle.md, "Long mode"). VMXLAB_ORACLE_MODE=ia32|long forces one.
  *
  *   if (NativeOracle.available()) {
  *     const oracle = await NativeOracle.open();
@@ -33,7 +37,13 @@ export * from './types.js';
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const SOURCE = path.join(HERE, 'harness.c');
 const GCC = process.env.VMXLAB_ORACLE_CC ?? 'gcc';
-const GCC_ARGS = ['-m32', '-O1', '-no-pie'];
+
+/**
+ * How the host runs a snippet: 'ia32', as 32-bit code in a 32-bit process; 'long',
+ * as 64-bit-mode code in a 64-bit process, for hosts without 32-bit user mode.
+ */
+export type OracleMode = 'ia32' | 'long';
+const MODE_ARGS: Record<OracleMode, string[]> = { ia32: ['-m32', '-O1', '-no-pie'], long: ['-m64', '-O1', '-no-pie'] };
 
 const IN_HEADER = 11 * 4;
 const OUT_HEADER = 15 * 4;
@@ -46,33 +56,59 @@ function cacheDirs(): string[] {
   ];
 }
 
-let builtPath: string | undefined;
+let built: { path: string; mode: OracleMode } | undefined;
 let buildError: string | undefined;
+
+/** The modes to try, in order: VMXLAB_ORACLE_MODE, else 32-bit code first. */
+function modesToTry(): OracleMode[] {
+  const forced = process.env.VMXLAB_ORACLE_MODE;
+  if (forced === undefined || forced === '') return ['ia32', 'long'];
+  if (forced === 'ia32' || forced === 'long') return [forced];
+  throw new Error(`VMXLAB_ORACLE_MODE must be ia32 or long, not ${JSON.stringify(forced)}`);
+}
+
+function harness(): { path: string; mode: OracleMode } {
+  if (built !== undefined) return built;
+  if (buildError !== undefined) throw new Error(buildError);
+  const failures: string[] = [];
+  try {
+    for (const mode of modesToTry()) {
+      try {
+        built = { path: build(mode), mode };
+        return built;
+      } catch (e) {
+        failures.push(`${mode}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+  } catch (e) {
+    failures.push((e as Error).message);
+  }
+  buildError = failures.join('; ');
+  throw new Error(buildError);
+}
 
 /**
  * Build the harness if needed and return its path. Throws an Error whose
- * message says why when `gcc -m32` is missing or the binary does not run.
+ * message says why when no mode builds and runs here.
  */
 export function harnessPath(): string {
-  if (builtPath !== undefined) return builtPath;
-  if (buildError !== undefined) throw new Error(buildError);
-  try {
-    builtPath = build();
-    return builtPath;
-  } catch (e) {
-    buildError = e instanceof Error ? e.message : String(e);
-    throw new Error(buildError);
-  }
+  return harness().path;
 }
 
-function build(): string {
+/** The mode the harness runs snippets in (throws as harnessPath() does). */
+export function oracleMode(): OracleMode {
+  return harness().mode;
+}
+
+function build(mode: OracleMode): string {
   const source = fs.readFileSync(SOURCE);
+  const args = MODE_ARGS[mode];
   const hash = createHash('sha256')
     .update(source)
-    .update(JSON.stringify([GCC, GCC_ARGS, process.platform, process.arch]))
+    .update(JSON.stringify([GCC, args, process.platform, process.arch]))
     .digest('hex')
     .slice(0, 16);
-  const name = `harness-${hash}`;
+  const name = `harness-${mode}-${hash}`;
   const failures: string[] = [];
   for (const dir of cacheDirs()) {
     const exe = path.join(dir, name);
@@ -89,33 +125,35 @@ function build(): string {
     // Build under a private name, then rename: concurrent test workers may race.
     const tmp = `${exe}.${process.pid}.${Date.now()}.tmp`;
     try {
-      execFileSync(GCC, [...GCC_ARGS, '-o', tmp, SOURCE], { stdio: ['ignore', 'ignore', 'pipe'] });
+      execFileSync(GCC, [...args, '-o', tmp, SOURCE], { stdio: ['ignore', 'ignore', 'pipe'] });
     } catch (e) {
       const err = e as { code?: string; stderr?: Buffer; message: string };
-      if (err.code === 'ENOENT') throw new Error(`${GCC} not found (install gcc and gcc-multilib)`);
+      if (err.code === 'ENOENT') throw new Error(`${GCC} not found (install gcc${mode === 'ia32' ? ' and gcc-multilib' : ''})`);
       const detail = err.stderr?.toString().trim() || err.message;
-      throw new Error(`\`${GCC} -m32\` failed (is gcc-multilib installed?): ${detail.split('\n').slice(0, 5).join('\n')}`);
+      const hint = mode === 'ia32' ? ' (is gcc-multilib installed?)' : '';
+      throw new Error(`\`${GCC} ${args[0]}\` failed${hint}: ${detail.split('\n').slice(0, 5).join('\n')}`);
     }
     fs.renameSync(tmp, exe);
-    removeStale(dir, name);
+    removeStale(dir, `harness-${mode}-`, name);
     smokeTest(exe);
     return exe;
   }
   throw new Error(`no writable cache directory for the oracle harness: ${failures.join('; ')}`);
 }
 
-/** Best effort: drop harnesses built from older sources. */
-function removeStale(dir: string, keep: string): void {
+/** Best effort: drop harnesses of this mode built from older sources (and those named before modes existed). */
+function removeStale(dir: string, prefix: string, keep: string): void {
   try {
     for (const f of fs.readdirSync(dir)) {
-      if (f.startsWith('harness-') && f !== keep && !f.endsWith('.tmp')) fs.rmSync(path.join(dir, f), { force: true });
+      const stale = (f.startsWith(prefix) || /^harness-[0-9a-f]{16}$/.test(f)) && f !== keep && !f.endsWith('.tmp');
+      if (stale) fs.rmSync(path.join(dir, f), { force: true });
     }
   } catch {
     /* ignore */
   }
 }
 
-/** The binary must start (32-bit execution support, free addresses) and exit 0 on empty input. */
+/** The binary must start (for ia32, 32-bit execution support; free addresses) and exit 0 on empty input. */
 function smokeTest(exe: string): void {
   const r = spawnSync(exe, [], { input: Buffer.alloc(0), timeout: 10_000 });
   if (r.error) throw new Error(`the oracle harness does not run: ${r.error.message}`);
@@ -289,7 +327,7 @@ export class NativeOracle {
     });
   }
 
-  /** Whether the harness can be built with `gcc -m32` and runs here. */
+  /** Whether the harness can be built in some mode and runs here. */
   static available(): boolean {
     try {
       harnessPath();
@@ -307,6 +345,11 @@ export class NativeOracle {
     } catch (e) {
       return (e as Error).message;
     }
+  }
+
+  /** How snippets run natively here (throws when unavailable). */
+  static mode(): OracleMode {
+    return oracleMode();
   }
 
   /** Start one harness process; run() batches go through it in order. */
