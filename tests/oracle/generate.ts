@@ -153,8 +153,10 @@ export function exclusionReason(row: OpcodeRow): string | undefined {
  */
 export function longModeExclusion(row: OpcodeRow): string | undefined {
   const k = row.kind;
-  if ([Kind.PUSH_E, Kind.PUSH_I, Kind.PUSH_SEG, Kind.PUSHA, Kind.POP_E, Kind.POPA, Kind.PUSHF, Kind.POPF,
-    Kind.CALL_REL, Kind.CALL_E, Kind.RET_NEAR, Kind.ENTER, Kind.LEAVE].includes(k)) return 'the stack is 8 bytes wide in 64-bit mode';
+  // PUSH, POP, PUSHF and POPF stay, always with 66 (STACK16_IN_LONG_MODE).
+  if ([Kind.PUSH_SEG, Kind.PUSHA, Kind.POPA, Kind.CALL_REL, Kind.CALL_E, Kind.RET_NEAR, Kind.ENTER, Kind.LEAVE].includes(k)) {
+    return 'the stack is 8 bytes wide in 64-bit mode (PUSH/POP segment and PUSHA/POPA are invalid)';
+  }
   if (k === Kind.JMP_E) return 'JMP r/m takes a 64-bit operand in 64-bit mode';
   if ([Kind.DAA, Kind.DAS, Kind.AAA, Kind.AAS, Kind.AAM, Kind.AAD, Kind.SALC, Kind.BOUND].includes(k)) return 'invalid in 64-bit mode';
   if (row.map === 0 && row.opcode === 0x82) return 'opcode 82 is invalid in 64-bit mode';
@@ -163,6 +165,9 @@ export function longModeExclusion(row: OpcodeRow): string | undefined {
   if (k === Kind.MOV_E_SEG) return "Linux's 64-bit selectors differ from the 32-bit ones the snippet runner holds";
   return undefined;
 }
+
+/** Kinds generated only with a 16-bit operand in long mode, where 66 gives the same 2-byte stack access. */
+const STACK16_IN_LONG_MODE: readonly Kind[] = [Kind.PUSH_E, Kind.PUSH_I, Kind.POP_E, Kind.PUSHF, Kind.POPF];
 
 export const ELIGIBLE_ROWS: number[] = OPCODES.map((_, i) => i).filter((i) => exclusionReason(OPCODES[i]!) === undefined);
 export const ELIGIBLE_ROWS_LONG: number[] = ELIGIBLE_ROWS.filter((i) => longModeExclusion(OPCODES[i]!) === undefined);
@@ -562,7 +567,9 @@ class Gen {
     const branch = [Kind.JCC, Kind.JMP_REL, Kind.CALL_REL, Kind.JMP_E, Kind.CALL_E, Kind.RET_NEAR, Kind.LOOP].includes(kind);
     const stringOp = [Kind.MOVS, Kind.STOS, Kind.LODS, Kind.CMPS, Kind.SCAS].includes(kind);
     const noO16 = branch || kind === Kind.BSWAP;
-    const o16 = !noO16 && r.chance(0.3);
+    // Long mode: PUSH, POP, PUSHF and POPF only as their 16-bit forms, which move the
+    // stack by 2 in both modes (SDM 2A PUSH, POP: 66 gives a 16-bit operand in 64-bit mode).
+    const o16 = !noO16 && (r.chance(0.3) || (this.long && STACK16_IN_LONG_MODE.includes(kind)));
     const opsize = o16 ? 2 : 4;
     const sizeOf = (spec: string): number => {
       const s = spec.slice(1);
@@ -898,8 +905,10 @@ class Gen {
         if (r.chance(0.1)) v |= 0x4000; // NT
         if (r.chance(0.1)) v |= 0x200000; // ID
         if (r.chance(0.1)) v |= 0x3200; // IOPL 3, IF: ignored at CPL 3
-        this.fixups.push(fix([0x68, ...le32(v)]));
-        this.espAdd(-4);
+        // Long mode: PUSH imm16 (66 68 iw), 2 bytes there as in IA-32; PUSH imm32 pushes 8.
+        if (this.long) this.fixups.push(fix([0x66, 0x68, v & 0xff, (v >> 8) & 0xff]));
+        else this.fixups.push(fix([0x68, ...le32(v)]));
+        this.espAdd(this.long ? -2 : -4);
         this.state.memDirty = true;
         effects.push(() => this.espAdd(opsize));
         written = ARITH_FLAGS; undef = 0;
