@@ -23,6 +23,8 @@ export interface CampaignResult {
   seed: number;
   /** How the host ran the cases (OracleMode). */
   mode: OracleMode;
+  /** The fuzzer options that reproduce the campaign (npm run fuzz -- ...). */
+  rerun: string;
   cases: number;
   mismatches: Mismatch[];
   /** Distinct classes, most frequent first, with a (shrunk where possible) reproducer. */
@@ -46,6 +48,8 @@ export interface CampaignOptions {
   paging?: boolean;
   /** The engine that runs the snippets (MachineOptions.engine; default the Machine's). */
   engine?: "ts" | "wasm";
+  /** Main instructions per case: 1..maxInstructions (GenerateOptions; default 3). */
+  maxInstructions?: number;
 }
 
 export async function runCampaign(opt: CampaignOptions): Promise<CampaignResult> {
@@ -60,7 +64,7 @@ export async function runCampaign(opt: CampaignOptions): Promise<CampaignResult>
   try {
     const gen = (start: number): GenCase[] => {
       const out: GenCase[] = [];
-      for (let i = start; i < Math.min(opt.cases, start + batch); i++) out.push(generateCase(opt.seed, i, { mode }));
+      for (let i = start; i < Math.min(opt.cases, start + batch); i++) out.push(generateCase(opt.seed, i, { mode, maxInstructions: opt.maxInstructions }));
       return out;
     };
     let cur = gen(0);
@@ -118,7 +122,9 @@ export async function runCampaign(opt: CampaignOptions): Promise<CampaignResult>
       classes.push({ cls, count: ms.length, repro });
     }
     const notGenerated = eligibleRows(mode).filter((r) => coverage[r] === 0);
-    return { seed: opt.seed, mode, cases: opt.cases, mismatches, classes, coverage, notGenerated, status, ms: Date.now() - t0 };
+    const rerun = `--seed 0x${opt.seed.toString(16)} --cases ${opt.cases}${opt.engine ? ` --engine ${opt.engine}` : ''}` +
+      `${opt.paging ? ' --paging' : ''}${(opt.maxInstructions ?? 3) !== 3 ? ` --length ${opt.maxInstructions}` : ''}`;
+    return { seed: opt.seed, mode, rerun, cases: opt.cases, mismatches, classes, coverage, notGenerated, status, ms: Date.now() - t0 };
   } finally {
     oracle.close();
   }
@@ -136,6 +142,6 @@ export function summary(r: CampaignResult, limit = 10): string {
   for (const c of r.classes) lines.push(`  ${String(c.count).padStart(6)}  ${c.cls}`);
   for (const c of r.classes.slice(0, limit)) lines.push('', c.repro);
   if (r.notGenerated.length) lines.push('', `rows never generated: ${r.notGenerated.map(rowName).join('; ')}`);
-  lines.push('', `reproduce: npm run fuzz -- --seed 0x${r.seed.toString(16)} --cases ${r.cases}`);
+  lines.push('', `reproduce: npm run fuzz -- ${r.rerun}`);
   return lines.join('\n');
 }

@@ -9,6 +9,7 @@ const seed = Number(process.env.VMXLAB_FUZZ_SEED ?? 0x5eed) >>> 0;
 const cases = Number(process.env.VMXLAB_FUZZ_CASES ?? 10_000);
 const engine = process.env.VMXLAB_FUZZ_ENGINE === 'ts' || process.env.VMXLAB_FUZZ_ENGINE === 'wasm' ? process.env.VMXLAB_FUZZ_ENGINE : undefined;
 const paging = process.env.VMXLAB_FUZZ_PAGING === '1';
+const length = Number(process.env.VMXLAB_FUZZ_LENGTH ?? 3);
 const reason = NativeOracle.unavailableReason();
 
 it.skipIf(reason !== undefined)(`fuzz: ${cases} cases from seed 0x${seed.toString(16)}`, async () => {
@@ -19,6 +20,7 @@ it.skipIf(reason !== undefined)(`fuzz: ${cases} cases from seed 0x${seed.toStrin
     shrinkClasses: 100,
     engine,
     paging,
+    maxInstructions: length,
     log: (s) => process.stderr.write(`fuzz: ${s}\n`),
   });
   process.stdout.write(`${summary(r, r.classes.length)}\n`);

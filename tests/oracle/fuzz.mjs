@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-// npm run fuzz -- --seed S --cases N [--engine ts|wasm] [--paging]
+// npm run fuzz -- --seed S --cases N [--engine ts|wasm] [--paging] [--length K]
 //
 // Random table-generated snippets on the host CPU (silicon oracle) and on vmxlab;
 // prints every mismatch class with a minimal reproducer and exits non-zero when
 // there is any. Node cannot import the TypeScript sources directly, so this runs
 // tests/oracle/fuzz-run.ts through vitest (vitest.fuzz.config.ts), passing the
-// options in VMXLAB_FUZZ_SEED, VMXLAB_FUZZ_CASES, VMXLAB_FUZZ_ENGINE and VMXLAB_FUZZ_PAGING.
+// options in VMXLAB_FUZZ_SEED, VMXLAB_FUZZ_CASES, VMXLAB_FUZZ_ENGINE, VMXLAB_FUZZ_PAGING and
+// VMXLAB_FUZZ_LENGTH.
 // See docs/oracle.md.
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -13,13 +14,15 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const usage = 'usage: npm run fuzz -- [--seed S] [--cases N] [--engine ts|wasm] [--paging]\n' +
-  '  S decimal or 0x-hex; default: random seed, 10000 cases, the default engine (wasm), paging off';
+const usage = 'usage: npm run fuzz -- [--seed S] [--cases N] [--engine ts|wasm] [--paging] [--length K]\n' +
+  '  S decimal or 0x-hex; K: up to K main instructions per case (1-20); default: random seed,\n' +
+  '  10000 cases, the default engine (wasm), paging off, K = 3';
 
 let seed = (Math.random() * 0x100000000) >>> 0;
 let cases = 10000;
 let engine = '';
 let paging = false;
+let length = 3;
 const args = process.argv.slice(2);
 for (let i = 0; i < args.length; i++) {
   const a = args[i];
@@ -45,6 +48,11 @@ for (let i = 0; i < args.length; i++) {
     engine = v;
   } else if (name === '--paging') {
     paging = true;
+  } else if (name === '--length') {
+    const v = value();
+    const n = Number(v);
+    if (!/^\d+$/.test(v) || n < 1 || n > 20) fail(`--length must be 1-20, not ${v}`);
+    length = n;
   } else if (name === '-h' || name === '--help') {
     console.log(usage);
     process.exit(0);
@@ -56,7 +64,8 @@ function fail(msg) {
   process.exit(2);
 }
 
-console.error(`fuzz: seed 0x${seed.toString(16)}, ${cases} cases${engine ? `, engine ${engine}` : ''}${paging ? ', paging on' : ''}`);
+const again = `--seed 0x${seed.toString(16)} --cases ${cases}${engine ? ` --engine ${engine}` : ''}${paging ? ' --paging' : ''}${length !== 3 ? ` --length ${length}` : ''}`;
+console.error(`fuzz: ${again}`);
 const require = createRequire(path.join(root, 'package.json'));
 let vitest;
 try {
@@ -67,9 +76,9 @@ try {
 const child = spawn(process.execPath, [vitest, 'run', '--config', 'vitest.fuzz.config.ts'], {
   cwd: root,
   stdio: 'inherit',
-  env: { ...process.env, VMXLAB_FUZZ_SEED: String(seed), VMXLAB_FUZZ_CASES: String(cases), VMXLAB_FUZZ_ENGINE: engine, VMXLAB_FUZZ_PAGING: paging ? '1' : '' },
+  env: { ...process.env, VMXLAB_FUZZ_SEED: String(seed), VMXLAB_FUZZ_CASES: String(cases), VMXLAB_FUZZ_ENGINE: engine, VMXLAB_FUZZ_PAGING: paging ? '1' : '', VMXLAB_FUZZ_LENGTH: String(length) },
 });
 child.on('exit', (code, signal) => {
-  if (code !== 0) console.error(`fuzz: mismatches or errors (seed 0x${seed.toString(16)}); rerun with --seed 0x${seed.toString(16)} --cases ${cases}${engine ? ` --engine ${engine}` : ''}${paging ? ' --paging' : ''}`);
+  if (code !== 0) console.error(`fuzz: mismatches or errors; rerun with npm run fuzz -- ${again}`);
   process.exit(code ?? (signal ? 1 : 0));
 });
