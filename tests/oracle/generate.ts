@@ -153,8 +153,9 @@ export function exclusionReason(row: OpcodeRow): string | undefined {
  */
 export function longModeExclusion(row: OpcodeRow): string | undefined {
   const k = row.kind;
-  // PUSH, POP, PUSHF and POPF stay, always with 66 (STACK16_IN_LONG_MODE).
-  if ([Kind.PUSH_SEG, Kind.PUSHA, Kind.POPA, Kind.CALL_REL, Kind.CALL_E, Kind.RET_NEAR, Kind.ENTER, Kind.LEAVE].includes(k)) {
+  // PUSH, POP, PUSHF, POPF, ENTER and LEAVE stay, always with 66 (STACK16_IN_LONG_MODE).
+  // SDM 2A CALL, RET: 66 on a near CALL/RET in 64-bit mode differs by vendor.
+  if ([Kind.PUSH_SEG, Kind.PUSHA, Kind.POPA, Kind.CALL_REL, Kind.CALL_E, Kind.RET_NEAR].includes(k)) {
     return 'the stack is 8 bytes wide in 64-bit mode (PUSH/POP segment and PUSHA/POPA are invalid)';
   }
   if (k === Kind.JMP_E) return 'JMP r/m takes a 64-bit operand in 64-bit mode';
@@ -167,7 +168,7 @@ export function longModeExclusion(row: OpcodeRow): string | undefined {
 }
 
 /** Kinds generated only with a 16-bit operand in long mode, where 66 gives the same 2-byte stack access. */
-const STACK16_IN_LONG_MODE: readonly Kind[] = [Kind.PUSH_E, Kind.PUSH_I, Kind.POP_E, Kind.PUSHF, Kind.POPF];
+const STACK16_IN_LONG_MODE: readonly Kind[] = [Kind.PUSH_E, Kind.PUSH_I, Kind.POP_E, Kind.PUSHF, Kind.POPF, Kind.ENTER, Kind.LEAVE];
 
 export const ELIGIBLE_ROWS: number[] = OPCODES.map((_, i) => i).filter((i) => exclusionReason(OPCODES[i]!) === undefined);
 export const ELIGIBLE_ROWS_LONG: number[] = ELIGIBLE_ROWS.filter((i) => longModeExclusion(OPCODES[i]!) === undefined);
@@ -567,8 +568,9 @@ class Gen {
     const branch = [Kind.JCC, Kind.JMP_REL, Kind.CALL_REL, Kind.JMP_E, Kind.CALL_E, Kind.RET_NEAR, Kind.LOOP].includes(kind);
     const stringOp = [Kind.MOVS, Kind.STOS, Kind.LODS, Kind.CMPS, Kind.SCAS].includes(kind);
     const noO16 = branch || kind === Kind.BSWAP;
-    // Long mode: PUSH, POP, PUSHF and POPF only as their 16-bit forms, which move the
-    // stack by 2 in both modes (SDM 2A PUSH, POP: 66 gives a 16-bit operand in 64-bit mode).
+    // Long mode: PUSH, POP, PUSHF, POPF, ENTER and LEAVE only as their 16-bit forms, which
+    // move the stack by 2 in both modes (SDM 2A PUSH, POP, ENTER, LEAVE: 66 gives a 16-bit
+    // operand in 64-bit mode).
     const o16 = !noO16 && (r.chance(0.3) || (this.long && STACK16_IN_LONG_MODE.includes(kind)));
     const opsize = o16 ? 2 : 4;
     const sizeOf = (spec: string): number => {
