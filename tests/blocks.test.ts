@@ -8,6 +8,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { spawnSync } from "node:child_process";
 import { Machine } from "../dist/index.js";
+import { SnippetRunner } from "../dist/vmm/snippet.js";
 
 const GUESTS = path.resolve(__dirname, "../guests");
 
@@ -153,5 +154,28 @@ describe("compiled blocks, TS engine: where a block leaves", () => {
     const off = run("ts", code, false, 100_000, "flat");
     expect(off.r).toEqual(r);
     expect(Buffer.compare(Buffer.from(new Uint8Array(m.cpu.flat)), Buffer.from(new Uint8Array(off.m.cpu.flat)))).toBe(0);
+  });
+});
+
+describe("compiled blocks, TS engine: rewritten code", () => {
+  it("gets its chance at once: a write into code drops the verdict that no block starts there", () => {
+    // The snippet runner (vmm/snippet.ts) runs two snippets at 0x200000, each 21 times
+    // whole. The first starts with LAHF (9F), which no block holds, so the loop learns to
+    // skip the block lookup there for its next 255 arrivals (core/hotLoop.ts
+    // knownBlockless). The second rewrites those bytes with ALU instructions a block holds:
+    //   01 D8  add eax, ebx      31 C1  xor ecx, eax      01 CA  add edx, ecx
+    //   FF C0  inc eax           29 C3  sub ebx, eax
+    // It compiles after 16 arrivals (blockCompiler.ts COMPILE_AFTER) only if the write
+    // dropped the verdict. By hand, from EAX..EBX = 1, 2, 3, 4: EAX = 1 + 4 + 1 = 6,
+    // ECX = 2 ^ 5 = 7, EDX = 3 + 7 = 10, EBX = 4 - 6 = 0xFFFFFFFE.
+    const runner = new SnippetRunner({ engine: "ts", whole: true, warmRuns: 20 });
+    const start = { regs: [1, 2, 3, 4, 0x31f000, 0, 0, 0], eflags: 0, data: new Uint8Array(0) };
+    const first = runner.run({ ...start, code: Uint8Array.from([0x9f, 0x01, 0xd8]) });
+    expect(first.status).toBe("ok");
+    const cache = runner.machine.cpu.blockCache!;
+    const before = cache.compiled;
+    const second = runner.run({ ...start, code: Uint8Array.from([0x01, 0xd8, 0x31, 0xc1, 0x01, 0xca, 0xff, 0xc0, 0x29, 0xc3]) });
+    expect([second.status, ...Array.from(second.regs.subarray(0, 4))]).toEqual(["ok", 6, 7, 10, 0xfffffffe]);
+    expect(cache.compiled).toBe(before + 1);
   });
 });

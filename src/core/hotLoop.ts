@@ -294,6 +294,12 @@ function knownBlockless(h: HotViews, phys: i32): bool {
   return true;
 }
 
+/** Forgets that no block starts at `phys` (knownBlockless()): the code there was written. */
+export function forgetBlockless(h: HotViews, phys: i32): void {
+  const at = (phys & (BLOCK_SLOTS - 1)) * 2, k = h.blockSkip;
+  if (k[at] === phys + 1) k[at + 1] = 0;
+}
+
 /** Saves what the fault path in Core.run needs, before a call that can fault. */
 function spill(s: Words, eip: i32, at: i32, n: i32): void {
   s[Reg.HOT_EIP] = eip;

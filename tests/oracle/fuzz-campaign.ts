@@ -50,6 +50,12 @@ export interface CampaignOptions {
   engine?: "ts" | "wasm";
   /** Main instructions per case: 1..maxInstructions (GenerateOptions; default 3). */
   maxInstructions?: number;
+  /**
+   * Run each case whole, after this many warm-up runs of it (SnippetRunnerOptions.whole,
+   * warmRuns): 16 or more and its code runs as compiled blocks. Default: one instruction
+   * per run.
+   */
+  warmRuns?: number;
 }
 
 export async function runCampaign(opt: CampaignOptions): Promise<CampaignResult> {
@@ -57,7 +63,7 @@ export async function runCampaign(opt: CampaignOptions): Promise<CampaignResult>
   const batch = opt.batch ?? 2000;
   const oracle = await NativeOracle.open();
   const mode = NativeOracle.mode();
-  const runner = new SnippetRunner({ paging: opt.paging, engine: opt.engine });
+  const runner = new SnippetRunner({ paging: opt.paging, engine: opt.engine, whole: opt.warmRuns !== undefined, warmRuns: opt.warmRuns });
   const coverage = new Array<number>(OPCODES.length).fill(0);
   const status: Record<string, number> = {};
   const mismatches: Mismatch[] = [];
@@ -123,7 +129,8 @@ export async function runCampaign(opt: CampaignOptions): Promise<CampaignResult>
     }
     const notGenerated = eligibleRows(mode).filter((r) => coverage[r] === 0);
     const rerun = `--seed 0x${opt.seed.toString(16)} --cases ${opt.cases}${opt.engine ? ` --engine ${opt.engine}` : ''}` +
-      `${opt.paging ? ' --paging' : ''}${(opt.maxInstructions ?? 3) !== 3 ? ` --length ${opt.maxInstructions}` : ''}`;
+      `${opt.paging ? ' --paging' : ''}${(opt.maxInstructions ?? 3) !== 3 ? ` --length ${opt.maxInstructions}` : ''}` +
+      `${opt.warmRuns !== undefined ? ` --warm ${opt.warmRuns}` : ''}`;
     return { seed: opt.seed, mode, rerun, cases: opt.cases, mismatches, classes, coverage, notGenerated, status, ms: Date.now() - t0 };
   } finally {
     oracle.close();

@@ -10,6 +10,7 @@ const cases = Number(process.env.VMXLAB_FUZZ_CASES ?? 10_000);
 const engine = process.env.VMXLAB_FUZZ_ENGINE === 'ts' || process.env.VMXLAB_FUZZ_ENGINE === 'wasm' ? process.env.VMXLAB_FUZZ_ENGINE : undefined;
 const paging = process.env.VMXLAB_FUZZ_PAGING === '1';
 const length = Number(process.env.VMXLAB_FUZZ_LENGTH ?? 3);
+const warm = process.env.VMXLAB_FUZZ_WARM ? Number(process.env.VMXLAB_FUZZ_WARM) : undefined;
 const reason = NativeOracle.unavailableReason();
 
 it.skipIf(reason !== undefined)(`fuzz: ${cases} cases from seed 0x${seed.toString(16)}`, async () => {
@@ -21,6 +22,7 @@ it.skipIf(reason !== undefined)(`fuzz: ${cases} cases from seed 0x${seed.toStrin
     engine,
     paging,
     maxInstructions: length,
+    warmRuns: warm,
     log: (s) => process.stderr.write(`fuzz: ${s}\n`),
   });
   process.stdout.write(`${summary(r, r.classes.length)}\n`);
