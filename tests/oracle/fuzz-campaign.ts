@@ -8,7 +8,7 @@ import { OPCODES } from '../../src/isa/opcodes.js';
 import { SnippetRunner } from '../../src/vmm/snippet.js';
 import { NativeOracle, type OracleMode } from './native/oracle.js';
 import type { SnippetResult } from './native/types.js';
-import { eligibleRows, generateCase, type GenCase } from './generate.js';
+import { blockRows, eligibleRows, generateCase, type GenCase } from './generate.js';
 import { compareResults, formatRepro, mismatchClass, runEmu, shrink, snapshot, subCase, type FieldDiff } from './compare.js';
 
 export interface Mismatch {
@@ -56,6 +56,8 @@ export interface CampaignOptions {
    * per run.
    */
   warmRuns?: number;
+  /** GenerateOptions.focus: 'blocks' keeps to what compiled blocks hold. */
+  focus?: 'blocks';
 }
 
 export async function runCampaign(opt: CampaignOptions): Promise<CampaignResult> {
@@ -70,7 +72,7 @@ export async function runCampaign(opt: CampaignOptions): Promise<CampaignResult>
   try {
     const gen = (start: number): GenCase[] => {
       const out: GenCase[] = [];
-      for (let i = start; i < Math.min(opt.cases, start + batch); i++) out.push(generateCase(opt.seed, i, { mode, maxInstructions: opt.maxInstructions }));
+      for (let i = start; i < Math.min(opt.cases, start + batch); i++) out.push(generateCase(opt.seed, i, { mode, maxInstructions: opt.maxInstructions, focus: opt.focus }));
       return out;
     };
     let cur = gen(0);
@@ -127,10 +129,10 @@ export async function runCampaign(opt: CampaignOptions): Promise<CampaignResult>
       }
       classes.push({ cls, count: ms.length, repro });
     }
-    const notGenerated = eligibleRows(mode).filter((r) => coverage[r] === 0);
+    const notGenerated = (opt.focus === 'blocks' ? blockRows(mode) : eligibleRows(mode)).filter((r) => coverage[r] === 0);
     const rerun = `--seed 0x${opt.seed.toString(16)} --cases ${opt.cases}${opt.engine ? ` --engine ${opt.engine}` : ''}` +
       `${opt.paging ? ' --paging' : ''}${(opt.maxInstructions ?? 3) !== 3 ? ` --length ${opt.maxInstructions}` : ''}` +
-      `${opt.warmRuns !== undefined ? ` --warm ${opt.warmRuns}` : ''}`;
+      `${opt.warmRuns !== undefined ? ` --warm ${opt.warmRuns}` : ''}${opt.focus ? ` --focus ${opt.focus}` : ''}`;
     return { seed: opt.seed, mode, rerun, cases: opt.cases, mismatches, classes, coverage, notGenerated, status, ms: Date.now() - t0 };
   } finally {
     oracle.close();

@@ -11,6 +11,7 @@ const engine = process.env.VMXLAB_FUZZ_ENGINE === 'ts' || process.env.VMXLAB_FUZ
 const paging = process.env.VMXLAB_FUZZ_PAGING === '1';
 const length = Number(process.env.VMXLAB_FUZZ_LENGTH ?? 3);
 const warm = process.env.VMXLAB_FUZZ_WARM ? Number(process.env.VMXLAB_FUZZ_WARM) : undefined;
+const focus = process.env.VMXLAB_FUZZ_FOCUS === 'blocks' ? 'blocks' : undefined;
 const reason = NativeOracle.unavailableReason();
 
 it.skipIf(reason !== undefined)(`fuzz: ${cases} cases from seed 0x${seed.toString(16)}`, async () => {
@@ -23,6 +24,7 @@ it.skipIf(reason !== undefined)(`fuzz: ${cases} cases from seed 0x${seed.toStrin
     paging,
     maxInstructions: length,
     warmRuns: warm,
+    focus,
     log: (s) => process.stderr.write(`fuzz: ${s}\n`),
   });
   process.stdout.write(`${summary(r, r.classes.length)}\n`);

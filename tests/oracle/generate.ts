@@ -173,6 +173,21 @@ const STACK16_IN_LONG_MODE: readonly Kind[] = [Kind.PUSH_E, Kind.PUSH_I, Kind.PO
 export const ELIGIBLE_ROWS: number[] = OPCODES.map((_, i) => i).filter((i) => exclusionReason(OPCODES[i]!) === undefined);
 export const ELIGIBLE_ROWS_LONG: number[] = ELIGIBLE_ROWS.filter((i) => longModeExclusion(OPCODES[i]!) === undefined);
 
+/**
+ * The general kinds whose 32-bit register and flat-memory forms the loop runs as fast
+ * kinds a compiled block holds (core/specialize.ts, blockCompiler.ts blockable()), and the
+ * branches at which blocks end and start.
+ */
+const BLOCK_KINDS: readonly Kind[] = [Kind.ALU_EG, Kind.ALU_GE, Kind.ALU_EI, Kind.MOV_EG, Kind.MOV_GE, Kind.MOV_EI,
+  Kind.INC_E, Kind.DEC_E, Kind.SHIFT_EI, Kind.LEA, Kind.MOVZX_GE, Kind.JCC, Kind.JMP_REL];
+
+/** The rows a campaign focused on blocks generates in `mode` (GenerateOptions.focus). */
+export function blockRows(mode: OracleMode = 'ia32'): number[] {
+  // Byte operands have no fast form, except MOVZX r32, r/m8's source.
+  const bytes = (row: OpcodeRow): boolean => row.kind !== Kind.MOVZX_GE && row.operands.some((o) => ['Eb', 'Gb', 'AL', 'Zb'].includes(o));
+  return eligibleRows(mode).filter((i) => BLOCK_KINDS.includes(OPCODES[i]!.kind) && !bytes(OPCODES[i]!));
+}
+
 /** The rows a campaign in `mode` generates. */
 export function eligibleRows(mode: OracleMode = 'ia32'): number[] {
   return mode === 'long' ? ELIGIBLE_ROWS_LONG : ELIGIBLE_ROWS;
@@ -256,7 +271,7 @@ class Gen {
   fixups: Item[] = [];
   claimed = 0;
 
-  constructor(readonly r: Rng, readonly long = false) {
+  constructor(readonly r: Rng, readonly long = false, readonly blocks = false) {
     this.data = new Uint8Array(256);
     for (let i = 0; i < 256; i++) this.data[i] = r.chance(0.15) ? r.pick(EDGE8) : r.int(256);
     const esp = (0x31a000 + r.int(0x3000) * 1) & (r.chance(0.9) ? ~3 : ~0);
@@ -571,7 +586,7 @@ class Gen {
     // Long mode: PUSH, POP, PUSHF, POPF, ENTER and LEAVE only as their 16-bit forms, which
     // move the stack by 2 in both modes (SDM 2A PUSH, POP, ENTER, LEAVE: 66 gives a 16-bit
     // operand in 64-bit mode).
-    const o16 = !noO16 && (r.chance(0.3) || (this.long && STACK16_IN_LONG_MODE.includes(kind)));
+    const o16 = !noO16 && (r.chance(0.3) || (this.long && STACK16_IN_LONG_MODE.includes(kind))) && !this.blocks;
     const opsize = o16 ? 2 : 4;
     const sizeOf = (spec: string): number => {
       const s = spec.slice(1);
@@ -664,11 +679,13 @@ class Gen {
       ((kind === Kind.BT_EG || kind === Kind.BT_EI) && row.sub !== 0));
     if (lockable && r.chance(0.15)) lock = true;
     else if (!branch && r.chance(0.01)) lock = true; // LOCK on anything else: #UD (or allowed if lockable)
-    if (lock) prefixes.push(0xf0);
+    // Focus on blocks: no prefix at all, so that the instruction is one of the loop's fast
+    // 32-bit forms, which a block holds (the draws are made all the same).
+    if (lock && !this.blocks) prefixes.push(0xf0);
     if (o16) prefixes.push(0x66);
     const a16 = !memForm && !stringOp && kind !== Kind.XLAT && !ops.some((o) => o[0] === 'O') && r.chance(kind === Kind.LOOP ? 0.3 : 0.04);
-    if (a16 && !(this.long && kind === Kind.LOOP)) prefixes.push(0x67);
-    if (r.chance(0.1)) prefixes.push(r.pick([0x26, 0x36, 0x3e]));
+    if (a16 && !(this.long && kind === Kind.LOOP) && !this.blocks) prefixes.push(0x67);
+    if (r.chance(0.1)) { const seg = r.pick([0x26, 0x36, 0x3e]); if (!this.blocks) prefixes.push(seg); }
     // Shuffle the prefix order.
     for (let i = prefixes.length - 1; i > 0; i--) {
       const j = r.int(i + 1);
@@ -1063,19 +1080,25 @@ export interface GenerateOptions {
   rows?: readonly number[];
   /** How the oracle runs the case (OracleMode; default 'ia32'). */
   mode?: OracleMode;
+  /**
+   * 'blocks': only the rows whose 32-bit forms a compiled block holds (BLOCK_KINDS) and
+   * the branches that end blocks, without prefixes, so that a warm run of the case runs
+   * most of it in blocks (core/blockCompiler.ts).
+   */
+  focus?: 'blocks';
   /** Main instructions per case: 1..maxInstructions (default 3). */
   maxInstructions?: number;
 }
 
 /** Generates case `index` of the campaign with seed `seed`. */
 export function generateCase(seed: number, index: number, opt: GenerateOptions = {}): GenCase {
-  const rows = opt.rows ?? eligibleRows(opt.mode);
+  const rows = opt.rows ?? (opt.focus === 'blocks' ? blockRows(opt.mode) : eligibleRows(opt.mode));
   const maxN = opt.maxInstructions ?? 3;
   for (let attempt = 0; ; attempt++) {
     const r = new Rng(caseSeed(seed, index) + attempt * 0x1000193);
     const n = 1 + r.int(maxN);
     const eflags = (r.u32() & ARITH_FLAGS) | (r.chance(0.2) ? 0x400 : 0);
-    const g = new Gen(r, opt.mode === 'long');
+    const g = new Gen(r, opt.mode === 'long', opt.focus === 'blocks');
     g.generate(n, () => rows[r.int(rows.length)]!);
     const c = g.finish(seed, index, eflags);
     if (c !== undefined) return c;
