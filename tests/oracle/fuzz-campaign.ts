@@ -58,6 +58,8 @@ export interface CampaignOptions {
   warmRuns?: number;
   /** GenerateOptions.focus: 'blocks' keeps to what compiled blocks hold. */
   focus?: 'blocks';
+  /** GenerateOptions.loop: each case a counted loop. */
+  loop?: boolean;
 }
 
 export async function runCampaign(opt: CampaignOptions): Promise<CampaignResult> {
@@ -72,7 +74,7 @@ export async function runCampaign(opt: CampaignOptions): Promise<CampaignResult>
   try {
     const gen = (start: number): GenCase[] => {
       const out: GenCase[] = [];
-      for (let i = start; i < Math.min(opt.cases, start + batch); i++) out.push(generateCase(opt.seed, i, { mode, maxInstructions: opt.maxInstructions, focus: opt.focus }));
+      for (let i = start; i < Math.min(opt.cases, start + batch); i++) out.push(generateCase(opt.seed, i, { mode, maxInstructions: opt.maxInstructions, focus: opt.focus, loop: opt.loop }));
       return out;
     };
     let cur = gen(0);
@@ -132,7 +134,7 @@ export async function runCampaign(opt: CampaignOptions): Promise<CampaignResult>
     const notGenerated = (opt.focus === 'blocks' ? blockRows(mode) : eligibleRows(mode)).filter((r) => coverage[r] === 0);
     const rerun = `--seed 0x${opt.seed.toString(16)} --cases ${opt.cases}${opt.engine ? ` --engine ${opt.engine}` : ''}` +
       `${opt.paging ? ' --paging' : ''}${(opt.maxInstructions ?? 3) !== 3 ? ` --length ${opt.maxInstructions}` : ''}` +
-      `${opt.warmRuns !== undefined ? ` --warm ${opt.warmRuns}` : ''}${opt.focus ? ` --focus ${opt.focus}` : ''}`;
+      `${opt.warmRuns !== undefined ? ` --warm ${opt.warmRuns}` : ''}${opt.focus ? ` --focus ${opt.focus}` : ''}${opt.loop ? ' --loop' : ''}`;
     return { seed: opt.seed, mode, rerun, cases: opt.cases, mismatches, classes, coverage, notGenerated, status, ms: Date.now() - t0 };
   } finally {
     oracle.close();

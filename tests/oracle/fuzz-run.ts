@@ -12,6 +12,7 @@ const paging = process.env.VMXLAB_FUZZ_PAGING === '1';
 const length = Number(process.env.VMXLAB_FUZZ_LENGTH ?? 3);
 const warm = process.env.VMXLAB_FUZZ_WARM ? Number(process.env.VMXLAB_FUZZ_WARM) : undefined;
 const focus = process.env.VMXLAB_FUZZ_FOCUS === 'blocks' ? 'blocks' : undefined;
+const loop = process.env.VMXLAB_FUZZ_LOOP === '1';
 const reason = NativeOracle.unavailableReason();
 
 it.skipIf(reason !== undefined)(`fuzz: ${cases} cases from seed 0x${seed.toString(16)}`, async () => {
@@ -25,6 +26,7 @@ it.skipIf(reason !== undefined)(`fuzz: ${cases} cases from seed 0x${seed.toStrin
     maxInstructions: length,
     warmRuns: warm,
     focus,
+    loop,
     log: (s) => process.stderr.write(`fuzz: ${s}\n`),
   });
   process.stdout.write(`${summary(r, r.classes.length)}\n`);

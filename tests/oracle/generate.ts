@@ -468,6 +468,32 @@ class Gen {
     return this.long ? (sum >= 0 && sum < 0x100000000 ? sum : -1) : sum >>> 0;
   }
 
+  // --- loop mode ---------------------------------------------------------------------------
+
+  /**
+   * GenerateOptions.loop: sets the counter to `count`, then opens the loop's head, where
+   * what a later pass brings back is not known yet: no register value, every arithmetic
+   * flag undefined, memory changed. So every constraint of the body is met by a fixup in
+   * the body, which each pass runs again, and what the generator records at each
+   * boundary holds in every pass.
+   */
+  openLoop(count: number): void {
+    this.pushRaw(fix([0xc7, 0x04, 0x25, ...le32(LOOP_COUNTER), ...le32(count)]), () => {});
+    for (let r = 0; r < 8; r++) this.state.regs[r] = { k: 'unknown' };
+    this.state.undef = ARITH_FLAGS;
+    this.state.memDirty = true;
+  }
+
+  /** After generate(): DEC dword [counter] and JNZ back to the head (label 0). */
+  closeLoop(): void {
+    // generate() left the boundary at the end (label nMain) as the last one: the DEC's.
+    this.items.push(fix([0xff, 0x0c, 0x25, ...le32(LOOP_COUNTER)]));
+    this.setFlags(OF | SF | ZF | AF | PF, 0);
+    this.before.push(this.info(this.state));
+    this.items.push({ bytes: [0x0f, 0x85, 0, 0, 0, 0], relocs: [{ at: 2, label: 0, rel: true, size: 4 }], main: false, row: -1 });
+    this.before.push(this.info(this.state));
+  }
+
   // --- flags ------------------------------------------------------------------------------
 
   /** Before an instruction that reads `flags`: define them if any is undefined. */
@@ -1070,6 +1096,14 @@ function writeLE(a: Uint8Array, off: number, v: number, size: number): void {
   for (let i = 0; i < size; i++) a[off + i] = (v >>> (8 * i)) & 0xff;
 }
 
+/**
+ * The loop counter of GenerateOptions.loop: the stack region's last dword, which no
+ * generated operand reaches (data targets lie below 0x310000, stack targets and ESP below
+ * 0x31E400, string pointers in the data region). As [disp32] in the SIB form, the same
+ * address in both modes.
+ */
+const LOOP_COUNTER = STACK_BASE + STACK_SIZE - 16;
+
 function stackValue(r: Rng): number {
   const v = 0x316000 + r.int(0x6000);
   return r.chance(0.9) ? v & ~3 : v;
@@ -1088,6 +1122,12 @@ export interface GenerateOptions {
   focus?: 'blocks';
   /** Main instructions per case: 1..maxInstructions (default 3). */
   maxInstructions?: number;
+  /**
+   * Wrap the case in a counted loop of 2-17 passes (a counter in memory, DEC and JNZ back
+   * to the first instruction), so that the code at its head is reached by a backward
+   * branch, as compiled loop blocks need (core/blockCompiler.ts, wasmBlockEmitter.ts).
+   */
+  loop?: boolean;
 }
 
 /** Generates case `index` of the campaign with seed `seed`. */
@@ -1099,7 +1139,9 @@ export function generateCase(seed: number, index: number, opt: GenerateOptions =
     const n = 1 + r.int(maxN);
     const eflags = (r.u32() & ARITH_FLAGS) | (r.chance(0.2) ? 0x400 : 0);
     const g = new Gen(r, opt.mode === 'long', opt.focus === 'blocks');
+    if (opt.loop) g.openLoop(2 + r.int(16));
     g.generate(n, () => rows[r.int(rows.length)]!);
+    if (opt.loop) g.closeLoop();
     const c = g.finish(seed, index, eflags);
     if (c !== undefined) return c;
     if (attempt > 20) throw new Error('generator: rel8 out of range repeatedly');
