@@ -41,7 +41,8 @@
  * docs/oracle.md): the host runs the same bytes in 64-bit mode, so the generator
  * keeps to the IA-32 encodings that mean the same there. It leaves out the rows
  * longModeExclusion() names (the stack is 8 bytes wide, 40-4F are REX prefixes,
- * BCD and a few others are invalid, moffs is 8 bytes); it never puts 67 on
+ * BCD and a few others are invalid, moffs is 8 bytes), makes PUSH, POP, PUSHF,
+ * POPF, ENTER and LEAVE only with 66 (2 bytes on the stack in both modes); it never puts 67 on
  * LOOP/JECXZ (there 67 selects ECX, not CX) and avoids ModRM [disp32] (mod 00,
  * r/m 101), which is RIP-relative in 64-bit mode (SDM 2A 2.2.1.6; the SIB form
  * with no base serves instead). Addresses are 64-bit sums of zero-extended
