@@ -205,9 +205,14 @@ describe.skipIf(reason !== undefined)('silicon oracle harness', () => {
     expect([c!.status, c!.regs[EAX]]).toEqual(['ok', 1]);
   });
 
-  it('a snippet that loads null into DS/ES/FS/GS does not break the harness', async () => {
+  it('a snippet that loads null into DS/ES (ia32: FS/GS too) does not break the harness', async () => {
     // 31 C0 xor eax, eax; 8E D8 mov ds, ax; 8E C0 mov es, ax; 8E E0 mov fs, ax; 8E E8 mov gs, ax.
-    const [a, b] = await oracle.run([mk([0x31, 0xc0, 0x8e, 0xd8, 0x8e, 0xc0, 0x8e, 0xe0, 0x8e, 0xe8]), mk([0xff, 0xc0])]);
+    // In 64-bit mode a null FS or GS load clears that base on Intel (AMD keeps it, which
+    // Linux calls X86_BUG_NULL_SEG), and the 64-bit harness keeps its TLS there and does
+    // not restore it; the long-mode generator emits no segment loads, so that mode loads
+    // DS and ES only.
+    const loads = LONG ? [0x8e, 0xd8, 0x8e, 0xc0] : [0x8e, 0xd8, 0x8e, 0xc0, 0x8e, 0xe0, 0x8e, 0xe8];
+    const [a, b] = await oracle.run([mk([0x31, 0xc0, ...loads]), mk([0xff, 0xc0])]);
     expect(a!.status).toBe('ok');
     expect([b!.status, b!.regs[EAX]]).toEqual(['ok', 1]);
   });
