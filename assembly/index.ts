@@ -47,11 +47,6 @@ export function allocateState(ramBytes: i32): usize {
   return flat;
 }
 
-/** Address of the loop's HotViews (flatPhysAt's first argument in a compiled block). */
-export function hotViews(): usize {
-  return changetype<usize>(H);
-}
-
 /** Address of the loop's HotViews.blockSkip, which the host's BlockCache writes (vmm/wasmEngine.ts). */
 export function blockSkip(): usize {
   return changetype<usize>(H!.blockSkip);

@@ -1,6 +1,5 @@
-// Block compilation (core/blockCompiler.ts: JavaScript blocks for the TS engine,
-// core/wasmBlockEmitter.ts: WebAssembly blocks for the wasm engine) must change nothing but
-// speed. The oracle is each engine's own loop with blocks off, itself checked against the
+// Block compilation (core/blockCompiler.ts: JavaScript blocks, for both engines; the wasm
+// engine's are loops only) must change nothing but speed. The oracle is each engine's own loop with blocks off, itself checked against the
 // host CPU (tests/oracle) and QEMU (guest tests); lockstep of ts (blocks on) against wasm
 // (blocks off: the CLI's side B) runs every shipped guest in tests/lockstep.test.ts as well.
 import { describe, expect, it } from "vitest";

@@ -16,14 +16,12 @@ import asc from "assemblyscript/asc";
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const ENTRIES = {
   release: "assembly/index.ts", // the wasm engine: dist/vmxlab-core.wasm
-  blocks: "assembly/blocks.ts", // what its compiled blocks call: dist/vmxlab-blocks.wasm
 };
 
 // `/* @inline */` before a portable function: the engine's module (target release) inlines
 // it at every call site. V8 does not inline one wasm function into another, and a call
 // costs a stack check, a frame and the spilling of every live value (the wasm ABI has
 // no callee-saved registers); Binaryen inlines only small functions and single callers.
-// The blocks module keeps its calls: inlining there made bench-alu's blocks slower.
 const INLINE_MARK = /\/\* @inline \*\/ /g;
 let target = "";
 

@@ -2,9 +2,10 @@
 // of fast instructions that starts at a branch target the hot loop keeps jumping to is
 // turned into one function: the operands of each instruction become constants, and there
 // is no fetch, tag check or dispatch between them. BlockCache chooses the block and plans
-// it (Step); an emitter writes the plan as JavaScript (jsEmitter, the TS engine: V8
-// compiles it like any other function) or as a WebAssembly module (wasmBlockEmitter.ts,
-// the wasm engine). Everything below that decides what a block does is shared.
+// it (Step); jsEmitter writes the plan as JavaScript, which V8 compiles like any other
+// function, for both engines: a block reads and writes the flat state through the same
+// views wherever that state lives (the wasm engine's blocks run on its module's memory,
+// loops only: loopsOnly). Everything below that decides what a block does is shared.
 //
 // The generated code is glue only. Every instruction's semantics is a call of the portable
 // function the hot loop's own case calls (alu32's and shiftRotate's per-operation functions,
@@ -31,16 +32,26 @@ import { ramRead32, ramWrite32 } from "../state/flatViews.js";
 /**
  * A compiled block: runs its instructions from `eip` (the block's first), leaves EIP after
  * the last one it ran and returns how many it ran (0: it left before the first). `paging`
- * is 0 or 1. The same shape whichever emitter made it (a JavaScript function here, an
- * exported WebAssembly function for the wasm engine: wasmBlockEmitter.ts).
+ * is 0 or 1.
  */
 export type BlockFn = (eip: number, flatSegs: number, paging: number, readNeed: number, writeNeed: number, left: number) => number;
 
 /**
- * Turns a block's plan into code that runs it (jsEmitter below; wasmBlockEmitter.ts), or
- * null when this emitter leaves such a block to the loop.
+ * Turns a block's plan into code that runs it (jsEmitter below), or null when this emitter
+ * leaves such a block to the loop (loopsOnly).
  */
 export type BlockEmitter = (plan: BlockPlan) => BlockFn | null;
+
+/**
+ * The wasm engine's emitter: `emit`'s blocks for loops only. Its loop reaches a block
+ * through a wasm-to-JavaScript call, which a straight-line block of a few instructions
+ * does not repay (bench-kernel 1.13x the time with every block, 2026-12-07, bench/ab.mjs);
+ * a loop's passes do. The engine's loop asks only where a branch goes back
+ * (HotViews.loopHeadsOnly).
+ */
+export function loopsOnly(emit: BlockEmitter): BlockEmitter {
+  return (plan) => (plan.loop === null ? null : emit(plan));
+}
 
 /** Executions of a branch target before its block is compiled. */
 const COMPILE_AFTER = 16;
@@ -85,7 +96,7 @@ export class BlockCache {
     private readonly h: HotViews,
     /** Per physical page: bumped whenever decoded code in it is overwritten. */
     private readonly codeGen: Int32Array,
-    /** What turns a plan into code: jsEmitter (the TS engine) or wasmEmitter (the wasm engine). */
+    /** What turns a plan into code: jsEmitter (the TS engine), loopsOnly(jsEmitter) (the wasm engine). */
     private readonly emit: BlockEmitter,
   ) {
     h.blockSkip.fill(0); // what an earlier cache found out is not this one's
@@ -287,7 +298,7 @@ class PendingCounts {
 }
 
 /** The registers (0..7) a plan reads or writes, and those it writes (spilled at every exit). */
-export function planRegs(plan: BlockPlan): { used: Set<number>; written: Set<number> } {
+function planRegs(plan: BlockPlan): { used: Set<number>; written: Set<number> } {
   const used = new Set<number>(), written = new Set<number>();
   const ea = (ops: number): void => {
     const base = (ops >> 4) & 15, index = (ops >> 8) & 15;
@@ -315,7 +326,7 @@ export function planRegs(plan: BlockPlan): { used: Set<number>; written: Set<num
 }
 
 /** The name of alu32's per-operation function for `op` (ADC, SBB: alu32 itself, which takes op). */
-export function aluFunction(op: number): "aluAdd" | "aluSub" | "aluAnd" | "aluOr" | "aluXor" | "alu32" {
+function aluFunction(op: number): "aluAdd" | "aluSub" | "aluAnd" | "aluOr" | "aluXor" | "alu32" {
   switch (op) {
     case AluOp.ADD: return "aluAdd";
     case AluOp.SUB: case AluOp.CMP: return "aluSub";
@@ -327,7 +338,7 @@ export function aluFunction(op: number): "aluAdd" | "aluSub" | "aluAnd" | "aluOr
 }
 
 /** The name of shiftRotate's per-operation function for `op` (RCL, RCR: rcx, which takes op). */
-export function shiftFunction(op: number): "rol" | "ror" | "rcx" | "shl" | "shr" | "sar" {
+function shiftFunction(op: number): "rol" | "ror" | "rcx" | "shl" | "shr" | "sar" {
   switch (op) {
     case ShiftOp.ROL: return "rol";
     case ShiftOp.ROR: return "ror";

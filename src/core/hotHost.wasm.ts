@@ -16,7 +16,7 @@
 @external("env", "readE") export declare function hostReadE(at: i32, info: i32, size: i32): i32;
 // @ts-ignore: asc decorator
 @external("env", "alu") export declare function hostAlu(op: i32, size: i32, a: i32, b: i32): i32;
-// Called at branch targets when blocks are on (HotViews.blocks; core/wasmBlockEmitter.ts).
+// Called at branch targets when blocks are on (HotViews.blocks; core/blockCompiler.ts).
 // @ts-ignore: asc decorator
 @external("env", "runBlock") export declare function hostRunBlock(eip: i32, phys: i32, left: i32): i32;
 // @ts-ignore: asc decorator

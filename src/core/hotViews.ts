@@ -34,8 +34,8 @@ export class HotViews {
     /** The host runs compiled blocks at branch targets (hostRunBlock). */
     public blocks: bool,
     /**
-     * Its blocks are loops only (the wasm engine's: wasmBlockEmitter.ts), so only a branch
-     * back, to a loop's head, is worth the call (each is a wasm-to-JavaScript crossing).
+     * Its blocks are loops only (the wasm engine's: blockCompiler.ts loopsOnly), so only a
+     * branch back, to a loop's head, is worth the call (each is a wasm-to-JavaScript crossing).
      */
     public loopHeadsOnly: bool,
     /**

@@ -16,7 +16,7 @@ import { CodePage } from "./memory.js";
 import { frameBelowLin, stackAboveLin } from "./stackFrame.js";
 import { Exit, runHot, modrmOffset, unwindSpill, clearSpill, forgetBlockless } from "./hotLoop.js";
 import { HotHost, attachHost } from "./hotHost.js";
-import { BlockCache, BlockEmitter, jsEmitter } from "./blockCompiler.js";
+import { BlockCache, jsEmitter, loopsOnly } from "./blockCompiler.js";
 
 export { Exit } from "./hotLoop.js";
 
@@ -84,14 +84,14 @@ export class Core extends CoreFlags implements ByteSource, HotHost {
   /** Compiled blocks (when enabled: core/blockCompiler.ts). */
   blockCache: BlockCache | null = null;
   /**
-   * Set by the wasm engine (vmm/wasmEngine.ts): its blocks are WebAssembly
-   * (core/wasmBlockEmitter.ts), and its loop's HotViews live in the module, so turning
-   * blocks on, or a walk observer, goes through it too. `eventPairs` runs `n` INT `vector`
-   * + IRETD pairs through the module's own build of core/protectedEvent.ts on this state,
-   * for bench/int-iret.mjs, and says how many it did before one declined.
+   * Set by the wasm engine (vmm/wasmEngine.ts): its loop's HotViews live in the module, so
+   * turning blocks on (loops only there: blockCompiler.ts loopsOnly), or a walk observer,
+   * goes through it too. `eventPairs` runs `n` INT `vector` + IRETD pairs through the
+   * module's own build of core/protectedEvent.ts on this state, for bench/int-iret.mjs,
+   * and says how many it did before one declined.
    */
   wasmLoop: {
-    emitter: BlockEmitter; setBlocks(on: boolean): void; setObservedWalks(on: boolean): void;
+    setBlocks(on: boolean): void; setObservedWalks(on: boolean): void;
     eventPairs(n: number, vector: number): number;
   } | null = null;
 
@@ -135,8 +135,11 @@ export class Core extends CoreFlags implements ByteSource, HotHost {
     let exit: Exit;
     const s = this.s;
     try {
+      // The host of the TS loop's calls, and of a compiled block's in either engine (a
+      // block's ADC or SBB calls alu32, whose general case is hostAlu).
+      attachHost(this);
       if (this.wasmRun !== null) exit = this.wasmRun(budget, settle, events);
-      else { attachHost(this); exit = runHot(this.hot, budget, settle, events); }
+      else exit = runHot(this.hot, budget, settle, events);
     } catch (e) {
       if (e !== FAULT) throw e;
       exit = this.unwindFault();
@@ -657,7 +660,10 @@ export class Core extends CoreFlags implements ByteSource, HotHost {
   /** Turns block compilation on or off, for the engine in use. */
   setBlocks(on: boolean): void {
     const w = this.wasmLoop;
-    this.blockCache = on ? new BlockCache(this.hot, this.codeGen, w === null ? jsEmitter(this.hot) : w.emitter) : null;
+    // Both engines' blocks are JavaScript over the flat state; the wasm engine's loop
+    // reaches one through a wasm-to-JS call, which only a loop's many passes repay.
+    const emit = jsEmitter(this.hot);
+    this.blockCache = on ? new BlockCache(this.hot, this.codeGen, w === null ? emit : loopsOnly(emit)) : null;
     this.hot.blocks = on;
     if (w !== null) w.setBlocks(on);
   }

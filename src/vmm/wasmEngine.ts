@@ -11,14 +11,11 @@ import { FAULT } from "../core/fault.js";
 import { Reg, totalBytes, BLOCK_SLOTS, WASM_FLAT_BASE } from "../state/layout.js";
 import type { TlbConfig } from "../core/tlbModel.js";
 import { EngineError } from "./engine.js";
-import { BlockFunctions, wasmEmitter, LOOP_BLOCKS_ONLY } from "../core/wasmBlockEmitter.js";
 import { SliceWord } from "../core/sliceRule.js";
 
 // The build writes it to dist/; the path works from dist/vmm/ and from src/vmm/ (tests
 // that import the sources).
 const WASM_FILE = fileURLToPath(new URL("../../dist/vmxlab-core.wasm", import.meta.url));
-/** What compiled blocks call (assembly/blocks.ts), a module over the engine's memory. */
-const BLOCKS_WASM_FILE = fileURLToPath(new URL("../../dist/vmxlab-blocks.wasm", import.meta.url));
 
 /** Bytes of a WebAssembly page. */
 const WASM_PAGE = 65536;
@@ -26,7 +23,6 @@ const WASM_PAGE = 65536;
 interface CoreExports {
   allocateState(ramBytes: number): number;
   run(budget: number, settle: boolean, events: boolean): number;
-  hotViews(): number;
   setBlocks(on: number, loopHeadsOnly: number): void;
   setObservedWalks(on: number): void;
   blockSkip(): number;
@@ -79,8 +75,8 @@ export function createWasmCpu(ramBytes: number, tlbs: { itlb?: TlbConfig; dtlb?:
     writeE(at: number, info: number, size: number, v: number) { try { cpu!.writeE(at, info, size, v); } catch (e) { caught(e); } },
     readE(at: number, info: number, size: number) { try { return cpu!.readE(at, info, size); } catch (e) { return caught(e); } },
     alu: (op: number, size: number, a: number, b: number) => cpu!.alu(op, size, a, b),
-    // At a branch target, with blocks on (Core.setBlocks): BlockCache.run, which runs a
-    // WebAssembly block (core/wasmBlockEmitter.ts). Blocks cannot fault.
+    // At a loop's head, with blocks on (Core.setBlocks): BlockCache.run, which runs a
+    // compiled block (core/blockCompiler.ts), JavaScript over this memory. Blocks cannot fault.
     runBlock: (eip: number, phys: number, left: number) => cpu!.runBlock(eip, phys, left),
     // Faults inside settle() are delivered there; what escapes it ends the run (cpu/cpu.ts).
     settle: (exit: number) => cpu!.settle(exit),
@@ -102,14 +98,11 @@ export function createWasmCpu(ramBytes: number, tlbs: { itlb?: TlbConfig; dtlb?:
   if (state !== undefined) new Uint8Array(buffer, base, state.byteLength).set(new Uint8Array(state));
   cpu = new Cpu(ramBytes, tlbs, buffer as ArrayBuffer, base, state !== undefined);
   cpu.wasmRun = exports.run;
-  // The functions blocks call, over this engine's memory: their own static data and heap
-  // lie in its first KiB, which the engine leaves unused (asc puts its own from 1024 up).
-  const support = new WebAssembly.Instance(builtModule(BLOCKS_WASM_FILE), { env: { memory, alu: env.alu } }).exports as unknown as BlockFunctions;
   cpu.shareLoopArrays(new Int32Array(buffer, exports.blockSkip() >>> 0, 2 * BLOCK_SLOTS),
     new Float64Array(buffer, exports.sliceWords() >>> 0, SliceWord.COUNT));
   cpu.wasmLoop = {
-    emitter: wasmEmitter({ ...support, memory, base, hotViews: exports.hotViews() >>> 0 }),
-    setBlocks: (on) => exports.setBlocks(on ? 1 : 0, LOOP_BLOCKS_ONLY ? 1 : 0),
+    // Loop blocks only (blockCompiler.ts loopsOnly): the loop asks only at a loop's head.
+    setBlocks: (on) => exports.setBlocks(on ? 1 : 0, 1),
     setObservedWalks: (on) => exports.setObservedWalks(on ? 1 : 0),
     eventPairs: (n, vector) => exports.eventPairs(n, vector),
   };

@@ -1126,7 +1126,7 @@ export interface GenerateOptions {
   /**
    * Wrap the case in a counted loop of 2-17 passes (a counter in memory, DEC and JNZ back
    * to the first instruction), so that the code at its head is reached by a backward
-   * branch, as compiled loop blocks need (core/blockCompiler.ts, wasmBlockEmitter.ts).
+   * branch, as compiled loop blocks need (core/blockCompiler.ts; the wasm engine's are loops only).
    */
   loop?: boolean;
 }
