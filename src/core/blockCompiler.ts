@@ -45,7 +45,7 @@ export type BlockEmitter = (plan: BlockPlan) => BlockFn | null;
 /**
  * The wasm engine's emitter: `emit`'s blocks for loops only. Its loop reaches a block
  * through a wasm-to-JavaScript call, which a straight-line block of a few instructions
- * does not repay (bench-kernel 1.13x the time with every block, 2026-12-07, bench/ab.mjs);
+ * does not repay (bench-kernel 1.13x the time with every block, 2026-12-08, bench/ab.mjs);
  * a loop's passes do. The engine's loop asks only where a branch goes back
  * (HotViews.loopHeadsOnly).
  */
