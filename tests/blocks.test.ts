@@ -160,7 +160,7 @@ describe("compiled blocks, TS engine: rewritten code", () => {
   it("gets its chance at once: a write into code drops the verdict that no block starts there", () => {
     // The snippet runner (vmm/snippet.ts) runs two snippets at 0x200000, each 21 times
     // whole. The first starts with LAHF (9F), which no block holds, so the loop learns to
-    // skip the block lookup there for its next 255 arrivals (core/hotLoop.ts
+    // skip the block lookup there for its next 255 arrivals (core/blockSkip.ts
     // knownBlockless). The second rewrites those bytes with ALU instructions a block holds:
     //   01 D8  add eax, ebx      31 C1  xor ecx, eax      01 CA  add edx, ecx
     //   FF C0  inc eax           29 C3  sub ebx, eax

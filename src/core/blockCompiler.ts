@@ -27,6 +27,7 @@ import { Kind, AluOp, ShiftOp } from "../isa/kind.js";
 import { Dw, Info, NO_REG } from "../isa/record.js";
 import { HotViews, alu32, aluAdd, aluSub, aluAnd, aluOr, aluXor, incDec32, ea32, flatPhysAt, jccTaken } from "./hotLoop.js";
 import { rol, ror, rcx, shl, shr, sar } from "./shift.js";
+import { markBlockless } from "./blockSkip.js";
 import { ramRead32, ramWrite32 } from "../state/flatViews.js";
 
 /**
@@ -58,8 +59,6 @@ const COMPILE_AFTER = 16;
 /** Longest block, in instructions. */
 const MAX_INSNS = 64;
 const SLOTS = BLOCK_SLOTS;
-/** Arrivals at a target known to start no block that the loop lets pass before asking again (HotViews.blockSkip). */
-const SKIPS = 255;
 /** Heat of a target that cannot start a block (fewer than two instructions would fit). */
 const NO_BLOCK = -0x40000000;
 
@@ -121,11 +120,11 @@ export class BlockCache {
     let fn = this.fns[slot];
     if (fn === null) {
       if (++this.heat[slot] < COMPILE_AFTER) {
-        if (this.heat[slot] < 0) this.blockless(slot, phys);
+        if (this.heat[slot] < 0) markBlockless(this.h, phys);
         return 0;
       }
       fn = this.compile(slot, phys);
-      if (fn === null) { this.heat[slot] = NO_BLOCK; this.blockless(slot, phys); return 0; }
+      if (fn === null) { this.heat[slot] = NO_BLOCK; markBlockless(this.h, phys); return 0; }
     }
     if (this.insns[slot] > left || s[Reg.CODE32] === 0) return 0;
     // SDM 3A 5.3: every byte of every instruction inside the CS limit (the loop checks each).
@@ -134,13 +133,6 @@ export class BlockCache {
     if ((eip + this.bytes[slot] - 1) >>> 0 > limit || (eip + this.lo[slot]) >>> 0 > limit || (eip + this.hi[slot]) >>> 0 > limit) return 0;
     const flatSegs = s[Reg.WATCHING] !== 0 ? 0 : s[Reg.FLAT_SEGS];
     return fn(eip, flatSegs, s[Reg.PAGING] !== 0 ? 1 : 0, s[Reg.READ_NEED], s[Reg.WRITE_NEED], left);
-  }
-
-  /** Tells the loop that no block starts at `phys` for the next SKIPS arrivals there. */
-  private blockless(slot: number, phys: number): void {
-    const skip = this.h.blockSkip;
-    skip[slot * 2] = phys + 1;
-    skip[slot * 2 + 1] = SKIPS;
   }
 
   /**

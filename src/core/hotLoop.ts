@@ -14,7 +14,7 @@
 // instruction commits anything.
 
 import { Words, Bytes, Doubles, ramRead32, ramWrite32 } from "../state/flatViews.js";
-import { Reg, Flag, Cr0, DECODE_SLOTS, DECODE_WORDS, RETIRE_COUNTER_WORD, Wide, BLOCK_SLOTS } from "../state/layout.js";
+import { Reg, Flag, Cr0, DECODE_SLOTS, DECODE_WORDS, RETIRE_COUNTER_WORD, Wide } from "../state/layout.js";
 import { Kind, AluOp } from "../isa/kind.js";
 import { Dw, Info, NO_REG } from "../isa/record.js";
 import { Lazy, lazyCond, setLazyKeepCarry } from "./lazyFlags.js";
@@ -25,6 +25,7 @@ import { tlbHit, tlbInvalidate, FlushCause } from "./tlbHit.js";
 import { HotViews } from "./hotViews.js";
 import { pageWalk, Access } from "./pageWalk.js";
 import { nextSliceHere } from "./sliceRule.js";
+import { knownBlockless } from "./blockSkip.js";
 import { deliverProtected, iretProtected, countEvent } from "./protectedEvent.js";
 export { HotViews };
 import {
@@ -280,24 +281,6 @@ function systemHere(h: HotViews, kind: i32, at: i32, info: i32): bool {
   tlbInvalidate(s, Reg.DTLB_LAST_HIT, h.dtlb, h.tlb, page, FlushCause.INVLPG);
   tlbInvalidate(s, Reg.ITLB_LAST_HIT, h.itlb, h.itlbMap, page, FlushCause.INVLPG);
   return true;
-}
-
-/**
- * True when BlockCache found that no block starts at `phys` (HotViews.blockSkip), and this
- * arrival is one that passes by without asking it; every SKIPS-th arrival asks again, so
- * code rewritten there gets its block in the end.
- */
-function knownBlockless(h: HotViews, phys: i32): bool {
-  const at = (phys & (BLOCK_SLOTS - 1)) * 2, k = h.blockSkip;
-  if (k[at] !== phys + 1 || k[at + 1] === 0) return false;
-  k[at + 1]--;
-  return true;
-}
-
-/** Forgets that no block starts at `phys` (knownBlockless()): the code there was written. */
-export function forgetBlockless(h: HotViews, phys: i32): void {
-  const at = (phys & (BLOCK_SLOTS - 1)) * 2, k = h.blockSkip;
-  if (k[at] === phys + 1) k[at + 1] = 0;
 }
 
 /** Saves what the fault path in Core.run needs, before a call that can fault. */

@@ -14,7 +14,7 @@ import { shiftRotate, shifted } from "./shift.js";
 import { Event } from "../cost/event.js";
 import { CodePage } from "./memory.js";
 import { frameBelowLin, stackAboveLin } from "./stackFrame.js";
-import { Exit, runHot, modrmOffset, unwindSpill, clearSpill, forgetBlockless } from "./hotLoop.js";
+import { Exit, runHot, modrmOffset, unwindSpill, clearSpill } from "./hotLoop.js";
 import { HotHost, attachHost } from "./hotHost.js";
 import { BlockCache, jsEmitter, loopsOnly } from "./blockCompiler.js";
 
@@ -103,16 +103,6 @@ export class Core extends CoreFlags implements ByteSource, HotHost {
     this.hot.blockSkip = blockSkip;
     this.hot.slice = slice;
   }
-  /**
-   * A write into code also drops the loop's verdicts that no block starts at the
-   * instructions it may change (the decodes CoreMemory drops): rewritten code gets its
-   * chance to run as a block at once, not after the verdict's arrivals run out.
-   */
-  override invalidateCode(p: number, size: number): void {
-    super.invalidateCode(p, size);
-    for (let a = p - 14; a < p + size; a++) forgetBlockless(this.hot, a);
-  }
-
   /** Set by the wasm engine (vmm/wasmEngine.ts): runs the same loop compiled by asc on this state. */
   wasmRun: ((budget: number, settle: boolean, events: boolean) => number) | null = null;
 

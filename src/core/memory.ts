@@ -8,6 +8,7 @@ import { Event, INSTRUCTION_COUNTERS } from "../cost/event.js";
 import { fault, FAULT, Vector } from "./fault.js";
 import { pageWalk, Access, WALK_REF_WORDS } from "./pageWalk.js";
 import { HotViews } from "./hotViews.js";
+import { forgetBlockless } from "./blockSkip.js";
 import { SliceWord } from "./sliceRule.js";
 import { attachMemory } from "./hotHost.js";
 import { TlbModel, TlbConfig, DEFAULT_ITLB, DEFAULT_DTLB, FlushCause, repeatTlbHits } from "./tlbModel.js";
@@ -419,7 +420,9 @@ export class CoreMemory {
 
   /**
    * Drops cached decodes that overlap a written range: any instruction starting up to 14
-   * bytes before it may include the written bytes (SDM 2A 2.3.11: 15-byte maximum).
+   * bytes before it may include the written bytes (SDM 2A 2.3.11: 15-byte maximum). The
+   * loop's marks that no block starts at those instructions go too (core/blockSkip.ts), so
+   * rewritten code gets its chance to become a block at once.
    */
   invalidateCode(p: number, size: number): void {
     if ((this.codePages[p >>> 12] & CodePage.WATCHED) !== 0 && this.writeWatcher !== null && this.writeWatcher.written(p, size)) this.s[Reg.ATTENTION] = 1;
@@ -430,6 +433,7 @@ export class CoreMemory {
     for (let a = p - 14; a < p + size; a++) {
       const at = (a & (DECODE_SLOTS - 1)) * DECODE_WORDS;
       if ((d[at] & 0x7fffffff) === (a & 0x7fffffff) && d[at] !== -1) d[at] = -1;
+      forgetBlockless(this.hot, a);
     }
   }
 
