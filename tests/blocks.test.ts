@@ -1,7 +1,8 @@
 // Block compilation (core/blockCompiler.ts: JavaScript blocks, for both engines; the wasm
-// engine's are loops only) must change nothing but speed. The oracle is each engine's own loop with blocks off, itself checked against the
-// host CPU (tests/oracle) and QEMU (guest tests); lockstep of ts (blocks on) against wasm
-// (blocks off: the CLI's side B) runs every shipped guest in tests/lockstep.test.ts as well.
+// engine's are loops only) must change nothing but speed. The oracle is each engine's own
+// loop with blocks off, itself checked against the host CPU (tests/oracle) and QEMU (guest
+// tests); lockstep of ts (blocks on) against wasm (blocks off: the CLI's side B) runs every
+// shipped guest in tests/lockstep.test.ts as well.
 import { describe, expect, it } from "vitest";
 import fs from "node:fs";
 import path from "node:path";

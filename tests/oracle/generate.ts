@@ -172,7 +172,7 @@ export function longModeExclusion(row: OpcodeRow): string | undefined {
 const STACK16_IN_LONG_MODE: readonly Kind[] = [Kind.PUSH_E, Kind.PUSH_I, Kind.POP_E, Kind.PUSHF, Kind.POPF, Kind.ENTER, Kind.LEAVE];
 
 export const ELIGIBLE_ROWS: number[] = OPCODES.map((_, i) => i).filter((i) => exclusionReason(OPCODES[i]!) === undefined);
-export const ELIGIBLE_ROWS_LONG: number[] = ELIGIBLE_ROWS.filter((i) => longModeExclusion(OPCODES[i]!) === undefined);
+const ELIGIBLE_ROWS_LONG: number[] = ELIGIBLE_ROWS.filter((i) => longModeExclusion(OPCODES[i]!) === undefined);
 
 /**
  * The general kinds whose 32-bit register and flat-memory forms the loop runs as fast
