@@ -43,8 +43,8 @@ export interface OpcodeRow {
   readonly flagsUndefined: number;
   readonly cost: CostClass;
   /**
-   * True when an E, M or O operand is a memory access (not LEA's address or INVLPG's
-   * page): with a ModRM memory form it adds the profile's mem.operand cost.
+   * True when an E, M or O operand is a memory access (not LEA's address, INVLPG's page or
+   * a hint NOP's operand): with a ModRM memory form it adds the profile's mem.operand cost.
    */
   readonly memoryOperand: boolean;
   /** Event counter (cost/event.ts) of this row in register form; +1 with a memory operand. */
@@ -99,7 +99,7 @@ function op(mnemonic: string, code: string, operands: string, kind: Kind, o: Row
     operands: operandList,
     kind, sub: o.sub ?? 0,
     flagsWritten: flagMask(o.flags ?? ""), flagsUndefined: flagMask(o.undef ?? ""),
-    cost, memoryOperand: kind !== Kind.LEA && kind !== Kind.INVLPG && operandList.some((x) => /^[EMO][a-z]*$/.test(x)), // not "ES"
+    cost, memoryOperand: kind !== Kind.LEA && kind !== Kind.INVLPG && kind !== Kind.NOP && operandList.some((x) => /^[EMO][a-z]*$/.test(x)), // not "ES"
     counter: instructionCounter(cost, false), privileged: o.priv ?? false, sensitive: o.sens ?? false, vmExit: o.exit ?? "",
   });
 }
@@ -329,6 +329,13 @@ op("clts", "0F 06", "", Kind.CLTS, { cost: "system", priv: true, exit: "cr-acces
 op("invd", "0F 08", "", Kind.INVD, { cost: "serialize", priv: true, exit: "always" });
 op("wbinvd", "0F 09", "", Kind.WBINVD, { cost: "serialize", priv: true, exit: "wbinvd-exiting" });
 op("ud2", "0F 0B", "", Kind.UD, { cost: "invalid" });
+// The hint-NOP space 0F 18-0F 1F (SDM 2B NOP and Table A-3 "Reserved-NOP"; the P6 family
+// executes it): a ModRM operand that is never accessed, so no fault but #UD with LOCK.
+// GCC pads with 0F 1F, and CET's ENDBR32 (F3 0F 1E FB) is a NOP on a CPU without CET.
+["prefetchnta", "prefetcht0", "prefetcht1", "prefetcht2"].forEach((name, i) => op(name, `0F 18/${i} mem`, "M", Kind.NOP, { cost: "nop" }));
+for (let i = 4; i < 8; i++) op("nop", `0F 18/${i}`, "Ev", Kind.NOP, { cost: "nop" });
+for (let i = 0; i < 4; i++) op("nop", `0F 18/${i} reg`, "Ev", Kind.NOP, { cost: "nop" });
+for (let b = 0x19; b <= 0x1f; b++) op("nop", `0F ${hex(b)}`, "Ev", Kind.NOP, { cost: "nop" });
 // MOV to and from control and debug registers: ModRM.mod is ignored, always a register (SDM 2A MOV-Control Registers).
 op("mov", "0F 20", "Rd,Cd", Kind.MOV_R_CR, { cost: "system", priv: true, exit: "cr-access" });
 op("mov", "0F 21", "Rd,Dd", Kind.MOV_R_DR, { cost: "system", priv: true, exit: "mov-dr-exiting" });
