@@ -1,14 +1,14 @@
 // The ATA PIO disk: register protocol (ATA/ATAPI-6), what it stores and when it says so.
 // The CLI's answers to bad images, and SIGKILL durability, are in tests/disk-cli.test.ts.
 import { describe, expect, it } from "vitest";
-import { AtaDisk } from "../src/dev/ataDisk.js";
+import { AtaChannel } from "../src/dev/ataChannel.js";
 import { memoryStore } from "./fixtures/memoryStore.js";
 
 
 function disk(sectors = 100) {
   const m = memoryStore(sectors);
   const irqs: boolean[] = [];
-  const d = new AtaDisk(m.store, (level) => irqs.push(level));
+  const d = new AtaChannel(m.store, null, (level) => irqs.push(level));
   const lba = (n: number, count: number) => {
     d.write(0x1f2, 1, count); d.write(0x1f3, 1, n & 0xff); d.write(0x1f4, 1, (n >> 8) & 0xff);
     d.write(0x1f5, 1, (n >> 16) & 0xff); d.write(0x1f6, 1, 0xe0 | ((n >> 24) & 0xf));
@@ -78,3 +78,81 @@ describe("ATA PIO disk", () => {
   });
 });
 
+
+// Two devices on one channel (ATA-6 5.2.1: both latch task-file writes; the DEV bit of the
+// Device register, 0x10, selects which one answers; 5.2.9: only the selected device drives
+// INTRQ). Expected values by hand: each store's own sectors, sizes and serial numbers.
+describe("ATA channel with a master and a slave", () => {
+  function channel(slaveOnly = false) {
+    const a = memoryStore(100), b = memoryStore(300);
+    a.data.fill(0xaa); b.data.fill(0xbb);
+    const irqs: boolean[] = [];
+    const d = new AtaChannel(slaveOnly ? null : a.store, b.store, (level) => irqs.push(level));
+    const select = (dev: 0 | 1, lbaBits = 0) => d.write(0x1f6, 1, 0xe0 | (dev << 4) | lbaBits);
+    const read1 = (dev: 0 | 1, n: number) => {
+      d.write(0x1f2, 1, 1); d.write(0x1f3, 1, n); d.write(0x1f4, 1, 0); d.write(0x1f5, 1, 0); select(dev);
+      d.write(0x1f7, 1, 0x20);
+      const words: number[] = [];
+      for (let i = 0; i < 256; i++) words.push(d.read(0x1f0, 2));
+      return words;
+    };
+    const identify = (dev: 0 | 1) => {
+      select(dev); d.write(0x1f7, 1, 0xec);
+      const w: number[] = [];
+      for (let i = 0; i < 256; i++) w.push(d.read(0x1f0, 2));
+      return w;
+    };
+    return { d, a, b, irqs, select, read1, identify };
+  }
+
+  it("the DEV bit chooses whose sectors, size and serial number answer", () => {
+    const { a, b, read1, identify } = channel();
+    expect(read1(1, 5)[0]).toBe(0xbbbb);
+    expect(read1(0, 5)[0]).toBe(0xaaaa);
+    expect(a.log).toEqual(["read 5"]);
+    expect(b.log).toEqual(["read 5"]);
+    const w0 = identify(0), w1 = identify(1);
+    expect(w0[60] | (w0[61] << 16)).toBe(100);
+    expect(w1[60] | (w1[61] << 16)).toBe(300);
+    // Serial number, words 10-19, two characters a word, high byte first: "...01" and "...02".
+    expect(w0[14]).toBe(("0".charCodeAt(0) << 8) | "1".charCodeAt(0));
+    expect(w1[14]).toBe(("0".charCodeAt(0) << 8) | "2".charCodeAt(0));
+  });
+
+  it("a write to the slave lands in the slave's image only", () => {
+    const { d, a, b, select } = channel();
+    d.write(0x1f2, 1, 1); d.write(0x1f3, 1, 9); d.write(0x1f4, 1, 0); d.write(0x1f5, 1, 0); select(1);
+    d.write(0x1f7, 1, 0x30);
+    for (let i = 0; i < 256; i++) d.write(0x1f0, 2, 0x1234);
+    expect(b.log).toEqual(["write 9"]);
+    expect(a.log).toEqual([]);
+    expect(b.data[9 * 512]).toBe(0x34);
+    expect(a.data[9 * 512]).toBe(0xaa);
+  });
+
+  it("with no master, selecting device 0 reads 0 everywhere and its commands do nothing", () => {
+    const { d, b, select } = channel(true);
+    select(0);
+    expect(d.read(0x1f7, 1)).toBe(0);
+    d.write(0x1f2, 1, 1); d.write(0x1f3, 1, 0); d.write(0x1f7, 1, 0x20);
+    expect(d.read(0x1f0, 2)).toBe(0);
+    expect(b.log).toEqual([]);
+    select(1);
+    expect(d.read(0x1f7, 1) & 0x40).toBe(0x40); // the slave is there: DRDY
+  });
+
+  it("IRQ 14 follows the selected device's INTRQ", () => {
+    const { d, irqs, select } = channel();
+    select(1);
+    d.write(0x1f2, 1, 1); d.write(0x1f3, 1, 0); d.write(0x1f7, 1, 0x20); // the slave has a sector ready
+    expect(irqs.at(-1)).toBe(true);
+    select(0); // the master asserts nothing: the line falls
+    expect(irqs.at(-1)).toBe(false);
+    select(1); // the slave still asserts INTRQ (its Status was not read)
+    expect(irqs.at(-1)).toBe(true);
+    d.read(0x3f6, 1); // Alternate Status does not clear it
+    expect(irqs.at(-1)).toBe(true);
+    d.read(0x1f7, 1);
+    expect(irqs.at(-1)).toBe(false);
+  });
+});

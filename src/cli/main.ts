@@ -35,6 +35,8 @@ usage:
       --load-address A           load and entry address of a flat binary (default 0x100000)
       --ram MiB                  guest RAM in MiB (default 32)
       --disk FILE                raw disk image as the primary-master ATA disk
+      --disk1 FILE               raw disk image as the primary-slave ATA disk (device 1,
+                                 QEMU's -drive index=1)
       --pv-blk FILE              raw disk image as the Xen-style PV block device
                                  (blkif ring + event channel, MMIO at 0xfe900000)
       --serial-input FILE        bytes the guest receives on COM1 ("-" = stdin), all
@@ -106,7 +108,9 @@ triple-fault shutdown; 70 when the guest used a feature vmxlab does not model; 7
 
 interface Parsed { positional: string[]; flags: Map<string, string | true> }
 
-const VALUE_FLAGS = new Set(["--max-instructions", "--append", "--format", "--load-address", "--ram", "--hex", "--count", "--address", "--profile", "--disk", "--serial-input", "--screen", "--pv-blk", "--virtio-blk", "--console-input", "--net", "--mac", "--timeout", "--quantum", "--append-a", "--append-b", "--engine", "--lockstep-every", "--lockstep-engines"]);
+/** The flags that name a disk image, one device each. */
+const DISK_FLAGS = ["--disk", "--disk1", "--pv-blk", "--virtio-blk"];
+const VALUE_FLAGS = new Set(["--max-instructions", "--append", "--format", "--load-address", "--ram", "--hex", "--count", "--address", "--profile", "--disk", "--disk1", "--serial-input", "--screen", "--pv-blk", "--virtio-blk", "--console-input", "--net", "--mac", "--timeout", "--quantum", "--append-a", "--append-b", "--engine", "--lockstep-every", "--lockstep-engines"]);
 const BOOL_FLAGS = new Set(["--no-blocks", "--json", "--16", "--help", "--version", "--walks", "--report", "--virtio-console", "--interactive", "--lockstep"]);
 
 function parse(args: string[]): Parsed {
@@ -231,7 +235,7 @@ function loadedMachine(p: Parsed, which = 1, nic: VirtioNet | null = null, appen
   const ramMiB = numberFlag(p, "--ram", 32, 1024);
   const profile = p.flags.get("--profile");
   // Two devices writing one file would each overwrite the other's sectors (QEMU refuses it too).
-  const imageFlags = ["--disk", "--pv-blk", "--virtio-blk"].filter((f) => typeof p.flags.get(f) === "string");
+  const imageFlags = DISK_FLAGS.filter((f) => typeof p.flags.get(f) === "string");
   for (let i = 0; i < imageFlags.length; i++) {
     for (let j = i + 1; j < imageFlags.length; j++) {
       const a = p.flags.get(imageFlags[i]) as string, b = p.flags.get(imageFlags[j]) as string;
@@ -239,7 +243,7 @@ function loadedMachine(p: Parsed, which = 1, nic: VirtioNet | null = null, appen
     }
   }
   const imageOf = (flag: string) => { const f = over.disks?.get(flag) ?? p.flags.get(flag); return typeof f === "string" ? new DiskImage(f) : undefined; };
-  const disk = imageOf("--disk");
+  const disk = imageOf("--disk"), disk1 = imageOf("--disk1");
   const pvBlock = imageOf("--pv-blk");
   // virtio devices in QEMU's -device order: the block device first (transport 7), then the console.
   const virtio: VirtioDeviceSpec[] = [];
@@ -248,7 +252,7 @@ function loadedMachine(p: Parsed, which = 1, nic: VirtioNet | null = null, appen
   const consoleInput = p.flags.get("--console-input");
   if (p.flags.has("--virtio-console") || typeof consoleInput === "string") virtio.push({ type: "console" });
   if (nic !== null) virtio.push({ type: "device", device: nic });
-  const machine = new Machine({ ramBytes: ramMiB << 20, profile: typeof profile === "string" ? profile : undefined, disk, pvBlock, virtio, engine: over.engine ?? engineFlag(p), blocks: over.blocks ?? !p.flags.has("--no-blocks") });
+  const machine = new Machine({ ramBytes: ramMiB << 20, profile: typeof profile === "string" ? profile : undefined, disk, disk1, pvBlock, virtio, engine: over.engine ?? engineFlag(p), blocks: over.blocks ?? !p.flags.has("--no-blocks") });
   const append = p.flags.get(appendFlag);
   machine.loadImage(image, {
     name: basename(path as string),
@@ -454,7 +458,7 @@ function runLockstepCli(p: Parsed): number {
   const serialFlag = p.flags.get("--serial-input"), consoleFlag = p.flags.get("--console-input");
   const serialInput = typeof serialFlag === "string" ? readInput(serialFlag) : undefined;
   const consoleInput = typeof consoleFlag === "string" ? readInput(consoleFlag, "--console-input") : undefined;
-  const diskFlags = ["--disk", "--pv-blk", "--virtio-blk"].filter((f) => typeof p.flags.get(f) === "string");
+  const diskFlags = DISK_FLAGS.filter((f) => typeof p.flags.get(f) === "string");
   const dir = diskFlags.length > 0 ? mkdtempSync(join(tmpdir(), "vmxlab-lockstep-")) : "";
   let copies = 0;
   const latest: [Map<string, string>, Map<string, string>] = [new Map(), new Map()];
@@ -573,7 +577,7 @@ function finishPair(pair: Pair, quantum: number, seconds: number, out: ReturnTyp
 /** `vmxlab run-pair A B`: two guests on one virtual switch, run in cycle quanta (src/vmm/quantumScheduler.ts). */
 function runPair(p: Parsed): number {
   if (p.positional.length !== 3) throw new UsageError("run-pair needs two images: vmxlab run-pair IMAGE_A IMAGE_B");
-  for (const f of ["--net", "--mac", "--interactive", "--timeout", "--append", "--disk", "--pv-blk", "--virtio-blk", "--virtio-console", "--console-input", "--serial-input", "--report"]) {
+  for (const f of ["--net", "--mac", "--interactive", "--timeout", "--append", ...DISK_FLAGS, "--virtio-console", "--console-input", "--serial-input", "--report"]) {
     if (p.flags.has(f)) throw new UsageError(`${f} is not available with run-pair`);
   }
   const json = p.flags.has("--json");

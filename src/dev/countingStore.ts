@@ -1,7 +1,7 @@
 // A block store that counts the sectors read and written through it, so the run report
 // can give each disk path's bytes moved without each device keeping its own tally.
 
-import type { BlockStore } from "./ataDisk.js";
+import type { BlockStore } from "./ataChannel.js";
 
 export const SECTOR_BYTES = 512;
 

@@ -5,7 +5,7 @@
 // packs them), the one a 32-bit frontend lays out. Grant tables are not modelled: a
 // segment's gref is taken as a guest-physical frame number.
 
-import type { BlockStore } from "./ataDisk.js";
+import type { BlockStore } from "./ataChannel.js";
 import type { GuestRam } from "./dma.js";
 import { XEN_PAGE_SIZE } from "./sharedRing.js";
 

@@ -10,7 +10,7 @@
 // clock, so a frontend that produces faster than that fills the ring and has to wait
 // (backpressure). No host time is involved.
 
-import type { BlockStore } from "./ataDisk.js";
+import type { BlockStore } from "./ataChannel.js";
 import type { GuestRam } from "./dma.js";
 import type { MmioDevice } from "./mmioBus.js";
 import { EventChannels } from "./eventChannel.js";

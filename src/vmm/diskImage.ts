@@ -3,7 +3,7 @@
 // FLUSH CACHE complete has its data on the host's disk (DESIGN.md invariant 6).
 
 import fs from "node:fs";
-import type { BlockStore } from "../dev/ataDisk.js";
+import type { BlockStore } from "../dev/ataChannel.js";
 import { ImageError } from "./loader.js";
 
 export class DiskImage implements BlockStore {

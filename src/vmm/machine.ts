@@ -6,7 +6,7 @@ import { Reg, Seg, Cr0, totalBytes } from "../state/layout.js";
 import { Cpu, StopReason } from "../cpu/cpu.js";
 import { PicPair } from "../dev/pic8259.js";
 import { Pit8254, PIT_HZ } from "../dev/pit8254.js";
-import { AtaDisk, BlockStore } from "../dev/ataDisk.js";
+import { AtaChannel, BlockStore } from "../dev/ataChannel.js";
 import { I8042 } from "../dev/i8042.js";
 import { PvBlockDevice, PvBlockOptions, PV_BLOCK_BASE, PV_BLOCK_IRQ, PV_BLOCK_WINDOW } from "../dev/pvBlockDevice.js";
 import { PortBus } from "../dev/portBus.js";
@@ -41,8 +41,10 @@ export interface MachineOptions {
   tlb?: { itlb?: TlbConfig; dtlb?: TlbConfig };
   /** Cost profile: a shipped profile's name, a file path, or a checked Profile (default: cost/profiles.ts). */
   profile?: string | Profile;
-  /** Sectors of the ATA disk on the primary channel (master), or none. */
+  /** Sectors of the ATA disk on the primary channel as device 0 (master), or none. */
   disk?: BlockStore;
+  /** Sectors of the ATA disk on the primary channel as device 1 (slave), or none. */
+  disk1?: BlockStore;
   /** Sectors of the Xen-style PV block device (MMIO window at 0xFE900000, IRQ 11), or none. */
   pvBlock?: BlockStore;
   pvBlockOptions?: PvBlockOptions;
@@ -151,8 +153,8 @@ export class Machine {
   readonly ioapic: IoApic;
   /** Set when the guest pulsed the CPU's reset line; the run ends (like QEMU -no-reboot). */
   private resetRequested = false;
-  /** The primary-master ATA disk, when MachineOptions.disk gave one. */
-  readonly disk: AtaDisk | null = null;
+  /** The primary ATA channel, when MachineOptions.disk or disk1 gave it a disk. */
+  readonly disk: AtaChannel | null = null;
   /** The colour text screen at 0xB8000. */
   readonly screen: CgaText;
   /** Called with the text-screen lines that became final (see dev/cgaText.ts). */
@@ -223,11 +225,13 @@ export class Machine {
     this.ports.register(0x60, 1, this.keyboard);
     this.ports.register(0x64, 1, this.keyboard);
     this.ports.log.clock = this.mmio.log.clock = () => this.cpu.accounting.cycles();
-    if (options.disk) {
-      const store = new CountingStore(options.disk);
-      const disk = new AtaDisk(store, (level) => this.setIrq(14, level));
+    if (options.disk || options.disk1) {
+      const master = options.disk ? new CountingStore(options.disk) : null, slave = options.disk1 ? new CountingStore(options.disk1) : null;
+      const disk = new AtaChannel(master, slave, (level) => this.setIrq(14, level));
       this.disk = disk;
-      this.blockPaths.push({ path: "ata", deviceName: disk.name, activity: () => this.ports.log.byDevice.get(disk), store });
+      // The channel's register accesses are shared by its two devices; the sectors are each one's.
+      if (master !== null) this.blockPaths.push({ path: "ata", deviceName: "ATA disk (primary master)", activity: () => this.ports.log.byDevice.get(disk), store: master });
+      if (slave !== null) this.blockPaths.push({ path: "ata", deviceName: "ATA disk (primary slave)", activity: () => this.ports.log.byDevice.get(disk), store: slave });
       this.ports.register(0x1f0, 8, this.disk);
       this.ports.register(0x3f6, 1, this.disk);
     }

@@ -3,7 +3,7 @@
 // after store.flush() (fsync) returns; without VIRTIO_BLK_F_FLUSH negotiated every write is
 // flushed before it completes (write-through, 5.2.6.2).
 
-import type { BlockStore } from "../ataDisk.js";
+import type { BlockStore } from "../ataChannel.js";
 import { DeviceId, DriverError, Feature, VirtioDevice, VirtioHost, bit } from "./virtio.js";
 import { Chain, gather, scatter } from "./splitVirtqueue.js";
 
