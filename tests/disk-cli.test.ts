@@ -70,3 +70,35 @@ it("two disk options naming one image are refused", () => {
     expect(r.stderr.trim()).toBe(`vmxlab: ${a} and ${b} name the same image ${image}`);
   }
 });
+
+// `vmxlab run --disk IMAGE` with no guest boots the disk as a PC BIOS does: its sector 0 at
+// 0000:7C00 with DL = 0x80, the BIOS number of the first hard disk it booted from.
+describe("booting from the --disk image", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vmxlab-diskboot-"));
+  const sectorZero = (code: number[], signature = true) => {
+    const b = Buffer.alloc(4 * 512);
+    Buffer.from(code).copy(b);
+    if (signature) { b[510] = 0x55; b[511] = 0xaa; }
+    return b;
+  };
+
+  it("runs sector 0 with DL = 0x80: the guest exits with DL as its status", () => {
+    // 88 D0 = mov al, dl; E6 F4 = out 0xf4, al (debug-exit, status = AL); F4 = hlt.
+    const f = path.join(dir, "dl.img");
+    fs.writeFileSync(f, sectorZero([0x88, 0xd0, 0xe6, 0xf4, 0xf4]));
+    expect(cli(["--disk", f]).status).toBe(0x80);
+  });
+
+  it("a disk whose sector 0 lacks 0x55 0xAA is one line and status 2; so is a bad --disk1 image", () => {
+    const f = path.join(dir, "plain.img");
+    fs.writeFileSync(f, sectorZero([0xf4], false));
+    const r = cli(["--disk", f]);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split("\n")).toEqual([`vmxlab: ${f} is not bootable: its first sector does not end in 0x55 0xAA`]);
+    const t = path.join(dir, "t.img");
+    fs.writeFileSync(t, Buffer.alloc(700));
+    const s = cli(["guests/hello.elf", "--disk1", t]);
+    expect(s.status).toBe(2);
+    expect(s.stderr).toMatch(/700 bytes is not a whole number of 512-byte sectors/);
+  });
+});

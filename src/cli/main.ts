@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { Machine, RunResult, VirtioDeviceSpec, EngineError, EngineName, ENGINE_NAMES } from "../vmm/machine.js";
 import { runLockstep, runLockstepSystems, stateWordIndex, SystemLockstepOptions } from "../vmm/lockstep.js";
-import { ImageError, ImageFormat, planLoad } from "../vmm/loader.js";
+import { ImageError, ImageFormat, isBootSector, planLoad } from "../vmm/loader.js";
 import { disassemble } from "../isa/disasm.js";
 import { Access } from "../core/memory.js";
 import { collectReport, formatReport } from "../vmm/report.js";
@@ -29,6 +29,8 @@ const HELP = `vmxlab: an IA-32 emulator for comparing virtualization techniques
 
 usage:
   vmxlab run IMAGE [options]     run a guest; its serial output goes to stdout
+  vmxlab run --disk DISK [options]
+                                 boot from DISK's first sector, as a PC BIOS would
       --max-instructions N       stop after N instructions (default: no limit)
       --append TEXT              multiboot command line after the image name
       --format F                 auto | multiboot | bootsector | flat (default auto)
@@ -230,8 +232,10 @@ interface MachineOverrides { engine?: EngineName; blocks?: boolean; disks?: Map<
 /** A machine with the image loaded as the run options say (`nic`: a virtio-net device, after the others). */
 function loadedMachine(p: Parsed, which = 1, nic: VirtioNet | null = null, appendFlag = "--append", over: MachineOverrides = {}): { machine: Machine; path: string } {
   if (p.positional[0] !== "run-pair" && p.positional.length > 2) throw new UsageError(`unexpected argument ${p.positional[2]}`);
+  // No IMAGE with --disk: boot from the disk, as a PC BIOS does (below).
+  const bootDisk = p.positional[which] === undefined && which === 1 && typeof p.flags.get("--disk") === "string";
   const path = p.positional[which];
-  const image = readImage(path);
+  const image = bootDisk ? null : readImage(path);
   const ramMiB = numberFlag(p, "--ram", 32, 1024);
   const profile = p.flags.get("--profile");
   // Two devices writing one file would each overwrite the other's sectors (QEMU refuses it too).
@@ -254,6 +258,15 @@ function loadedMachine(p: Parsed, which = 1, nic: VirtioNet | null = null, appen
   if (nic !== null) virtio.push({ type: "device", device: nic });
   const machine = new Machine({ ramBytes: ramMiB << 20, profile: typeof profile === "string" ? profile : undefined, disk, disk1, pvBlock, virtio, engine: over.engine ?? engineFlag(p), blocks: over.blocks ?? !p.flags.has("--no-blocks") });
   const append = p.flags.get(appendFlag);
+  if (image === null) {
+    // The master's sector 0 at 0000:7C00 with DL = 0x80, the first hard disk (what a PC
+    // BIOS does; there are no BIOS services after that). QEMU: -drive file=IMAGE,index=0.
+    const sector = new Uint8Array(512);
+    disk!.read(0, sector);
+    if (!isBootSector(sector)) throw new UsageError(`${p.flags.get("--disk")} is not bootable: its first sector does not end in 0x55 0xAA`);
+    machine.loadImage(sector, { format: "bootsector", bootDrive: 0x80 });
+    return { machine, path: p.flags.get("--disk") as string };
+  }
   machine.loadImage(image, {
     name: basename(path as string),
     append: typeof append === "string" ? append : "",
@@ -476,7 +489,7 @@ function runLockstepCli(p: Parsed): number {
     return loadedMachine(p, 1, null, "--append", { engine: chosen[k], blocks: k === 0 && !p.flags.has("--no-blocks"), disks, serialInput, consoleInput }).machine;
   };
   try {
-    const path = p.positional[1] as string;
+    const path = p.positional[1] ?? (p.flags.get("--disk") as string);
     const sink: Pick<Machine, "onSerial" | "onScreen"> = { onSerial: null, onScreen: null };
     const out = outputOf(sink, p, json, false);
     const t0 = process.hrtime.bigint();

@@ -104,6 +104,8 @@ export interface LoadOptions {
   format?: ImageFormat;
   /** Load and entry address of a flat binary (default 1 MiB). */
   loadAddress?: number;
+  /** DL at the start of a boot sector: the BIOS drive it came from (default 0, the first floppy). */
+  bootDrive?: number;
 }
 
 /** "quantum": the cycle count reached `untilCycle` and the guest can go on (see run()). */
@@ -334,7 +336,7 @@ export class Machine {
       cpu.setSegment(Seg.CS, 0, 0, 0xffff, 0x9b);
       s[Reg.EIP] = 0x7c00;
       s[Reg.ESP] = 0x7c00;
-      s[Reg.EDX] = 0;
+      s[Reg.EDX] = options.bootDrive ?? 0;
       return;
     }
     this.enterFlatProtectedMode();
