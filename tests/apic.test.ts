@@ -444,9 +444,17 @@ describe("the machine: APIC timer clock, IA32_APIC_BASE, CPUID, MP tables", () =
     const ram = m.cpu.ram, v = m.cpu.view;
     const sum = (at: number, n: number) => { let s = 0; for (let i = 0; i < n; i++) s += ram[at + i]; return s & 0xff; };
     const str = (at: number, n: number) => String.fromCharCode(...ram.subarray(at, at + n));
-    // MP spec 4: search the last KiB of base memory and 0xF0000-0xFFFFF on 16-byte boundaries.
+    // The BIOS data area a kernel starts from (PC/AT layout): COM1 at 0x3F8, a 1 KiB EBDA at
+    // 0x9FC00 (segment 0x9FC0), 639 KiB of base memory below it.
+    expect(v.getUint16(0x400, true)).toBe(0x3f8);
+    expect(v.getUint16(0x40e, true)).toBe(0x9fc0);
+    expect(v.getUint16(0x413, true)).toBe(639);
+    // MP spec 4: search the EBDA's first KiB (its segment at BDA 0x40E; when that is 0, the
+    // last KiB of base memory, BDA 0x413), then 0xF0000-0xFFFFF, on 16-byte boundaries.
+    const ebda = v.getUint16(0x40e, true) << 4;
+    const first = ebda !== 0 ? ebda : v.getUint16(0x413, true) * 1024 - 1024;
     let fp = -1;
-    for (const [from, to] of [[0x9fc00, 0xa0000], [0xf0000, 0x100000]]) {
+    for (const [from, to] of [[first, first + 1024], [0xf0000, 0x100000]]) {
       for (let a = from; a < to && fp < 0; a += 16) if (str(a, 4) === "_MP_" && sum(a, 16) === 0) fp = a;
     }
     expect(fp).toBeGreaterThanOrEqual(0);

@@ -131,6 +131,8 @@ export interface RunResult {
 const MBI_ADDRESS = 0x9000;
 const CMDLINE_ADDRESS = 0x9100;
 const BOOT_GDT_ADDRESS = 0x800;
+/** The extended BIOS data area: 1 KiB at the top of 640 KiB, the classic PC layout. */
+const EBDA_ADDRESS = 0x9fc00;
 
 export class Machine {
   readonly cpu: Cpu;
@@ -349,11 +351,20 @@ export class Machine {
   }
 
   /**
-   * What PC firmware leaves behind (as SeaBIOS does on QEMU -M pc, read back from a guest):
-   * the MP tables, and the local APIC software-enabled (SVR 0x1FF) with LINT0 unmasked
-   * ExtINT and LINT1 NMI, both level, so the 8259 reaches the CPU in virtual wire mode.
+   * What PC firmware leaves behind: the BIOS data area words a kernel reads (COM1's port,
+   * the extended BIOS data area's segment, the KiB of base memory below it); and, as
+   * SeaBIOS does on QEMU -M pc (read back from a guest), the MP tables and the local APIC
+   * software-enabled (SVR 0x1FF) with LINT0 unmasked ExtINT and LINT1 NMI, both level, so
+   * the 8259 reaches the CPU in virtual wire mode.
    */
   private firmwareInterruptSetup(): void {
+    // BDA (IBM PC/AT BIOS technical reference): 0x400 COM1 base, 0x40E EBDA segment, 0x413
+    // base memory in KiB. A kernel looking for the MP floating pointer searches the EBDA's
+    // first KiB or the last KiB of base memory (MP spec 4), then 0xF0000, where it is.
+    const v = this.cpu.view;
+    v.setUint16(0x400, 0x3f8, true);
+    v.setUint16(0x40e, EBDA_ADDRESS >> 4, true);
+    v.setUint16(0x413, EBDA_ADDRESS >> 10, true);
     writeMpTables(this.cpu.ram);
     const a = this.lapic;
     a.write(0xf0, 4, 0x1ff);
@@ -384,7 +395,7 @@ export class Machine {
     cpu.ram[CMDLINE_ADDRESS + bytes.length] = 0;
     const v = cpu.view;
     v.setUint32(MBI_ADDRESS + 0, 0x1 | 0x4, true); // mem_lower/upper and cmdline (multiboot 3.3)
-    v.setUint32(MBI_ADDRESS + 4, 639, true);
+    v.setUint32(MBI_ADDRESS + 4, EBDA_ADDRESS >> 10, true); // base memory below the EBDA
     v.setUint32(MBI_ADDRESS + 8, (this.ramBytes >> 10) - 1024, true);
     v.setUint32(MBI_ADDRESS + 16, CMDLINE_ADDRESS, true);
   }
