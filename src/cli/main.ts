@@ -44,6 +44,8 @@ usage:
       --serial-input FILE        bytes the guest receives on COM1 ("-" = stdin), all
                                  queued at the start (deterministic); "-" on a
                                  terminal means --interactive
+      --serial-prompt TEXT       type --serial-input a line at a time, each once the
+                                 guest's serial output ends with TEXT (deterministic)
       --interactive              COM1 input from stdin as it is typed or piped (a
                                  terminal goes raw; Ctrl-A x quits); not deterministic
       --net udp:LPORT:RPORT      a virtio-net device whose frames travel as UDP
@@ -112,7 +114,7 @@ interface Parsed { positional: string[]; flags: Map<string, string | true> }
 
 /** The flags that name a disk image, one device each. */
 const DISK_FLAGS = ["--disk", "--disk1", "--pv-blk", "--virtio-blk"];
-const VALUE_FLAGS = new Set(["--max-instructions", "--append", "--format", "--load-address", "--ram", "--hex", "--count", "--address", "--profile", "--disk", "--disk1", "--serial-input", "--screen", "--pv-blk", "--virtio-blk", "--console-input", "--net", "--mac", "--timeout", "--quantum", "--append-a", "--append-b", "--engine", "--lockstep-every", "--lockstep-engines"]);
+const VALUE_FLAGS = new Set(["--max-instructions", "--append", "--format", "--load-address", "--ram", "--hex", "--count", "--address", "--profile", "--disk", "--disk1", "--serial-input", "--serial-prompt", "--screen", "--pv-blk", "--virtio-blk", "--console-input", "--net", "--mac", "--timeout", "--quantum", "--append-a", "--append-b", "--engine", "--lockstep-every", "--lockstep-engines"]);
 const BOOL_FLAGS = new Set(["--no-blocks", "--json", "--16", "--help", "--version", "--walks", "--report", "--virtio-console", "--interactive", "--lockstep"]);
 
 function parse(args: string[]): Parsed {
@@ -265,18 +267,24 @@ function loadedMachine(p: Parsed, which = 1, nic: VirtioNet | null = null, appen
     disk!.read(0, sector);
     if (!isBootSector(sector)) throw new UsageError(`${p.flags.get("--disk")} is not bootable: its first sector does not end in 0x55 0xAA`);
     machine.loadImage(sector, { format: "bootsector", bootDrive: 0x80 });
-    return { machine, path: p.flags.get("--disk") as string };
+  } else {
+    machine.loadImage(image, {
+      name: basename(path as string),
+      append: typeof append === "string" ? append : "",
+      format: formatOption(p),
+      loadAddress: numberFlag(p, "--load-address", 0x100000, 0xffffffff),
+    });
   }
-  machine.loadImage(image, {
-    name: basename(path as string),
-    append: typeof append === "string" ? append : "",
-    format: formatOption(p),
-    loadAddress: numberFlag(p, "--load-address", 0x100000, 0xffffffff),
-  });
-  const input = p.flags.get("--serial-input");
-  if (typeof input === "string" && !interactive(p)) machine.uart.receive(over.serialInput ?? readInput(input));
+  const input = p.flags.get("--serial-input"), prompt = p.flags.get("--serial-prompt");
+  if (typeof prompt === "string" && typeof input !== "string") throw new UsageError("--serial-prompt needs --serial-input FILE: the lines to type at the prompt");
+  if (prompt === "") throw new UsageError("--serial-prompt needs a non-empty prompt");
+  if (typeof input === "string" && !interactive(p)) {
+    const bytes = over.serialInput ?? readInput(input);
+    if (typeof prompt === "string") machine.typeAtPrompt(new TextEncoder().encode(prompt), bytes);
+    else machine.uart.receive(bytes);
+  }
   if (typeof consoleInput === "string") machine.virtioConsole!.receive(over.consoleInput ?? readInput(consoleInput, "--console-input"));
-  return { machine, path: path as string };
+  return { machine, path: (path ?? p.flags.get("--disk")) as string };
 }
 
 const ACCESS_NAMES: Record<number, string> = { [Access.READ]: "read", [Access.WRITE]: "write", [Access.FETCH]: "fetch" };
@@ -590,7 +598,7 @@ function finishPair(pair: Pair, quantum: number, seconds: number, out: ReturnTyp
 /** `vmxlab run-pair A B`: two guests on one virtual switch, run in cycle quanta (src/vmm/quantumScheduler.ts). */
 function runPair(p: Parsed): number {
   if (p.positional.length !== 3) throw new UsageError("run-pair needs two images: vmxlab run-pair IMAGE_A IMAGE_B");
-  for (const f of ["--net", "--mac", "--interactive", "--timeout", "--append", ...DISK_FLAGS, "--virtio-console", "--console-input", "--serial-input", "--report"]) {
+  for (const f of ["--net", "--mac", "--interactive", "--timeout", "--append", ...DISK_FLAGS, "--virtio-console", "--console-input", "--serial-input", "--serial-prompt", "--report"]) {
     if (p.flags.has(f)) throw new UsageError(`${f} is not available with run-pair`);
   }
   const json = p.flags.has("--json");

@@ -26,6 +26,7 @@ import { IoApic, IOAPIC_BASE } from "../dev/ioApic.js";
 import { InterruptRouter } from "../dev/interruptRouter.js";
 import { planLoad, ImageError, ImageFormat } from "./loader.js";
 import { writeMpTables, isaIrqToIoApicPin } from "./mpTable.js";
+import { PromptedInput } from "./promptedInput.js";
 import type { TlbConfig } from "../core/tlbModel.js";
 import { loadProfile } from "../cost/profiles.js";
 import type { Profile } from "../cost/profile.js";
@@ -173,6 +174,8 @@ export class Machine {
   readonly blockPaths: BlockPath[] = [];
   /** Called for every byte the guest transmits on COM1 (and on the virtio console). */
   onSerial: ((byte: number) => void) | null = null;
+  /** COM1 input held back until the guest prints its prompt (typeAtPrompt), or null. */
+  private promptedInput: PromptedInput | null = null;
   readonly ramBytes: number;
   /** The engine running the hot loop (MachineOptions.engine). */
   readonly engine: EngineName;
@@ -248,7 +251,10 @@ export class Machine {
       this.blockPaths.push({ path: "pv-blk", deviceName: pv.name, activity: () => this.mmio.log.byDevice.get(pv), store });
     }
     if (options.virtio && options.virtio.length > 0) this.attachVirtio(options.virtio);
-    this.uart.onTransmit = (b) => { if (this.onSerial) this.onSerial(b); };
+    this.uart.onTransmit = (b) => {
+      if (this.onSerial) this.onSerial(b);
+      if (this.promptedInput !== null) this.promptedInput.observe(b);
+    };
     this.debugExit.onExit = () => { this.cpu.stopRequested = true; };
     this.cpu.io = this.ports;
     if (options.state === undefined) this.reset(); else this.resetDevices();
@@ -398,6 +404,15 @@ export class Machine {
     v.setUint32(MBI_ADDRESS + 4, EBDA_ADDRESS >> 10, true); // base memory below the EBDA
     v.setUint32(MBI_ADDRESS + 8, (this.ramBytes >> 10) - 1024, true);
     v.setUint32(MBI_ADDRESS + 16, CMDLINE_ADDRESS, true);
+  }
+
+  /**
+   * COM1 input typed at a prompt: each line of `input` reaches the UART once the guest's
+   * serial output ends with `prompt` (vmm/promptedInput.ts), instead of all at power-on
+   * (uart.receive).
+   */
+  typeAtPrompt(prompt: Uint8Array, input: Uint8Array): void {
+    this.promptedInput = new PromptedInput(prompt, input, (line) => this.uart.receive(line));
   }
 
   /**
