@@ -79,8 +79,8 @@ describe("ATA PIO disk", () => {
 });
 
 
-// Two devices on one channel (ATA-6 5.2.1: both latch task-file writes; the DEV bit of the
-// Device register, 0x10, selects which one answers; 5.2.9: only the selected device drives
+// Two devices on one channel (ATA/ATAPI-6: both latch Command Block register writes; the DEV
+// bit of the Device register, 0x10, selects which one answers; only the selected device drives
 // INTRQ). Expected values by hand: each store's own sectors, sizes and serial numbers.
 describe("ATA channel with a master and a slave", () => {
   function channel(slaveOnly = false) {

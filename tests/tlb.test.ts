@@ -7,7 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { Machine, type MachineOptions } from "../src/vmm/machine.js";
 import { Machine as BuiltMachine } from "../dist/index.js";
-import { Reg, Cr0, Cr4 } from "../src/state/layout.js";
+import { Reg, Cr0, Cr4, Seg } from "../src/state/layout.js";
 import { TlbModel } from "../src/core/tlbModel.js";
 import { expectTwinRuns } from "./fixtures/twin-runs.js";
 
@@ -80,6 +80,29 @@ describe("TLB model", () => {
     cpu.wr32(0x30000c, 6); // D now cached: a hit
     expect(cpu.dtlb.hits - h0).toBe(2);
     expect(cpu.itlb.misses).toBe(0);
+  });
+
+  it("counts one instruction-TLB lookup per page entered, whether or not the code had to be decoded again", () => {
+    // B8 01 00 00 00 mov eax,1; 83 C0 02 add eax,2; 89 C3 mov ebx,eax; 41 inc ecx; F4 hlt,
+    // at 0x200000, one page: a run enters the page once, so one lookup (a hit once the
+    // entry is there). Decoding reads the bytes again, but that is the emulator filling its
+    // own cache, not the CPU fetching (docs/architecture.md: the instruction TLB is
+    // consulted when execution enters a page).
+    const { m, cpu } = pagedMachine();
+    cpu.setSegment(Seg.CS, 0x08, 0, -1, 0xc09b); // flat 32-bit ring-0 code
+    cpu.syncMode();
+    cpu.ram.set([0xb8, 1, 0, 0, 0, 0x83, 0xc0, 0x02, 0x89, 0xc3, 0x41, 0xf4], 0x200000);
+    const runOnce = () => {
+      cpu.s[Reg.EIP] = 0x200000; cpu.s[Reg.HALTED] = 0;
+      const h0 = cpu.itlb.hits, m0 = cpu.itlb.misses;
+      m.run({ maxInstructions: 100 });
+      expect(cpu.s[Reg.EBX]).toBe(3);
+      return [cpu.itlb.hits - h0, cpu.itlb.misses - m0];
+    };
+    expect(runOnce()).toEqual([0, 1]); // cold TLB: the walk fills it
+    expect(runOnce()).toEqual([1, 0]); // warm TLB, decodes cached
+    cpu.flushDecoded();
+    expect(runOnce()).toEqual([1, 0]); // warm TLB, every instruction decoded again
   });
 
   it("puts a page in set page % sets when the set count is not a power of two (48 entries, 4 ways: 12 sets)", () => {

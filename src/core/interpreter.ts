@@ -26,10 +26,11 @@ const SCRATCH = DECODE_SLOTS * DECODE_WORDS;
 
 export class Core extends CoreFlags implements ByteSource, HotHost {
   /**
-   * Linear address of the instruction being decoded (for ByteSource): set and used within
-   * one decodeAt(), never across instructions, so not part of the flat state.
+   * Linear and physical address of the instruction being decoded (for ByteSource): set and
+   * used within one decodeAt(), never across instructions, so not part of the flat state.
    */
   private fetchLin = 0;
+  private fetchPhysStart = 0;
 
   // Names for the flat state's words (state/layout.ts Reg, Wide); the loop uses the words.
   /** Instructions retired by this core since creation. */
@@ -44,8 +45,16 @@ export class Core extends CoreFlags implements ByteSource, HotHost {
   get repeating(): boolean { return this.s[Reg.REPEATING] !== 0; }
   set repeating(on: boolean) { this.s[Reg.REPEATING] = on ? 1 : 0; }
 
-  /** ByteSource for the decoder: instruction bytes through paging, as fetches. */
+  /**
+   * ByteSource for the decoder. The instruction's first page was translated by whoever
+   * asked for the decode (the loop's codePhys, which counted the instruction-TLB lookup of
+   * execution entering the page), so its bytes are read there without another lookup: a
+   * decode is a host cache fill, and counting its bytes as TLB hits made the counts depend
+   * on what the decode cache held (xv6 in lockstep, blocks on against off). The bytes of an
+   * instruction that runs into the next page are fetched through paging, as the CPU does.
+   */
   byteAt(offset: number): number {
+    if ((this.fetchLin & 0xfff) + offset < 0x1000) return this.physRead8((this.fetchPhysStart + offset) | 0);
     return this.physRead8(this.xlateFetch((this.fetchLin + offset) | 0));
   }
 
@@ -64,6 +73,7 @@ export class Core extends CoreFlags implements ByteSource, HotHost {
   decodeAt(lin: number, phys: number, at: number): number {
     this.s[Reg.UNCOUNTED] = 1; // a fault while decoding comes before the instruction is counted
     this.fetchLin = lin;
+    this.fetchPhysStart = phys;
     // An instruction that may cross a page, or that lies outside RAM, is not cached: the
     // second page's mapping, or a device, may change without a write we can see.
     const cacheable = (lin & 0xfff) <= 0xff1 && (phys >>> 0) + 16 <= this.ramBytes && phys >= 0;

@@ -19,18 +19,18 @@ export interface BlockStore {
 const enum Status { ERR = 0x01, DRQ = 0x08, DSC = 0x10, DRDY = 0x40, BSY = 0x80 }
 const enum AtaError { ABRT = 0x04, IDNF = 0x10 }
 const enum Command { READ_SECTORS = 0x20, READ_SECTORS_NR = 0x21, WRITE_SECTORS = 0x30, WRITE_SECTORS_NR = 0x31, IDENTIFY = 0xec, FLUSH_CACHE = 0xe7 }
-/** Device/Head register: DEV selects device 1 (ATA-6 7.2.6); LBA selects LBA addressing. */
+/** Device register (ATA-6, "Device register"): DEV selects device 1; LBA selects LBA addressing. */
 const DEV = 0x10, LBA = 0x40;
 
 /**
- * What each device of the channel holds for itself: its status, error and transfer. The
- * task-file registers (count, LBA, device) both devices latch on every write (ATA-6
- * 5.2.1), so the channel keeps one copy of them.
+ * What each device of the channel holds for itself: its status, error and transfer. Both
+ * devices latch every write to the Command Block registers (count, LBA, device; ATA-6's
+ * register description), so the channel keeps one copy of those.
  */
 class AtaDrive {
   status = Status.DRDY | Status.DSC;
   error = 0;
-  /** The device asserts INTRQ (the channel drives the line only for the selected device, ATA-6 5.2.9). */
+  /** The device asserts INTRQ (only the selected device drives the line, ATA-6's INTRQ signal description). */
   intrq = false;
   /** The sector being transferred, and where in it the next data-port access is. */
   readonly buffer = new Uint8Array(512);
