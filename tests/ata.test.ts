@@ -141,6 +141,17 @@ describe("ATA channel with a master and a slave", () => {
     expect(d.read(0x1f7, 1) & 0x40).toBe(0x40); // the slave is there: DRDY
   });
 
+  it("counts each register access for the device selected at the time (the report's per-disk figures)", () => {
+    const { d, select } = channel();
+    select(1); // 1 access, made with device 0 selected: the select itself
+    d.read(0x1f7, 1); d.read(0x1f7, 1); // 2 with device 1 selected
+    select(0); // 1 more for device 1
+    d.read(0x1f7, 1); // 1 for device 0
+    expect(d.byDrive.accesses(0)).toBe(2);
+    expect(d.byDrive.accesses(1)).toBe(3);
+    expect(d.accesses).toBe(5);
+  });
+
   it("IRQ 14 follows the selected device's INTRQ", () => {
     const { d, irqs, select } = channel();
     select(1);

@@ -34,3 +34,29 @@ describe("loadImage clears guest RAM", () => {
     });
   }
 });
+
+// A disk image whose boot sector is followed by an ELF kernel (xv6's xv6.img) shows that
+// kernel's multiboot header in its first 8 KiB. Without load addresses (flag 16) the header
+// is of no use to a loader of a non-ELF file (multiboot spec 3.1.3), so the image is what
+// its 0x55AA says: a boot sector.
+describe("a boot sector with a kernel's multiboot header behind it", () => {
+  const image = (bytes: number, flags: number) => {
+    const b = new Uint8Array(bytes);
+    b[0] = 0xf4; b[510] = 0x55; b[511] = 0xaa;
+    const v = new DataView(b.buffer);
+    v.setUint32(1024, 0x1badb002, true); v.setUint32(1028, flags, true); v.setUint32(1032, (-(0x1badb002 + flags)) >>> 0, true);
+    return b;
+  };
+
+  it("loads as a boot sector at 0000:7C00 when the header has no load addresses", () => {
+    const m = new Machine({ ramBytes: 4 << 20, engine: "ts" });
+    m.loadImage(image(2048, 0x3));
+    expect(m.cpu.s[8]).toBe(0x7c00); // EIP
+    expect(m.cpu.ram[0x7c00 + 1024]).toBe(0x02); // the header's first byte, loaded with the rest
+  });
+
+  it("a whole disk image that does not fit below 0xA0000 is refused with the way to boot it", () => {
+    const m = new Machine({ ramBytes: 4 << 20, engine: "ts" });
+    expect(() => m.loadImage(image(5 << 20, 0x3))).toThrow(/does not fit below 0xA0000 \(a disk image boots from a disk: vmxlab run --disk FILE\)/);
+  });
+});

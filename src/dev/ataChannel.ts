@@ -5,6 +5,7 @@
 // to virtualize.
 
 import { PortDevice } from "./portBus.js";
+import { AccessLog } from "./accessLog.js";
 
 /** Where the sectors live (the host side provides it: a file, or memory in tests). */
 export interface BlockStore {
@@ -53,6 +54,11 @@ export class AtaChannel implements PortDevice {
   private line = false;
   /** Register accesses, for reports. */
   accesses = 0;
+  /**
+   * Register accesses by the device selected at the time (0: master, 1: slave), for the
+   * report's per-disk figures; the machine sets its clock.
+   */
+  readonly byDrive = new AccessLog<number>();
 
   /** `master` and `slave`: device 0's and device 1's sectors, or null for no device; `irq(level)` drives IRQ 14. */
   constructor(master: BlockStore | null, slave: BlockStore | null, private readonly irq: (level: boolean) => void) {
@@ -71,8 +77,14 @@ export class AtaChannel implements PortDevice {
 
   private raise(d: AtaDrive): void { d.intrq = true; this.updateIrq(); }
 
-  read(port: number, size: number): number {
+  /** One register access, counted for the channel and for the device selected now. */
+  private noteAccess(): void {
     this.accesses++;
+    this.byDrive.record((this.device & DEV) !== 0 ? 1 : 0);
+  }
+
+  read(port: number, size: number): number {
+    this.noteAccess();
     const d = this.selected;
     if (d === null) return 0; // no such device: the bus reads as an empty device
     switch (port) {
@@ -89,7 +101,7 @@ export class AtaChannel implements PortDevice {
   }
 
   write(port: number, size: number, value: number): void {
-    this.accesses++;
+    this.noteAccess();
     const v = value & 0xff;
     switch (port) {
       case 0x1f0: if (this.selected !== null) this.writeData(this.selected, size, value); return;

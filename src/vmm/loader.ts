@@ -28,6 +28,16 @@ function u16(b: Uint8Array, at: number): number {
 }
 
 /** Offset of a valid multiboot header in the first 8 KiB (multiboot spec 3.1.1), or -1. */
+/**
+ * True when a non-ELF image has a multiboot header a loader can use: one with load
+ * addresses (flag 16). A disk image that holds an ELF kernel after its boot sector (xv6's)
+ * shows that kernel's header in its first 8 KiB, but is a boot sector, not a kernel.
+ */
+function loadableMultiboot(b: Uint8Array): boolean {
+  const at = findMultibootHeader(b);
+  return at >= 0 && (u32(b, at + 4) & 0x10000) !== 0;
+}
+
 export function findMultibootHeader(b: Uint8Array): number {
   const end = Math.min(b.length - 12, 8192 - 12);
   for (let at = 0; at <= end; at += 4) {
@@ -47,10 +57,12 @@ export function planLoad(b: Uint8Array, format: ImageFormat, loadAddress: number
   let plan: LoadPlan;
   if (format === "flat") {
     plan = { format: "flat", segments: [{ address: loadAddress, bytes: b, zeroBytes: 0 }], entry: loadAddress };
-  } else if (format === "bootsector" || (format === "auto" && u32(b, 0) !== ELF_MAGIC && findMultibootHeader(b) < 0 && isBootSector(b))) {
+  } else if (format === "bootsector" || (format === "auto" && u32(b, 0) !== ELF_MAGIC && !loadableMultiboot(b) && isBootSector(b))) {
     if (!isBootSector(b)) throw new ImageError("not a boot sector: no 0x55AA signature at offset 510");
     // The whole image goes to 0x7C00; guests larger than a sector find the rest there.
-    if (0x7c00 + b.length > 0xa0000) throw new ImageError(`boot image of ${b.length} bytes does not fit below 0xA0000`);
+    if (0x7c00 + b.length > 0xa0000) {
+      throw new ImageError(`boot image of ${b.length} bytes does not fit below 0xA0000 (a disk image boots from a disk: vmxlab run --disk FILE)`);
+    }
     plan = { format: "bootsector", segments: [{ address: 0x7c00, bytes: b, zeroBytes: 0 }], entry: 0x7c00 };
   } else {
     plan = planMultiboot(b);

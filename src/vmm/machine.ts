@@ -236,9 +236,10 @@ export class Machine {
       const master = options.disk ? new CountingStore(options.disk) : null, slave = options.disk1 ? new CountingStore(options.disk1) : null;
       const disk = new AtaChannel(master, slave, (level) => this.setIrq(14, level));
       this.disk = disk;
-      // The channel's register accesses are shared by its two devices; the sectors are each one's.
-      if (master !== null) this.blockPaths.push({ path: "ata", deviceName: "ATA disk (primary master)", activity: () => this.ports.log.byDevice.get(disk), store: master });
-      if (slave !== null) this.blockPaths.push({ path: "ata", deviceName: "ATA disk (primary slave)", activity: () => this.ports.log.byDevice.get(disk), store: slave });
+      // Each disk's register accesses are those made while it was selected.
+      disk.byDrive.clock = () => this.cpu.accounting.cycles();
+      if (master !== null) this.blockPaths.push({ path: "ata", deviceName: "ATA disk (primary master)", activity: () => disk.byDrive.byDevice.get(0), store: master });
+      if (slave !== null) this.blockPaths.push({ path: "ata", deviceName: "ATA disk (primary slave)", activity: () => disk.byDrive.byDevice.get(1), store: slave });
       this.ports.register(0x1f0, 8, this.disk);
       this.ports.register(0x3f6, 1, this.disk);
     }
