@@ -1,5 +1,6 @@
 ; output: ata.elf
-; ata - a polled PIO driver for the primary-master ATA disk (ATA/ATAPI-6, T13 1410D:
+; ata - a polled PIO driver for the primary-master ATA disk, or with "drive=1" on the
+; command line the primary slave (ATA/ATAPI-6, T13 1410D:
 ; IDENTIFY DEVICE, READ SECTORS, WRITE SECTORS with 28-bit LBA, FLUSH CACHE, error
 ; reporting). Needs a raw disk image of at least 3 sectors whose sector 0 starts with
 ; the 16 bytes "vmxlab disk test" (tests/ata.test.ts makes one). It writes sectors 1-2
@@ -30,18 +31,26 @@ SEL_KDATA   equ 0x10
 
 start:
     cli
+    mov [boot_magic], eax       ; for cmdline.inc
+    mov [boot_info], ebx
     LOAD_GDT gdtr, SEL_KCODE, SEL_KDATA
     mov esp, stack_top
     cld
     call uart_init
     mov esi, msg_start
     call uart_puts
+    mov edi, key_drive1
+    call cmdline_find
+    test eax, eax
+    jz .master
+    mov byte [ata_device], ATA_SLAVE
+.master:
 
     mov dx, ATA_CONTROL
     mov al, 0x02                ; nIEN: this driver polls
     out dx, al
     mov dx, ATA_DEVICE
-    mov al, 0xE0                ; master, LBA
+    mov al, [ata_device]        ; the device, LBA
     out dx, al
     call ata_wait_not_busy
     and eax, ST_DRDY | ST_ERR
@@ -182,15 +191,19 @@ wait_drq:
 %include "exit.inc"
 %include "desc.inc"
 %include "ata.inc"
+%include "cmdline.inc"
 
     FLAT_GDT
 
 signature:  db "vmxlab disk test"
 msg_name:   db "ata", 0
 msg_start:  db "ata: start", 10, 0
+key_drive1: db "drive=1", 0
 msg_sectors: db "ata: sectors ", 0
 
     BSS_BEGIN
+boot_magic: resd 1
+boot_info:  resd 1
 sectors:        resd 1
     alignb 16
 buffer:         resb 1024

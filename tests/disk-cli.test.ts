@@ -8,6 +8,8 @@ import os from "node:os";
 import path from "node:path";
 import { spawn, spawnSync } from "node:child_process";
 import { makeTestDisk } from "./fixtures/guest-setup.js";
+// @ts-ignore -- plain ESM JavaScript without type declarations
+import { available as qemuAvailable, guestOutput, runQemu } from "../tools/peers/qemu.mjs";
 
 const cli = (args: string[]) => spawnSync(process.execPath, ["dist/cli/main.js", "run", ...args], { encoding: "utf8" });
 
@@ -89,6 +91,16 @@ describe("booting from the --disk image", () => {
     expect(cli(["--disk", f]).status).toBe(0x80);
   });
 
+  it.skipIf(!qemuAvailable())("hands over DL as SeaBIOS does on QEMU booting the same disk (-boot c)", async () => {
+    // 88 D0 mov al, dl; C0 E8 04 shr al, 4; E6 F4 out 0xf4, al; F4 hlt: the status is DL's
+    // high nibble, which QEMU's exit code (value * 2 + 1) carries whole.
+    const f = path.join(dir, "dlhi.img");
+    fs.writeFileSync(f, sectorZero([0x88, 0xd0, 0xc0, 0xe8, 0x04, 0xe6, 0xf4, 0xf4]));
+    const qemu = await runQemu(f, { hardDisk: true, timeoutMs: 60_000 });
+    expect(qemu.exitStatus).toBe(8);
+    expect(cli(["--disk", f]).status).toBe(qemu.exitStatus);
+  });
+
   it("a disk whose sector 0 lacks 0x55 0xAA is one line and status 2; so is a bad --disk1 image", () => {
     const f = path.join(dir, "plain.img");
     fs.writeFileSync(f, sectorZero([0xf4], false));
@@ -102,3 +114,21 @@ describe("booting from the --disk image", () => {
     expect(s.stderr).toMatch(/700 bytes is not a whole number of 512-byte sectors/);
   });
 });
+
+// The primary slave (--disk1) against QEMU's -drive index=1: guests/ata.elf with
+// "drive=1" drives device 1 only; both must print the same and leave the same image.
+describe.skipIf(!qemuAvailable())("--disk1 against QEMU's primary slave", () => {
+  it("ata.elf drive=1 prints the same and writes the same sectors of the slave image", async () => {
+    const mine = makeTestDisk(), theirs = makeTestDisk();
+    const qemu = await runQemu("guests/ata.elf", { append: "drive=1", timeoutMs: 60_000, extraArgs: ["-drive", `file=${theirs},format=raw,if=ide,index=1,media=disk`] });
+    expect(qemu.timedOut).toBe(false);
+    expect(qemu.exitStatus).toBe(0);
+    const r = cli(["guests/ata.elf", "--append", "drive=1", "--disk1", mine]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe(guestOutput(qemu.serial).toString("latin1"));
+    expect(r.stdout).toContain("ata: failed checks: 0");
+    expect(fs.readFileSync(mine).equals(fs.readFileSync(theirs))).toBe(true);
+    expect(fs.readFileSync(mine).equals(fs.readFileSync(makeTestDisk()))).toBe(false); // sectors 1-2 were written
+  });
+});
+

@@ -81,15 +81,16 @@ export function virtioArgs(devices) {
  * @param {string} imagePath a multiboot .elf or a boot .img
  * @param {{ append?: string, timeoutMs?: number, extraArgs?: string[],
  *           onByte?: (byte: number, hrtimeNs: bigint) => void, input?: Buffer|string,
- *           virtio?: Parameters<typeof virtioArgs>[0] }} [opts]
+ *           virtio?: Parameters<typeof virtioArgs>[0], hardDisk?: boolean }} [opts]
  *   input: bytes for the guest to receive on COM1 (QEMU's stdin), or on the virtio console
  *   virtio: run on microvm with these virtio-mmio devices (virtioArgs)
+ *   hardDisk: boot a .img as the first IDE hard disk (-boot c) even when it fits a floppy
  * @returns {Promise<{ serial: Buffer, exitStatus: number|null, rawStatus: number|null,
  *                     signal: string|null, timedOut: boolean, stderr: string }>}
  *   exitStatus is the value the guest wrote to port 0xF4, or null when the run ended
  *   another way (timeout, triple fault with -no-reboot, QEMU error).
  */
-export async function runQemu(imagePath, { append, timeoutMs = 60000, extraArgs = [], onByte, input, virtio } = {}) {
+export async function runQemu(imagePath, { append, timeoutMs = 60000, extraArgs = [], onByte, input, virtio, hardDisk = false } = {}) {
   const ext = path.extname(imagePath).toLowerCase();
   const image = await fsp.readFile(imagePath); // throws ENOENT with the path in it
   const args = [...BASE_ARGS];
@@ -108,7 +109,7 @@ export async function runQemu(imagePath, { append, timeoutMs = 60000, extraArgs 
     if (append !== undefined) throw new Error(`${imagePath}: a boot image has no cmdline (append is for .elf)`);
     dir = await fsp.mkdtemp(path.join(os.tmpdir(), "vmxlab-qemu-"));
     const disk = path.join(dir, "disk.img");
-    if (image.length <= FLOPPY_BYTES) {
+    if (image.length <= FLOPPY_BYTES && !hardDisk) {
       const padded = Buffer.alloc(FLOPPY_BYTES);
       image.copy(padded);
       await fsp.writeFile(disk, padded);
