@@ -55,6 +55,18 @@ describe("device access to guest RAM", () => {
     expect(m.cpu.s[Reg.EAX]).toBe(0);
   });
 
+  it("a store a device takes asks the run loop to look (attention); a store to no device does not", () => {
+    const m = new Machine({ ramBytes: 4 << 20 });
+    const dev = new Recorder();
+    m.mmio.register(0xfeb00000, 0x1000, dev);
+    m.cpu.wr32(0x40000000, 1); // beyond RAM, no window: the store goes nowhere
+    expect(m.cpu.attention).toBe(false);
+    expect(m.mmio.unclaimedAccesses).toBe(1);
+    m.cpu.wr32(0xfeb00008, 2);
+    expect(m.cpu.attention).toBe(true);
+    expect(dev.log).toEqual(["w4@8=2"]);
+  });
+
   it("refuses ranges that leave RAM", () => {
     const m = new Machine({ ramBytes: 4 << 20 });
     expect(m.guestRam.contains(0x3ffff0, 16)).toBe(true);

@@ -19,7 +19,8 @@ import { SegAccess, Tlb, syncCodeMirrors } from "./segmentCache.js";
 /** Physical accesses outside RAM (devices register here through mem/). */
 export interface PhysicalBus {
   read(addr: number, size: number): number;
-  write(addr: number, size: number, value: number): void;
+  /** False when no device answers the address (the store goes nowhere). */
+  write(addr: number, size: number, value: number): boolean;
 }
 
 /**
@@ -342,8 +343,9 @@ export class CoreMemory {
   /**
    * An access beyond RAM: a device register, or nothing (all ones). Each is an mmio.access
    * event. The device sees the cycle count up to and including this instruction, and a
-   * store ends the hot loop's slice after it, so the run loop sees what the store started
-   * (a doorbell, a timer programmed) at once.
+   * store a device took ends the hot loop's slice after it, so the run loop sees what the
+   * store started (a doorbell, a timer programmed) at once; a store to no device starts
+   * nothing (a kernel sizing memory writes there in a loop).
    */
   private mmioRead(p: number, size: number): number {
     this.counts[Event.MMIO_ACCESS]++;
@@ -353,8 +355,7 @@ export class CoreMemory {
   private mmioWrite(p: number, size: number, v: number): void {
     this.counts[Event.MMIO_ACCESS]++;
     this.foldRetirements();
-    this.s[Reg.ATTENTION] = 1;
-    if (this.bus) this.bus.write(p >>> 0, size, v);
+    if (this.bus !== null && this.bus.write(p >>> 0, size, v)) this.s[Reg.ATTENTION] = 1;
   }
 
   /**

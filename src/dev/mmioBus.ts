@@ -53,8 +53,10 @@ export class MmioBus implements PhysicalBus {
     return w.device.read(addr - w.base, size);
   }
 
-  write(addr: number, size: number, value: number): void {
+  write(addr: number, size: number, value: number): boolean {
     const w = this.claim(addr);
-    if (w !== undefined) w.device.write(addr - w.base, size, value);
+    if (w === undefined) return false;
+    w.device.write(addr - w.base, size, value);
+    return true;
   }
 }
