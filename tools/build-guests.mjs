@@ -7,7 +7,7 @@
 //   npm run guests                 build all into guests/
 //   node tools/build-guests.mjs hello compute   build only these
 //
-// As a module: listGuests(), outputNameOf(srcPath), buildGuest(srcPath, outPath),
+// As a module: listGuests(), outputNameOf(srcPath), buildGuest(srcPath, outPath, { cflags }),
 // nasmAvailable(), cToolchain(), hostedBuild(srcPath, outPath).
 
 import { spawnSync } from "node:child_process";
@@ -73,8 +73,8 @@ export function listGuests(dir = GUESTS_DIR) {
 }
 
 /** Builds one guest (NASM or GCC by its extension); throws with the tool's message on failure. */
-export function buildGuest(srcPath, outPath) {
-  return srcPath.endsWith(".c") ? buildC(srcPath, outPath) : assemble(srcPath, outPath);
+export function buildGuest(srcPath, outPath, { cflags } = {}) {
+  return srcPath.endsWith(".c") ? buildC(srcPath, outPath, cflags) : assemble(srcPath, outPath);
 }
 
 function assemble(asmPath, outPath) {
@@ -124,15 +124,16 @@ function run(cmd, args, what) {
 }
 
 /**
- * A C guest: compiled with C_FLAGS and its own "// cflags:", linked by c-guest.ld at
- * 1 MiB with the 32-bit libgcc, no build ID (so that a rebuild is byte-identical).
+ * A C guest: compiled with C_FLAGS and its own "// cflags:" (or `cflags`, for tests that
+ * build it other ways), linked by c-guest.ld at 1 MiB with the 32-bit libgcc, no build ID
+ * (so that a rebuild is byte-identical).
  */
-function buildC(cPath, outPath) {
+function buildC(cPath, outPath, cflags = cGuestLine(cPath, "cflags")) {
   const tc = cToolchain();
   if (tc === null) throw new Error("gcc cannot build 32-bit code here (apt-get install gcc gcc-multilib)");
   const obj = `${outPath}.o`;
   try {
-    run("gcc", [...C_FLAGS, ...cGuestLine(cPath, "cflags").split(/\s+/).filter(Boolean), "-c", cPath, "-o", obj], path.relative(ROOT, cPath));
+    run("gcc", [...C_FLAGS, ...cflags.split(/\s+/).filter(Boolean), "-c", cPath, "-o", obj], path.relative(ROOT, cPath));
     run("ld", ["-m", "elf_i386", "-nostdlib", "-T", C_LINKER_SCRIPT, "--build-id=none", "--no-warn-rwx-segments", "-o", outPath, obj, tc.libgcc],
       path.relative(ROOT, cPath));
   } finally {
