@@ -60,3 +60,29 @@ describe("a boot sector with a kernel's multiboot header behind it", () => {
     expect(() => m.loadImage(image(5 << 20, 0x3))).toThrow(/does not fit below 0xA0000 \(a disk image boots from a disk: vmxlab run --disk FILE\)/);
   });
 });
+
+// Multiboot 0.6.96 section 3.3: the information structure EBX points at. Expected values by
+// hand for 4 MiB of RAM: 639 KiB below the EBDA, 3072 KiB above 1 MiB, and a memory map with
+// the same RAM (type 1) and the EBDA and BIOS area reserved (type 2), as QEMU gives one.
+describe("the multiboot information", () => {
+  it("has mem_lower/upper, the command line, a memory map and the loader's name", () => {
+    const m = new Machine({ ramBytes: 4 << 20, engine: "ts" });
+    m.loadImage(new Uint8Array(HELLO), { name: "hello.elf", append: "a=1" });
+    const v = m.cpu.view, mbi = m.cpu.s[3] >>> 0; // EBX
+    const cstr = (at: number) => { let t = ""; while (m.cpu.ram[at] !== 0) t += String.fromCharCode(m.cpu.ram[at++]); return t; };
+    const flags = v.getUint32(mbi, true);
+    expect(flags & ((1 << 0) | (1 << 2) | (1 << 6) | (1 << 9))).toBe((1 << 0) | (1 << 2) | (1 << 6) | (1 << 9));
+    expect(v.getUint32(mbi + 4, true)).toBe(639);
+    expect(v.getUint32(mbi + 8, true)).toBe(3072);
+    expect(cstr(v.getUint32(mbi + 16, true))).toBe("hello.elf a=1");
+    const entries: number[][] = [];
+    const start = v.getUint32(mbi + 48, true), end = start + v.getUint32(mbi + 44, true);
+    for (let e = start; e < end; e += v.getUint32(e, true) + 4) {
+      expect(v.getUint32(e + 8, true)).toBe(0); // base and length fit 32 bits here
+      expect(v.getUint32(e + 16, true)).toBe(0);
+      entries.push([v.getUint32(e + 4, true), v.getUint32(e + 12, true), v.getUint32(e + 20, true)]);
+    }
+    expect(entries).toEqual([[0, 0x9fc00, 1], [0x9fc00, 0x400, 2], [0xf0000, 0x10000, 2], [0x100000, 0x300000, 1]]);
+    expect(cstr(v.getUint32(mbi + 64, true))).toBe("vmxlab");
+  });
+});

@@ -130,6 +130,9 @@ export interface RunResult {
 
 /** Where the loader puts the multiboot information structure and command line. */
 const MBI_ADDRESS = 0x9000;
+/** The memory map and the loader's name, after the 88-byte information structure. */
+const MMAP_ADDRESS = 0x9060;
+const LOADER_NAME_ADDRESS = 0x90c0;
 const CMDLINE_ADDRESS = 0x9100;
 const BOOT_GDT_ADDRESS = 0x800;
 /** The extended BIOS data area: 1 KiB at the top of 640 KiB, the classic PC layout. */
@@ -401,10 +404,28 @@ export class Machine {
     cpu.ram.set(bytes, CMDLINE_ADDRESS);
     cpu.ram[CMDLINE_ADDRESS + bytes.length] = 0;
     const v = cpu.view;
-    v.setUint32(MBI_ADDRESS + 0, 0x1 | 0x4, true); // mem_lower/upper and cmdline (multiboot 3.3)
+    // Multiboot 3.3: mem_lower/upper (bit 0), cmdline (2), memory map (6), loader name (9).
+    v.setUint32(MBI_ADDRESS + 0, (1 << 0) | (1 << 2) | (1 << 6) | (1 << 9), true);
     v.setUint32(MBI_ADDRESS + 4, EBDA_ADDRESS >> 10, true); // base memory below the EBDA
     v.setUint32(MBI_ADDRESS + 8, (this.ramBytes >> 10) - 1024, true);
     v.setUint32(MBI_ADDRESS + 16, CMDLINE_ADDRESS, true);
+    // The memory map as QEMU's has it, for this machine: RAM below the EBDA, the EBDA and
+    // the BIOS area (the MP tables) reserved, the VGA hole absent, RAM from 1 MiB to its
+    // end (QEMU also reserves its firmware's tables at the top; there are none here).
+    const map: [number, number, number][] = [
+      [0, EBDA_ADDRESS, 1], [EBDA_ADDRESS, 0xa0000 - EBDA_ADDRESS, 2], [0xf0000, 0x10000, 2], [0x100000, this.ramBytes - 0x100000, 1],
+    ];
+    map.forEach(([base, length, type], i) => {
+      const e = MMAP_ADDRESS + i * 24; // each entry: size (20, itself not counted), base, length, type
+      v.setUint32(e, 20, true);
+      v.setUint32(e + 4, base, true); v.setUint32(e + 8, 0, true);
+      v.setUint32(e + 12, length, true); v.setUint32(e + 16, 0, true);
+      v.setUint32(e + 20, type, true);
+    });
+    v.setUint32(MBI_ADDRESS + 44, map.length * 24, true);
+    v.setUint32(MBI_ADDRESS + 48, MMAP_ADDRESS, true);
+    cpu.ram.set(new TextEncoder().encode("vmxlab\0"), LOADER_NAME_ADDRESS);
+    v.setUint32(MBI_ADDRESS + 64, LOADER_NAME_ADDRESS, true);
   }
 
   /**
