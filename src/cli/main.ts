@@ -46,6 +46,9 @@ usage:
                                  terminal means --interactive
       --serial-prompt TEXT       type --serial-input a line at a time, each once the
                                  guest's serial output ends with TEXT (deterministic)
+      --rtc-start DATE           the CMOS clock at power-on, UTC (ISO 8601, e.g.
+                                 2026-12-08T12:00:00; default 2000-01-01T00:00:00);
+                                 it then runs on virtual time, never the host's
       --interactive              COM1 input from stdin as it is typed or piped (a
                                  terminal goes raw; Ctrl-A x quits); not deterministic
       --net udp:LPORT:RPORT      a virtio-net device whose frames travel as UDP
@@ -114,7 +117,7 @@ interface Parsed { positional: string[]; flags: Map<string, string | true> }
 
 /** The flags that name a disk image, one device each. */
 const DISK_FLAGS = ["--disk", "--disk1", "--pv-blk", "--virtio-blk"];
-const VALUE_FLAGS = new Set(["--max-instructions", "--append", "--format", "--load-address", "--ram", "--hex", "--count", "--address", "--profile", "--disk", "--disk1", "--serial-input", "--serial-prompt", "--screen", "--pv-blk", "--virtio-blk", "--console-input", "--net", "--mac", "--timeout", "--quantum", "--append-a", "--append-b", "--engine", "--lockstep-every", "--lockstep-engines"]);
+const VALUE_FLAGS = new Set(["--max-instructions", "--append", "--format", "--load-address", "--ram", "--hex", "--count", "--address", "--profile", "--disk", "--disk1", "--serial-input", "--serial-prompt", "--rtc-start", "--screen", "--pv-blk", "--virtio-blk", "--console-input", "--net", "--mac", "--timeout", "--quantum", "--append-a", "--append-b", "--engine", "--lockstep-every", "--lockstep-engines"]);
 const BOOL_FLAGS = new Set(["--no-blocks", "--json", "--16", "--help", "--version", "--walks", "--report", "--virtio-console", "--interactive", "--lockstep"]);
 
 function parse(args: string[]): Parsed {
@@ -258,7 +261,14 @@ function loadedMachine(p: Parsed, which = 1, nic: VirtioNet | null = null, appen
   const consoleInput = p.flags.get("--console-input");
   if (p.flags.has("--virtio-console") || typeof consoleInput === "string") virtio.push({ type: "console" });
   if (nic !== null) virtio.push({ type: "device", device: nic });
-  const machine = new Machine({ ramBytes: ramMiB << 20, profile: typeof profile === "string" ? profile : undefined, disk, disk1, pvBlock, virtio, engine: over.engine ?? engineFlag(p), blocks: over.blocks ?? !p.flags.has("--no-blocks") });
+  const rtcText = p.flags.get("--rtc-start");
+  let rtcStart: number | undefined;
+  if (typeof rtcText === "string") {
+    const ms = Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(rtcText) ? rtcText : `${rtcText}Z`);
+    if (!Number.isFinite(ms) || ms < 0) throw new UsageError(`--rtc-start needs a date and time such as 2026-12-08T12:00:00, not "${rtcText}"`);
+    rtcStart = Math.floor(ms / 1000);
+  }
+  const machine = new Machine({ ramBytes: ramMiB << 20, profile: typeof profile === "string" ? profile : undefined, disk, disk1, pvBlock, virtio, rtcStart, engine: over.engine ?? engineFlag(p), blocks: over.blocks ?? !p.flags.has("--no-blocks") });
   const append = p.flags.get(appendFlag);
   if (image === null) {
     // The master's sector 0 at 0000:7C00 with DL = 0x80, the first hard disk (what a PC

@@ -8,6 +8,7 @@ import { PicPair } from "../dev/pic8259.js";
 import { Pit8254, PIT_HZ } from "../dev/pit8254.js";
 import { AtaChannel, BlockStore } from "../dev/ataChannel.js";
 import { I8042 } from "../dev/i8042.js";
+import { CmosRtc } from "../dev/cmosRtc.js";
 import { PvBlockDevice, PvBlockOptions, PV_BLOCK_BASE, PV_BLOCK_IRQ, PV_BLOCK_WINDOW } from "../dev/pvBlockDevice.js";
 import { PortBus } from "../dev/portBus.js";
 import { MmioBus } from "../dev/mmioBus.js";
@@ -46,6 +47,8 @@ export interface MachineOptions {
   disk?: BlockStore;
   /** Sectors of the ATA disk on the primary channel as device 1 (slave), or none. */
   disk1?: BlockStore;
+  /** The real-time clock at power-on, in seconds since 1970 UTC (default 2000-01-01 00:00:00). */
+  rtcStart?: number;
   /** Sectors of the Xen-style PV block device (MMIO window at 0xFE900000, IRQ 11), or none. */
   pvBlock?: BlockStore;
   pvBlockOptions?: PvBlockOptions;
@@ -214,6 +217,8 @@ export class Machine {
     this.ports.register(0x3f8, 8, this.uart);
     this.ports.register(0xf4, 1, this.debugExit);
     this.ports.register(0x92, 1, new SystemControlPortA());
+    // The RTC runs on virtual time: the cycle count at the profile's clock rate.
+    this.ports.register(0x70, 2, new CmosRtc(() => this.cpu.accounting.cycles() / this.cpu.accounting.clockHz, this.ramBytes, options.rtcStart));
     this.ports.register(0x20, 2, this.pic);
     this.ports.register(0xa0, 2, this.pic);
     this.pit = new Pit8254(() => this.pitTick(), () => this.pulseIrq(0));
