@@ -33,6 +33,8 @@ usage:
                                  boot from DISK's first sector, as a PC BIOS would
       --max-instructions N       stop after N instructions (default: no limit)
       --append TEXT              multiboot command line after the image name
+      --initrd "FILE [ARGS],..." multiboot modules, as QEMU's -initrd: each file with
+                                 its command line, loaded after the kernel
       --format F                 auto | multiboot | bootsector | flat (default auto)
       --load-address A           load and entry address of a flat binary (default 0x100000)
       --ram MiB                  guest RAM in MiB (default 32)
@@ -117,7 +119,7 @@ interface Parsed { positional: string[]; flags: Map<string, string | true> }
 
 /** The flags that name a disk image, one device each. */
 const DISK_FLAGS = ["--disk", "--disk1", "--pv-blk", "--virtio-blk"];
-const VALUE_FLAGS = new Set(["--max-instructions", "--append", "--format", "--load-address", "--ram", "--hex", "--count", "--address", "--profile", "--disk", "--disk1", "--serial-input", "--serial-prompt", "--rtc-start", "--screen", "--pv-blk", "--virtio-blk", "--console-input", "--net", "--mac", "--timeout", "--quantum", "--append-a", "--append-b", "--engine", "--lockstep-every", "--lockstep-engines"]);
+const VALUE_FLAGS = new Set(["--max-instructions", "--append", "--format", "--load-address", "--ram", "--hex", "--count", "--address", "--profile", "--disk", "--disk1", "--serial-input", "--serial-prompt", "--rtc-start", "--initrd", "--screen", "--pv-blk", "--virtio-blk", "--console-input", "--net", "--mac", "--timeout", "--quantum", "--append-a", "--append-b", "--engine", "--lockstep-every", "--lockstep-engines"]);
 const BOOL_FLAGS = new Set(["--no-blocks", "--json", "--16", "--help", "--version", "--walks", "--report", "--virtio-console", "--interactive", "--lockstep"]);
 
 function parse(args: string[]): Parsed {
@@ -159,6 +161,21 @@ function readImage(path: string | undefined): Uint8Array {
     const code = (e as NodeJS.ErrnoException).code;
     throw new UsageError(code === "ENOENT" ? `cannot open ${path}: no such file` : code === "EISDIR" ? `${path} is a directory, not an image` : `cannot read ${path}: ${code ?? String(e)}`);
   }
+}
+
+/**
+ * --initrd's modules, in QEMU's syntax: comma-separated "FILE ARGS" entries (",," for a
+ * comma), each module's command line the whole entry.
+ */
+function modulesOf(p: Parsed): { bytes: Uint8Array; cmdline: string }[] | undefined {
+  const text = p.flags.get("--initrd");
+  if (typeof text !== "string") return undefined;
+  const entries = text.replace(/,,/g, "\0").split(",").map((e) => e.replace(/\0/g, ",").trim());
+  return entries.map((cmdline) => {
+    const file = cmdline.split(" ")[0];
+    if (file === "") throw new UsageError(`--initrd has an empty entry in "${text}"`);
+    return { bytes: readImage(file), cmdline };
+  });
 }
 
 /** The whole --serial-input / --console-input file (or stdin for "-"). */
@@ -281,6 +298,7 @@ function loadedMachine(p: Parsed, which = 1, nic: VirtioNet | null = null, appen
     machine.loadImage(image, {
       name: basename(path as string),
       append: typeof append === "string" ? append : "",
+      modules: modulesOf(p),
       format: formatOption(p),
       loadAddress: numberFlag(p, "--load-address", 0x100000, 0xffffffff),
     });

@@ -110,6 +110,11 @@ export interface LoadOptions {
   loadAddress?: number;
   /** DL at the start of a boot sector: the BIOS drive it came from (default 0, the first floppy). */
   bootDrive?: number;
+  /**
+   * Multiboot modules (QEMU's -initrd): each file's bytes and its command line (QEMU passes
+   * the file name and what follows it), loaded page-aligned after the kernel.
+   */
+  modules?: { bytes: Uint8Array; cmdline: string }[];
 }
 
 /** "quantum": the cycle count reached `untilCycle` and the guest can go on (see run()). */
@@ -337,6 +342,9 @@ export class Machine {
   /** Loads a guest image and sets the CPU state its boot protocol defines. */
   loadImage(bytes: Uint8Array, options: LoadOptions = {}): void {
     const plan = planLoad(bytes, options.format ?? "auto", options.loadAddress ?? 0x100000, this.ramBytes);
+    if (plan.format !== "multiboot" && options.modules !== undefined && options.modules.length > 0) {
+      throw new ImageError("modules (--initrd) need a multiboot kernel");
+    }
     this.reset();
     const cpu = this.cpu, s = cpu.s;
     // A new machine's RAM is zero and untouched: writing zeros over it would make the OS
@@ -360,9 +368,46 @@ export class Machine {
     s[Reg.EIP] = plan.entry;
     if (plan.format === "multiboot") {
       this.writeMultibootInfo(options.name ?? "kernel", options.append ?? "");
+      const end = Math.max(...plan.segments.map((g) => g.address + g.bytes.length + g.zeroBytes));
+      this.loadModules(options.modules ?? [], end);
       s[Reg.EAX] = 0x2badb002;
       s[Reg.EBX] = MBI_ADDRESS;
     }
+  }
+
+  /**
+   * Multiboot 3.3 modules: each module page-aligned from the first page after the kernel
+   * (`kernelEnd`), then their 16-byte entries (mod_start, mod_end, string, 0) and command
+   * lines; flags bit 3, mods_count and mods_addr. With none, mods_count is 0 (bit 3 set
+   * all the same, as QEMU does).
+   */
+  private loadModules(modules: { bytes: Uint8Array; cmdline: string }[], kernelEnd: number): void {
+    const cpu = this.cpu, v = cpu.view;
+    const page = (a: number) => (a + 0xfff) & ~0xfff;
+    let at = page(kernelEnd);
+    const placed = modules.map((m) => {
+      const start = at;
+      if (start + m.bytes.length > this.ramBytes) throw new ImageError(`module "${m.cmdline}" does not fit in ${this.ramBytes >> 20} MiB of RAM`);
+      cpu.ram.set(m.bytes, start);
+      at = page(start + m.bytes.length);
+      return { start, end: start + m.bytes.length, cmdline: m.cmdline };
+    });
+    const table = at;
+    let strings = table + 16 * placed.length;
+    placed.forEach((m, i) => {
+      const text = new TextEncoder().encode(m.cmdline);
+      if (strings + text.length + 1 > this.ramBytes) throw new ImageError("the modules' command lines do not fit in RAM");
+      cpu.ram.set(text, strings);
+      cpu.ram[strings + text.length] = 0;
+      v.setUint32(table + 16 * i, m.start, true);
+      v.setUint32(table + 16 * i + 4, m.end, true);
+      v.setUint32(table + 16 * i + 8, strings, true);
+      v.setUint32(table + 16 * i + 12, 0, true);
+      strings += text.length + 1;
+    });
+    v.setUint32(MBI_ADDRESS, v.getUint32(MBI_ADDRESS, true) | (1 << 3), true);
+    v.setUint32(MBI_ADDRESS + 20, placed.length, true);
+    v.setUint32(MBI_ADDRESS + 24, placed.length > 0 ? table : 0, true);
   }
 
   /**
