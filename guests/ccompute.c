@@ -33,92 +33,16 @@
 // cflags: -O2
 // toolchain: gcc (Debian 12.2.0-14+deb12u1) 12.2.0; GNU ld (GNU Binutils for Debian) 2.40
 
+#ifdef HOSTED
 #include <stdint.h>
 #include <stddef.h>
-
-// ---- output: the 16550 on COM1, polled (PC16550D datasheet), or the host's stdout ----
-
-#ifdef HOSTED
 #include <unistd.h>
 static void putc_(char c) { (void)write(1, &c, 1); }
 static void finish(int status) { _exit(status); }
+#include "c-print.h"
 #else
-static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
-static inline uint8_t inb(uint16_t port) { uint8_t v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port)); return v; }
-
-enum { COM1 = 0x3f8, LSR = COM1 + 5, LSR_THRE = 0x20, LSR_TEMT = 0x40 };
-
-static void uart_init(void) {
-  outb(COM1 + 1, 0);     // IER: no interrupts, the guest polls
-  outb(COM1 + 3, 0x80);  // LCR.DLAB to reach the divisor
-  outb(COM1 + 0, 1);     // 115200 baud
-  outb(COM1 + 1, 0);
-  outb(COM1 + 3, 0x03);  // 8N1 (Bochs resets to 5 data bits: shared/PEERS.md)
-  outb(COM1 + 2, 0xc7);  // FIFOs on and cleared
-}
-
-static void putc_(char c) {
-  while ((inb(LSR) & LSR_THRE) == 0) {}
-  outb(COM1, (uint8_t)c);
-}
-
-// The machine contract (docs/guests.md): QEMU's isa-debug-exit at 0xf4 and vmxlab stop
-// there; Bochs stops on "Shutdown" written to port 0x8900.
-static void __attribute__((noreturn)) finish(int status) {
-  while ((inb(LSR) & LSR_TEMT) == 0) {}
-  outb(0xf4, (uint8_t)status);
-  for (const char *p = "Shutdown"; *p; p++) outb(0x8900, (uint8_t)*p);
-  for (;;) __asm__ volatile("cli; hlt");
-}
+#include "c-guest.h"
 #endif
-
-#ifndef HOSTED
-// What GCC may call for the string builtins (memset, memcpy, memmove, memcmp) in a
-// freestanding program, written with the string instructions: REP STOSB, REP MOVSB
-// forward, and backward with DF=1 for an overlapping move up (SDM 2B MOVS, CLD/STD).
-void *memset(void *d, int c, size_t n) {
-  void *r = d;
-  __asm__ volatile("rep stosb" : "+D"(d), "+c"(n) : "a"(c) : "memory");
-  return r;
-}
-void *memcpy(void *d, const void *s, size_t n) {
-  void *r = d;
-  __asm__ volatile("rep movsb" : "+D"(d), "+S"(s), "+c"(n) : : "memory");
-  return r;
-}
-void *memmove(void *d, const void *s, size_t n) {
-  if ((uintptr_t)d <= (uintptr_t)s || (uintptr_t)d >= (uintptr_t)s + n) return memcpy(d, s, n);
-  void *r = d;
-  const uint8_t *sl = (const uint8_t *)s + n - 1;
-  uint8_t *dl = (uint8_t *)d + n - 1;
-  __asm__ volatile("std; rep movsb; cld" : "+D"(dl), "+S"(sl), "+c"(n) : : "memory");
-  return r;
-}
-int memcmp(const void *a, const void *b, size_t n) {
-  const uint8_t *x = a, *y = b;
-  for (; n != 0; n--, x++, y++) if (*x != *y) return *x < *y ? -1 : 1;
-  return 0;
-}
-#endif
-
-static void puts_(const char *s) { while (*s) putc_(*s++); }
-
-// Decimal through division by 10, which GCC turns into a multiplication by a reciprocal.
-static void put_u32(uint32_t v) {
-  char buf[11];
-  int i = 0;
-  do { buf[i++] = (char)('0' + v % 10); v /= 10; } while (v != 0);
-  while (i > 0) putc_(buf[--i]);
-}
-
-static void put_i32(int32_t v) {
-  if (v < 0) { putc_('-'); put_u32(0u - (uint32_t)v); } else put_u32((uint32_t)v);
-}
-
-static void put_hex(uint64_t v, int digits) {
-  puts_("0x");
-  for (int i = digits - 1; i >= 0; i--) putc_("0123456789abcdef"[(v >> (i * 4)) & 15]);
-}
 
 // Hex without leading zeros, for values whose width is not the point.
 static void put_hex_short(uint64_t v) {
@@ -365,28 +289,4 @@ int kmain(void) {
 
 #ifdef HOSTED
 int main(void) { return kmain(); }
-#else
-// Multiboot v1 header (spec 3.1.1-3.1.3): magic, flags (bit 1: ask for memory info; no
-// bit 16, so a loader reads the ELF program headers), checksum. The linker script puts
-// its section first, well inside the first 8 KiB.
-#define MB_MAGIC 0x1badb002u
-#define MB_FLAGS 0x00000002u
-__attribute__((section(".multiboot"), used, aligned(4)))
-static const uint32_t multiboot_header[3] = { MB_MAGIC, MB_FLAGS, 0u - MB_MAGIC - MB_FLAGS };
-
-// Multiboot spec 3.2: ESP is undefined at entry, so the guest sets its own stack first.
-// The flat segments the loader left are the ones it uses (CS/DS/ES/SS flat, spec 3.2).
-uint8_t boot_stack[16384] __attribute__((aligned(16)));
-// The entry goes in .text whatever section the compiler was emitting last (at -O0, .bss).
-__asm__(
-  ".pushsection .text\n"
-  ".globl _start\n"
-  "_start:\n"
-  "  cli\n"
-  "  movl $boot_stack + 16384, %esp\n"
-  "  cld\n"
-  "  call kmain\n"
-  "1: hlt\n"
-  "  jmp 1b\n"
-  ".popsection\n");
 #endif

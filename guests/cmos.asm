@@ -94,33 +94,15 @@ cmos_word:
 
 ; print_byte: "0x" and AL as two hex digits.
 print_byte:
-    push eax
     mov esi, msg_0x
     call uart_puts
-    pop eax
-    push eax
-    shr al, 4
-    call hex_digit
-    pop eax
-    and al, 15
-hex_digit:
-    add al, '0'
-    cmp al, '9'
-    jbe .out
-    add al, 'a' - '9' - 1
-.out:
-    call uart_putc
-    ret
+    jmp print_hex8
 
 %include "uart.inc"
 %include "exit.inc"
 %include "desc.inc"
 
-    align 8, db 0
-gdt:
-    GDT_FLAT_KERNEL
-gdt_end:
-gdtr:   PSEUDO_DESC gdt, gdt_end - gdt
+    FLAT_GDT
 
 msg_status:    db "cmos: status A ", 0
 msg_b:         db ", B ", 0

@@ -67,7 +67,7 @@ start:
     mov al, ' '
     call uart_putc
     movzx eax, byte [esi]
-    call print_hex_byte
+    call print_hex8
     inc esi
     dec edx
     jmp .bytes
@@ -81,30 +81,11 @@ start:
     xor eax, eax
     jmp guest_exit
 
-; print_hex_byte: AL as two hex digits.
-print_hex_byte:
-    push eax
-    shr al, 4
-    call .digit
-    pop eax
-    and al, 15
-.digit:
-    add al, '0'
-    cmp al, '9'
-    jbe .out
-    add al, 'A' - '9' - 1
-.out:
-    jmp uart_putc
-
 %include "uart.inc"
 %include "exit.inc"
 %include "desc.inc"
 
-    align 8, db 0
-gdt:
-    GDT_FLAT_KERNEL
-gdt_end:
-gdtr:   PSEUDO_DESC gdt, gdt_end - gdt
+    FLAT_GDT
 
 MBI_FLAG_MODS   equ 1 << 3
 MBI_MODS_COUNT  equ 20

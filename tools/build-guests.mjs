@@ -28,7 +28,8 @@ const C_LINKER_SCRIPT = path.join(INCLUDE_DIR, "c-guest.ld");
  * guest's choice, from its "// cflags:" line.
  */
 const C_FLAGS = ["-m32", "-march=i686", "-ffreestanding", "-fno-pic", "-fno-pie", "-fno-stack-protector",
-  "-fno-asynchronous-unwind-tables", "-fcf-protection=none", "-mgeneral-regs-only", "-fno-tree-loop-distribute-patterns"];
+  "-fno-asynchronous-unwind-tables", "-fcf-protection=none", "-mgeneral-regs-only", "-fno-tree-loop-distribute-patterns",
+  "-I", INCLUDE_DIR];
 
 /** True when `nasm` runs. */
 export function nasmAvailable() {
@@ -147,7 +148,7 @@ function buildC(cPath, outPath, cflags = cGuestLine(cPath, "cflags")) {
  * is the oracle for what the guest prints: the host CPU running the same C.
  */
 export function hostedBuild(cPath, outPath) {
-  run("gcc", ["-O2", "-DHOSTED", "-o", outPath, cPath], path.relative(ROOT, cPath));
+  run("gcc", ["-O2", "-DHOSTED", "-I", INCLUDE_DIR, "-o", outPath, cPath], path.relative(ROOT, cPath));
   return outPath;
 }
 
