@@ -601,27 +601,6 @@ mp_tables:
 .done:
     ret
 
-; print_hex8: AL as two upper-case hex digits.
-print_hex8:
-    push eax
-    push ecx
-    mov ecx, eax
-    shr al, 4
-    call .nibble
-    mov eax, ecx
-    and al, 0x0F
-    call .nibble
-    pop ecx
-    pop eax
-    ret
-.nibble:
-    add al, '0'
-    cmp al, '9'
-    jbe .emit
-    add al, 'A' - '9' - 1
-.emit:
-    jmp uart_putc
-
 ; print_id_version_flags: EDI = label; prints it, then the entry's bytes 1 (ID), 2
 ; (version) and 3 (flags) at ESI (MP spec 4.3.1 processor and 4.3.3 I/O APIC entries).
 print_id_version_flags:
