@@ -77,7 +77,7 @@ __attribute__((section(".multiboot"), used, aligned(4)))
 static const uint32_t multiboot_header[3] = { MB_MAGIC, MB_FLAGS, 0u - MB_MAGIC - MB_FLAGS };
 
 // Multiboot spec 3.2: ESP is undefined at entry, so the guest sets its own stack first;
-// EBX (the information's address) goes to kmain's caller-saved boot_info. The entry goes
+// the multiboot information's address (EBX) is kept in boot_info. The entry goes
 // in .text whatever section the compiler was emitting last (at -O0, .bss).
 uint8_t boot_stack[16384] __attribute__((aligned(16)));
 uint32_t boot_info;
