@@ -86,3 +86,37 @@ describe("the multiboot information", () => {
     expect(cstr(v.getUint32(mbi + 64, true))).toBe("vmxlab");
   });
 });
+
+// Multiboot 3.1.2: header flags bits 0-15 are requirements a loader must meet or refuse.
+// Bit 2 asks for video mode information: vmxlab gives its text screen as an EGA-text
+// framebuffer (info flags bit 12, type 2: 80 x 25 characters of 2 bytes at 0xB8000, 160
+// bytes a row), as GRUB does in text mode; a bit it cannot meet (3) is still refused.
+describe("a multiboot header that asks for a video mode", () => {
+  const withFlags = (extra: number) => {
+    const b = new Uint8Array(HELLO);
+    const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    let at = 0;
+    while (v.getUint32(at, true) !== 0x1badb002) at += 4;
+    const flags = v.getUint32(at + 4, true) | extra;
+    v.setUint32(at + 4, flags, true);
+    v.setUint32(at + 8, (-(0x1badb002 + flags)) >>> 0, true);
+    return b;
+  };
+
+  it("boots, and the information describes the text screen as its framebuffer", () => {
+    const m = new Machine({ ramBytes: 4 << 20, engine: "ts" });
+    m.loadImage(withFlags(4), { name: "hello.elf" });
+    const v = m.cpu.view, mbi = m.cpu.s[3] >>> 0;
+    expect(v.getUint32(mbi, true) & (1 << 12)).toBe(1 << 12);
+    expect([v.getUint32(mbi + 88, true), v.getUint32(mbi + 92, true), v.getUint32(mbi + 96, true), v.getUint32(mbi + 100, true),
+      v.getUint32(mbi + 104, true), m.cpu.ram[mbi + 108], m.cpu.ram[mbi + 109]]).toEqual([0xb8000, 0, 160, 80, 25, 16, 2]);
+    expect(m.run({ maxInstructions: 100_000 }).reason).toBe("debug-exit");
+  });
+
+  it("without bit 2 there is no framebuffer information; bit 3 is refused", () => {
+    const m = new Machine({ ramBytes: 4 << 20, engine: "ts" });
+    m.loadImage(new Uint8Array(HELLO), { name: "hello.elf" });
+    expect(m.cpu.view.getUint32(m.cpu.s[3] >>> 0, true) & (1 << 12)).toBe(0);
+    expect(() => m.loadImage(withFlags(8), { name: "hello.elf" })).toThrow(/unsupported features \(flags 0x1000b\)/);
+  });
+});

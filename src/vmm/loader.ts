@@ -15,6 +15,8 @@ export interface LoadPlan {
   format: "multiboot" | "flat" | "bootsector";
   segments: LoadSegment[];
   entry: number;
+  /** The multiboot header asked for video mode information (flags bit 2). */
+  videoInfo?: boolean;
 }
 
 const MULTIBOOT_MAGIC = 0x1badb002;
@@ -81,8 +83,11 @@ function planMultiboot(b: Uint8Array): LoadPlan {
   if (header < 0 && !isElf) throw new ImageError("unrecognised image: not a multiboot kernel, ELF file or boot sector (use --format flat for a raw binary)");
   if (header < 0) throw new ImageError("ELF file without a multiboot header in its first 8 KiB");
   const flags = u32(b, header + 4);
-  if ((flags & 0xfffc) !== 0) throw new ImageError(`multiboot header asks for unsupported features (flags 0x${flags.toString(16)})`);
-  if (isElf) return planElf(b);
+  // Bits 0-15 are requirements (multiboot 3.1.2): page-aligned modules (0), memory
+  // information (1) and video mode information (2) are given; anything else is refused.
+  if ((flags & 0xfff8) !== 0) throw new ImageError(`multiboot header asks for unsupported features (flags 0x${flags.toString(16)})`);
+  const videoInfo = (flags & 0x4) !== 0;
+  if (isElf) return { ...planElf(b), videoInfo };
   if ((flags & 0x10000) === 0) throw new ImageError("multiboot image is neither ELF nor carries load addresses (header flag 16)");
   // The a.out kludge (multiboot spec 3.1.3): load addresses in the header itself.
   const headerAddr = u32(b, header + 12), loadAddr = u32(b, header + 16);
@@ -92,7 +97,7 @@ function planMultiboot(b: Uint8Array): LoadPlan {
   const length = loadEnd === 0 ? b.length - fileStart : loadEnd - loadAddr;
   if (length <= 0 || fileStart + length > b.length) throw new ImageError("multiboot load_end_addr lies beyond the file");
   const zero = bssEnd > loadAddr + length ? bssEnd - (loadAddr + length) : 0;
-  return { format: "multiboot", segments: [{ address: loadAddr, bytes: b.subarray(fileStart, fileStart + length), zeroBytes: zero }], entry };
+  return { format: "multiboot", segments: [{ address: loadAddr, bytes: b.subarray(fileStart, fileStart + length), zeroBytes: zero }], entry, videoInfo };
 }
 
 /** ELF32 executable: PT_LOAD segments at their physical addresses (ELF spec, program header). */

@@ -138,9 +138,9 @@ export interface RunResult {
 
 /** Where the loader puts the multiboot information structure and command line. */
 const MBI_ADDRESS = 0x9000;
-/** The memory map and the loader's name, after the 88-byte information structure. */
-const MMAP_ADDRESS = 0x9060;
-const LOADER_NAME_ADDRESS = 0x90c0;
+/** The memory map and the loader's name, after the 116-byte information structure. */
+const MMAP_ADDRESS = 0x9080;
+const LOADER_NAME_ADDRESS = 0x90e0;
 const CMDLINE_ADDRESS = 0x9100;
 const BOOT_GDT_ADDRESS = 0x800;
 /** The extended BIOS data area: 1 KiB at the top of 640 KiB, the classic PC layout. */
@@ -367,7 +367,7 @@ export class Machine {
     this.enterFlatProtectedMode();
     s[Reg.EIP] = plan.entry;
     if (plan.format === "multiboot") {
-      this.writeMultibootInfo(options.name ?? "kernel", options.append ?? "");
+      this.writeMultibootInfo(options.name ?? "kernel", options.append ?? "", plan.videoInfo === true);
       const end = Math.max(...plan.segments.map((g) => g.address + g.bytes.length + g.zeroBytes));
       this.loadModules(options.modules ?? [], end);
       s[Reg.EAX] = 0x2badb002;
@@ -446,7 +446,7 @@ export class Machine {
     cpu.syncMode();
   }
 
-  private writeMultibootInfo(name: string, append: string): void {
+  private writeMultibootInfo(name: string, append: string, videoInfo: boolean): void {
     const cpu = this.cpu;
     const cmdline = append === "" ? name : `${name} ${append}`;
     const bytes = new TextEncoder().encode(cmdline);
@@ -476,6 +476,18 @@ export class Machine {
     v.setUint32(MBI_ADDRESS + 48, MMAP_ADDRESS, true);
     cpu.ram.set(new TextEncoder().encode("vmxlab\0"), LOADER_NAME_ADDRESS);
     v.setUint32(MBI_ADDRESS + 64, LOADER_NAME_ADDRESS, true);
+    if (videoInfo) {
+      // The kernel asked for a video mode (header flags bit 2): the one there is, the CGA
+      // text screen, as the framebuffer fields describe it (flags bit 12; type 2, EGA text:
+      // width and height in characters, 2 bytes each), as GRUB reports text mode.
+      v.setUint32(MBI_ADDRESS, v.getUint32(MBI_ADDRESS, true) | (1 << 12), true);
+      v.setUint32(MBI_ADDRESS + 88, 0xb8000, true); v.setUint32(MBI_ADDRESS + 92, 0, true);
+      v.setUint32(MBI_ADDRESS + 96, 160, true); // pitch: bytes per row
+      v.setUint32(MBI_ADDRESS + 100, 80, true);
+      v.setUint32(MBI_ADDRESS + 104, 25, true);
+      cpu.ram[MBI_ADDRESS + 108] = 16; // bits per character cell
+      cpu.ram[MBI_ADDRESS + 109] = 2;
+    }
   }
 
   /**
