@@ -367,9 +367,8 @@ export class Machine {
     this.enterFlatProtectedMode();
     s[Reg.EIP] = plan.entry;
     if (plan.format === "multiboot") {
-      this.writeMultibootInfo(options.name ?? "kernel", options.append ?? "", plan.videoInfo === true);
       const end = Math.max(...plan.segments.map((g) => g.address + g.bytes.length + g.zeroBytes));
-      this.loadModules(options.modules ?? [], end);
+      this.writeMultibootInfo(options.name ?? "kernel", options.append ?? "", plan.videoInfo === true, this.loadModules(options.modules ?? [], end));
       s[Reg.EAX] = 0x2badb002;
       s[Reg.EBX] = MBI_ADDRESS;
     }
@@ -378,10 +377,9 @@ export class Machine {
   /**
    * Multiboot 3.3 modules: each module page-aligned from the first page after the kernel
    * (`kernelEnd`), then their 16-byte entries (mod_start, mod_end, string, 0) and command
-   * lines; flags bit 3, mods_count and mods_addr. With none, mods_count is 0 (bit 3 set
-   * all the same, as QEMU does).
+   * lines. Returns mods_count and mods_addr (0 with none).
    */
-  private loadModules(modules: { bytes: Uint8Array; cmdline: string }[], kernelEnd: number): void {
+  private loadModules(modules: { bytes: Uint8Array; cmdline: string }[], kernelEnd: number): { count: number; table: number } {
     const cpu = this.cpu, v = cpu.view;
     const page = (a: number) => (a + 0xfff) & ~0xfff;
     let at = page(kernelEnd);
@@ -395,19 +393,25 @@ export class Machine {
     const table = at;
     let strings = table + 16 * placed.length;
     placed.forEach((m, i) => {
-      const text = new TextEncoder().encode(m.cmdline);
-      if (strings + text.length + 1 > this.ramBytes) throw new ImageError("the modules' command lines do not fit in RAM");
-      cpu.ram.set(text, strings);
-      cpu.ram[strings + text.length] = 0;
       v.setUint32(table + 16 * i, m.start, true);
       v.setUint32(table + 16 * i + 4, m.end, true);
       v.setUint32(table + 16 * i + 8, strings, true);
       v.setUint32(table + 16 * i + 12, 0, true);
-      strings += text.length + 1;
+      strings += this.writeString(strings, m.cmdline, this.ramBytes, "the modules' command lines do not fit in RAM");
     });
-    v.setUint32(MBI_ADDRESS, v.getUint32(MBI_ADDRESS, true) | (1 << 3), true);
-    v.setUint32(MBI_ADDRESS + 20, placed.length, true);
-    v.setUint32(MBI_ADDRESS + 24, placed.length > 0 ? table : 0, true);
+    return { count: placed.length, table: placed.length > 0 ? table : 0 };
+  }
+
+  /**
+   * `text` as a NUL-terminated UTF-8 string at `at`; returns the bytes written. Refused
+   * with `tooLong` when it would reach `end`.
+   */
+  private writeString(at: number, text: string, end: number, tooLong: string): number {
+    const bytes = new TextEncoder().encode(text);
+    if (at + bytes.length + 1 > end) throw new ImageError(tooLong);
+    this.cpu.ram.set(bytes, at);
+    this.cpu.ram[at + bytes.length] = 0;
+    return bytes.length + 1;
   }
 
   /**
@@ -446,19 +450,22 @@ export class Machine {
     cpu.syncMode();
   }
 
-  private writeMultibootInfo(name: string, append: string, videoInfo: boolean): void {
-    const cpu = this.cpu;
-    const cmdline = append === "" ? name : `${name} ${append}`;
-    const bytes = new TextEncoder().encode(cmdline);
-    if (bytes.length > 0x6f00) throw new ImageError("the kernel command line is longer than 28 KiB");
-    cpu.ram.set(bytes, CMDLINE_ADDRESS);
-    cpu.ram[CMDLINE_ADDRESS + bytes.length] = 0;
-    const v = cpu.view;
-    // Multiboot 3.3: mem_lower/upper (bit 0), cmdline (2), memory map (6), loader name (9).
-    v.setUint32(MBI_ADDRESS + 0, (1 << 0) | (1 << 2) | (1 << 6) | (1 << 9), true);
+  /**
+   * The multiboot information (multiboot 3.3) at MBI_ADDRESS, with the modules loadModules
+   * placed and, when the header asked for it, video mode information.
+   */
+  private writeMultibootInfo(name: string, append: string, videoInfo: boolean, modules: { count: number; table: number }): void {
+    const v = this.cpu.view;
+    // The command line may run to 0x10000 (28 KiB), where nothing else lies below 1 MiB.
+    this.writeString(CMDLINE_ADDRESS, append === "" ? name : `${name} ${append}`, CMDLINE_ADDRESS + 0x6f01, "the kernel command line is longer than 28 KiB");
+    // mem_lower/upper (bit 0), cmdline (2), modules (3, with or without any, as QEMU sets it),
+    // memory map (6), loader name (9), and the framebuffer (12) for a video mode.
+    v.setUint32(MBI_ADDRESS + 0, (1 << 0) | (1 << 2) | (1 << 3) | (1 << 6) | (1 << 9) | (videoInfo ? 1 << 12 : 0), true);
     v.setUint32(MBI_ADDRESS + 4, EBDA_ADDRESS >> 10, true); // base memory below the EBDA
     v.setUint32(MBI_ADDRESS + 8, (this.ramBytes >> 10) - 1024, true);
     v.setUint32(MBI_ADDRESS + 16, CMDLINE_ADDRESS, true);
+    v.setUint32(MBI_ADDRESS + 20, modules.count, true);
+    v.setUint32(MBI_ADDRESS + 24, modules.table, true);
     // The memory map as QEMU's has it, for this machine: RAM below the EBDA, the EBDA and
     // the BIOS area (the MP tables) reserved, the VGA hole absent, RAM from 1 MiB to its
     // end (QEMU also reserves its firmware's tables at the top; there are none here).
@@ -474,19 +481,18 @@ export class Machine {
     });
     v.setUint32(MBI_ADDRESS + 44, map.length * 24, true);
     v.setUint32(MBI_ADDRESS + 48, MMAP_ADDRESS, true);
-    cpu.ram.set(new TextEncoder().encode("vmxlab\0"), LOADER_NAME_ADDRESS);
+    this.writeString(LOADER_NAME_ADDRESS, "vmxlab", CMDLINE_ADDRESS, "the loader name does not fit");
     v.setUint32(MBI_ADDRESS + 64, LOADER_NAME_ADDRESS, true);
     if (videoInfo) {
       // The kernel asked for a video mode (header flags bit 2): the one there is, the CGA
-      // text screen, as the framebuffer fields describe it (flags bit 12; type 2, EGA text:
-      // width and height in characters, 2 bytes each), as GRUB reports text mode.
-      v.setUint32(MBI_ADDRESS, v.getUint32(MBI_ADDRESS, true) | (1 << 12), true);
+      // text screen, as the framebuffer fields describe it (type 2, EGA text: width and
+      // height in characters, 2 bytes each), as GRUB reports text mode.
       v.setUint32(MBI_ADDRESS + 88, 0xb8000, true); v.setUint32(MBI_ADDRESS + 92, 0, true);
       v.setUint32(MBI_ADDRESS + 96, 160, true); // pitch: bytes per row
       v.setUint32(MBI_ADDRESS + 100, 80, true);
       v.setUint32(MBI_ADDRESS + 104, 25, true);
-      cpu.ram[MBI_ADDRESS + 108] = 16; // bits per character cell
-      cpu.ram[MBI_ADDRESS + 109] = 2;
+      v.setUint8(MBI_ADDRESS + 108, 16); // bits per character cell
+      v.setUint8(MBI_ADDRESS + 109, 2);
     }
   }
 
