@@ -15,6 +15,9 @@ const enum StatusA { UIP = 0x80 }
 const enum StatusB { SET = 0x80, PIE = 0x40, AIE = 0x20, UIE = 0x10, BINARY = 0x04, HOURS_24 = 0x02 }
 const enum Index { SECONDS = 0x00, MINUTES = 0x02, HOURS = 0x04, WEEKDAY = 0x06, DAY = 0x07, MONTH = 0x08, YEAR = 0x09, A = 0x0a, B = 0x0b, C = 0x0c, D = 0x0d, CENTURY = 0x32 }
 
+/** Registers 0-9 but the alarms (1, 3, 5): the clock's fields. */
+const isTimeField = (i: number): boolean => i <= Index.YEAR && i !== 1 && i !== 3 && i !== 5;
+
 /** 2000-01-01 00:00:00 UTC, in seconds since 1970. */
 export const RTC_DEFAULT_START = 946684800;
 /** The update cycle: UIP is set for the last 244 us before the clock advances (datasheet, register A). */
@@ -48,7 +51,7 @@ export class CmosRtc implements PortDevice {
   read(port: number): number {
     if (port === 0x70) return 0xff; // the index register is write-only
     const i = this.index;
-    if (i <= Index.YEAR && i !== 1 && i !== 3 && i !== 5) return this.timeField(i);
+    if (isTimeField(i)) return this.timeField(i);
     if (i === Index.CENTURY) return this.encode(Math.floor(this.date().getUTCFullYear() / 100));
     if (i === Index.A) return (this.ram[Index.A] & ~StatusA.UIP) | (this.updating() ? StatusA.UIP : 0);
     if (i === Index.C) { const v = this.ram[Index.C]; this.ram[Index.C] = 0; return v; } // read clears the flags
@@ -62,7 +65,8 @@ export class CmosRtc implements PortDevice {
     if (i === Index.B && (v & (StatusB.PIE | StatusB.AIE | StatusB.UIE)) !== 0) {
       throw new DeviceUnsupported("CMOS RTC: periodic, alarm and update interrupts (IRQ 8) are not modelled");
     }
-    if ((i <= Index.YEAR && i !== 1 && i !== 3 && i !== 5) || i === Index.CENTURY) { this.setTimeField(i, v); return; }
+    if (i === Index.WEEKDAY) return; // derived from the date here
+    if (isTimeField(i) || i === Index.CENTURY) { this.setTimeField(i, v); return; }
     if (i === Index.C || i === Index.D) return; // read-only
     this.ram[i] = v;
   }
@@ -116,7 +120,6 @@ export class CmosRtc implements PortDevice {
     const year = i === Index.YEAR ? Math.floor(d.getUTCFullYear() / 100) * 100 + n : i === Index.CENTURY ? n * 100 + (d.getUTCFullYear() % 100) : d.getUTCFullYear();
     const set = Date.UTC(year, i === Index.MONTH ? n - 1 : d.getUTCMonth(), i === Index.DAY ? n : d.getUTCDate(),
       hours, i === Index.MINUTES ? n : d.getUTCMinutes(), i === Index.SECONDS ? n : d.getUTCSeconds()) / 1000;
-    if (i === Index.WEEKDAY) return; // derived from the date here
     this.base = set - Math.floor(this.clock());
   }
 }
